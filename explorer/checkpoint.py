@@ -1,0 +1,184 @@
+"""Checkpoints: one `.pt` dict (format ae-explorer/1), written atomically, loaded weights-only."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .registry import VARIANTS, get_variant
+
+FORMAT = "ae-explorer/1"
+REQUIRED_KEYS = ("format", "variant", "config", "dataset", "state_dict", "metrics", "history",
+                 "created", "torch_version")
+
+
+class CheckpointError(Exception):
+    """A checkpoint cannot be used; the message says why and what to do."""
+
+
+def checkpoint_dict(model: torch.nn.Module, dataset: str, metrics: dict | None = None,
+                    history: dict | None = None, train: dict | None = None) -> dict[str, Any]:
+    """Everything a checkpoint holds, as plain values and CPU tensors (weights_only-safe)."""
+    return {
+        "format": FORMAT,
+        "variant": model.name,
+        "config": model.config.to_dict(),
+        "dataset": dataset,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "metrics": plain(metrics or {}),
+        "history": plain(history or {}),
+        "train": plain(train or {}),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "torch_version": str(torch.__version__),
+    }
+
+
+def plain(value: Any) -> Any:
+    """Only dicts, lists, str, int, float, bool, None: what weights_only loading accepts anywhere."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if hasattr(value, "item"):          # numpy scalars
+        return value.item()
+    return str(value)
+
+
+def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, dataset: str,
+                    metrics: dict | None = None, history: dict | None = None,
+                    train: dict | None = None) -> Path:
+    """Write atomically: a temp file in the same folder, fsync, then rename over the target."""
+    return write_atomically(path, checkpoint_dict(model, dataset, metrics, history, train))
+
+
+def write_atomically(path: str | os.PathLike, payload: dict) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_checkpoint(source: str | os.PathLike | Any) -> dict[str, Any]:
+    """The checkpoint dict from a path or a binary file object, checked; CheckpointError otherwise."""
+    label = str(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "upload")
+    if isinstance(source, (str, os.PathLike)):
+        if not Path(source).exists():
+            raise CheckpointError(f"{label}: no such file. Check the path, or train one with "
+                                  f"`python -m explorer train --variant ae --out {label}`.")
+        if Path(source).stat().st_size == 0:
+            raise CheckpointError(f"{label}: the file is empty (0 bytes), so it holds no model.")
+    try:
+        payload = torch.load(source, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{label}: refused — the file contains Python objects beyond tensors and plain values "
+            f"(loading it could run code), so it was not loaded. Only checkpoints written by "
+            f"Autoencoder Explorer are accepted. ({_unpickler_reason(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 — garbage bytes make the unpickler raise anything
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+        raise CheckpointError(f"{label}: not a readable PyTorch file (truncated, or another kind "
+                              f"of file): {first_line}") from None
+    if not isinstance(payload, dict):
+        raise CheckpointError(f"{label}: holds a {type(payload).__name__}, not an Autoencoder "
+                              f"Explorer checkpoint (a dict with format {FORMAT!r}).")
+    if "format" not in payload:
+        if payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
+            raise CheckpointError(f"{label}: a bare state_dict saved by plain PyTorch — it has "
+                                  f"weights but no variant or config, so it cannot be rebuilt. "
+                                  f"Save models with `python -m explorer train` or the Train page.")
+        raise CheckpointError(f"{label}: not an Autoencoder Explorer checkpoint (no 'format' key).")
+    if payload["format"] != FORMAT:
+        raise CheckpointError(f"{label}: checkpoint format {payload['format']!r} is not supported; "
+                              f"this version reads {FORMAT!r}. Re-create it with this version's "
+                              f"`python -m explorer train`.")
+    missing = [k for k in REQUIRED_KEYS if k not in payload]
+    if missing:
+        raise CheckpointError(f"{label}: checkpoint is missing {', '.join(missing)}.")
+    return payload
+
+
+def _unpickler_reason(exc: Exception) -> str:
+    """The one line of torch's long weights_only message that names what was refused."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    reason = next((line for line in lines if "Unsupported" in line or "WeightsUnpickler" in line), lines[0])
+    return reason.split(". Please use")[0][:200]
+
+
+def model_from_checkpoint(payload: dict[str, Any], label: str = "checkpoint",
+                          device: torch.device | str = "cpu") -> torch.nn.Module:
+    """Rebuild the model a checkpoint dict describes, in eval mode, with `.meta` (all but weights)."""
+    try:
+        cls = get_variant(payload["variant"])
+    except ValueError:
+        raise CheckpointError(f"{label}: unknown variant {payload['variant']!r}; this version knows "
+                              f"{', '.join(VARIANTS)}.") from None
+    try:
+        config = cls.config_class.from_dict(payload["config"])
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"{label}: its config does not fit variant {cls.name!r}: {exc}") from None
+    model = cls(config)
+    try:
+        model.load_state_dict(payload["state_dict"], strict=True)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise CheckpointError(f"{label}: its weights do not fit its config ({_describe_mismatch(model, payload['state_dict'])}); "
+                              f"the file was probably edited or written by another program.") from exc
+    model.meta = {k: v for k, v in payload.items() if k != "state_dict"}
+    return model.to(device).eval()
+
+
+def _describe_mismatch(model: torch.nn.Module, state_dict: Any) -> str:
+    if not isinstance(state_dict, dict):
+        return f"state_dict is a {type(state_dict).__name__}"
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    shapes = [f"{k}: {tuple(state_dict[k].shape)} vs {tuple(v.shape)} expected"
+              for k, v in expected.items() if k in state_dict and hasattr(state_dict[k], "shape")
+              and tuple(state_dict[k].shape) != tuple(v.shape)]
+    parts = []
+    if shapes:
+        parts.append("shape mismatch " + "; ".join(shapes[:3]))
+    if missing:
+        parts.append("missing " + ", ".join(missing[:4]))
+    if unexpected:
+        parts.append("unexpected " + ", ".join(unexpected[:4]))
+    return "; ".join(parts) or "weights could not be assigned"
+
+
+def load_checkpoint(source: str | os.PathLike | Any, device: torch.device | str = "cpu") -> torch.nn.Module:
+    """The model saved at source (path or file object), in eval mode, with its metadata in `.meta`."""
+    label = str(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "upload")
+    return model_from_checkpoint(read_checkpoint(source), label, device)
+
+
+def check_dataset_fits(model: torch.nn.Module, dataset_name: str, input_dim: int,
+                       image_shape: tuple[int, int]) -> None:
+    """A model made for 64-pixel images cannot read 784-pixel ones: say so plainly."""
+    if model.config.input_dim != input_dim:
+        trained_on = getattr(model, "meta", {}).get("dataset", "another dataset")
+        raise CheckpointError(f"this {model.name} model reads {model.config.input_dim}-pixel images "
+                              f"(trained on {trained_on}), but {dataset_name} has {input_dim}-pixel "
+                              f"images ({image_shape[0]}×{image_shape[1]}). Pick the dataset it "
+                              f"was trained on, or train a new model.")

@@ -1,0 +1,197 @@
+"""The command line: `python -m explorer variants | datasets | train | evaluate`."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+from .checkpoint import CheckpointError, check_dataset_fits, load_checkpoint, save_checkpoint
+from .datasets import DATASETS, DEFAULT_DATA_DIR, DEFAULT_DATASET, DatasetUnavailableError, is_available, load_dataset
+from .device import DEVICE_CHOICES, resolve_device
+from .metrics import evaluate
+from .registry import build_model, get_variant, variant_names
+from .training import NonFiniteLossError, TrainEvent, TrainSettings, default_epochs, train
+
+USER_ERRORS = (ValueError, CheckpointError, DatasetUnavailableError, NonFiniteLossError)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag or value gives one line naming the problem, not a usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def key_value(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    return key.strip(), value.strip()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="python -m explorer",
+                           description="Train, evaluate and inspect autoencoder variants.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    sub.add_parser("variants", help="list the autoencoder variants and their parameters")
+    p = sub.add_parser("datasets", help="list the datasets and whether they load offline right now")
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+
+    p = sub.add_parser("train", help="train a variant and write a checkpoint",
+                       description="Train one variant on one dataset and write a checkpoint (.pt). "
+                       "Epochs default to about the seeds' optimizer-step budget (10 epochs of "
+                       "60,000 images) expressed in epochs of the chosen dataset.")
+    p.add_argument("--variant", required=True, choices=variant_names())
+    p.add_argument("--dataset", default=DEFAULT_DATASET, choices=list(DATASETS))
+    p.add_argument("--epochs", type=positive_int, default=None)
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="default: the seed's batch size for the variant (128; 256 for sparse_kl)")
+    p.add_argument("--lr", type=positive_float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.add_argument("--param", type=key_value, nargs="+", action="extend", default=[], metavar="NAME=VALUE",
+                   help="variant hyperparameter, e.g. --param lam=1e-3 latent_dim=16 hidden=256,128 "
+                   "(see `python -m explorer variants`)")
+    p.add_argument("--out", required=True, help="checkpoint path to write (.pt)")
+
+    p = sub.add_parser("evaluate", help="test-split metrics of a checkpoint")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--dataset", default=None, choices=list(DATASETS),
+                   help="default: the dataset the checkpoint was trained on")
+    p.add_argument("--split", default="test", choices=["test", "train"])
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.add_argument("--json", action="store_true", help="print every number as JSON")
+    return parser
+
+
+def cmd_variants(args: argparse.Namespace) -> int:
+    for name in variant_names():
+        cls = get_variant(name)
+        print(f"{name:12s} {cls.summary}")
+        print(f"{'':12s} objective: {cls.__doc__.splitlines()[0].removeprefix('Objective: ')}")
+        for key, spec in cls.config_class.field_specs().items():
+            default = ",".join(map(str, spec["default"])) if isinstance(spec["default"], tuple) else spec["default"]
+            print(f"{'':12s}   {key}={default}  [{spec['range']}]  {spec['help']}")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    print(f"{'name':14s} {'train':>7s} {'test':>7s} {'image':>6s}  offline now  description")
+    for name, spec in DATASETS.items():
+        ready = "yes" if is_available(name, args.data_dir) else f"no (needs {Path(args.data_dir) / spec.folder})"
+        shape = f"{spec.image_shape[0]}x{spec.image_shape[1]}"
+        print(f"{name:14s} {spec.n_train:7d} {spec.n_test:7d} {shape:>6s}  {ready:11s}  {spec.description}")
+    return 0
+
+
+class ProgressPrinter:
+    """A progress bar on a terminal (stderr) and one line of loss terms per epoch (stdout)."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.live = stream.isatty()
+        self.last_draw = 0.0
+
+    def __call__(self, event: TrainEvent) -> None:
+        if event.kind == "step" and self.live and time.perf_counter() - self.last_draw > 0.1:
+            self.last_draw = time.perf_counter()
+            width = 30
+            filled = int(width * event.fraction_done)
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] epoch {event.epoch}/{event.epochs} "
+                              f"step {event.step}/{event.steps_per_epoch} loss {event.terms['total']:.4g}")
+            self.stream.flush()
+        elif event.kind == "epoch":
+            if self.live:
+                self.stream.write("\r" + " " * 78 + "\r")
+            h = event.history
+            train_terms = " ".join(f"{k} {v[-1]:.4g}" for k, v in h["train"].items())
+            test_terms = " ".join(f"{k} {v[-1]:.4g}" for k, v in h["test"].items())
+            print(f"epoch {event.epoch:4d}/{event.epochs}  train: {train_terms}  |  test: {test_terms}  "
+                  f"({h['seconds'][-1]:.2f} s)", flush=True)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    device = resolve_device(args.device)
+    cls = get_variant(args.variant)
+    params = dict(args.param)
+    cls.config_class.from_dict(params)  # validate hyperparameters before loading any data
+    data = load_dataset(args.dataset, device=device, data_dir=args.data_dir)
+    model = build_model(args.variant, params, input_dim=data.input_dim, seed=args.seed)
+    batch_size = args.batch_size or cls.default_batch_size
+    epochs = args.epochs or default_epochs(len(data.train_x), batch_size)
+    settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=args.lr, seed=args.seed)
+    out = Path(args.out)
+    if out.exists() and out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give a file path such as {out / (args.variant + '.pt')}")
+    print(f"training {args.variant} on {data.name} ({len(data.train_x)} train / {len(data.test_x)} test) "
+          f"on {device}: {epochs} epochs × batch {batch_size}, lr {args.lr:g}, seed {args.seed}; "
+          f"config {model.config.to_dict()}", flush=True)
+    result = train(model, data, settings, callback=ProgressPrinter())
+    metrics = evaluate(model, data)
+    path = save_checkpoint(out, model, data.name, metrics, result.history,
+                           {**result.summary(), "device": str(device)})
+    print(f"done in {result.seconds:.1f} s — {result.samples_per_second:,.0f} samples/s; "
+          f"test recon MSE {metrics['recon_mse']:.4f}, mean L0 {metrics['mean_l0']:.1f}, "
+          f"dead units {metrics['dead_fraction']:.0%}")
+    print(f"checkpoint written: {path}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    device = resolve_device(args.device)
+    model = load_checkpoint(args.checkpoint, device=device)
+    dataset = args.dataset or model.meta["dataset"]
+    data = load_dataset(dataset, device=device, data_dir=args.data_dir)
+    check_dataset_fits(model, data.name, data.input_dim, data.image_shape)
+    metrics = evaluate(model, data, split=args.split)
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+        return 0
+    print(f"{args.checkpoint}: {model.name} on {data.name} ({args.split}, {metrics['n_test']} images)")
+    for key in ("recon_mse", "mean_l0", "mean_l1", "dead_fraction", "kl_sum", "denoise_mse"):
+        if key in metrics:
+            print(f"  {key:14s} {metrics[key]:.4f}")
+    worst = max(metrics["per_class_mse"].items(), key=lambda kv: kv[1])
+    print(f"  worst class    {worst[0]} (MSE {worst[1]:.4f})")
+    return 0
+
+
+COMMANDS = {"variants": cmd_variants, "datasets": cmd_datasets, "train": cmd_train, "evaluate": cmd_evaluate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return 130

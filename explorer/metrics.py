@@ -1,0 +1,95 @@
+"""Evaluation numbers shared by the CLI (`evaluate --json`) and the pages: error, sparsity, KL."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .datasets import Dataset
+from .training import mean_loss_terms
+from .variants.sparse_kl import kl_divergence
+
+FIRING_THRESHOLD = 1e-3   # a unit "fires" on an image when |z_j| exceeds this
+BATCH = 2048
+
+
+@torch.no_grad()
+def encode_all(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Codes (N, latent) of every row of x, in eval mode, in batches."""
+    model.eval()
+    return torch.cat([model.encode(x[i:i + BATCH]) for i in range(0, len(x), BATCH)])
+
+
+@torch.no_grad()
+def reconstruct_all(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Reconstructions (N, D) of every row of x, in eval mode, in batches."""
+    model.eval()
+    return torch.cat([model(x[i:i + BATCH]) for i in range(0, len(x), BATCH)])
+
+
+def per_image_mse(model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
+    """(N,) mean squared error per image between model(x) and target (default x)."""
+    target = x if target is None else target
+    return (reconstruct_all(model, x) - target).pow(2).mean(dim=1)
+
+
+def code_statistics(codes: torch.Tensor, threshold: float = FIRING_THRESHOLD,
+                    rho: float | None = None) -> dict:
+    """Per-unit and per-image sparsity numbers of codes (N, latent).
+
+    `unit_mean_activation` is ρ̂_j (mean of z_j); firing uses |z_j| > threshold so that codes with
+    negative values (VAE means) are measured the same way as ReLU / sigmoid codes."""
+    active = codes.abs() > threshold                      # (N, latent) bool
+    firing_rate = active.float().mean(dim=0)              # (latent,)
+    stats = {
+        "unit_mean_activation": codes.mean(dim=0).tolist(),
+        "unit_firing_rate": firing_rate.tolist(),
+        "dead_fraction": float((firing_rate == 0).float().mean()),
+        "dead_units": torch.nonzero(firing_rate == 0).flatten().tolist(),
+        "always_on_units": torch.nonzero(firing_rate == 1).flatten().tolist(),
+        "mean_l0": float(active.float().sum(dim=1).mean()),
+        "mean_l1": float(codes.abs().sum(dim=1).mean()),
+        "threshold": threshold,
+    }
+    if rho is not None:
+        unit_kl = kl_divergence(rho, codes.mean(dim=0))
+        stats.update(rho=rho, unit_kl=unit_kl.tolist(), kl_sum=float(unit_kl.sum()))
+    return stats
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, data: Dataset, split: str = "test",
+             threshold: float = FIRING_THRESHOLD, rho: float | None = None) -> dict:
+    """Every number `evaluate --json` prints, for model on one split of data.
+
+    rho: the target for the KL-per-unit view; defaults to the model's own ρ (sparse_kl only)."""
+    x, y = data.split(split)
+    model.eval()
+    x_hat = reconstruct_all(model, x)
+    errors = (x_hat - x).pow(2).mean(dim=1)               # (N,)
+    per_class = {data.class_names[c]: float(errors[y == c].mean())
+                 for c in range(len(data.class_names)) if bool((y == c).any())}
+    codes = encode_all(model, x)
+    rho = rho if rho is not None else getattr(model.config, "rho", None)
+    result = {
+        "variant": model.name, "dataset": data.name, "split": split, "n_test": len(x),
+        "recon_mse": float(errors.mean()),
+        "recon_bce": float(F.binary_cross_entropy(x_hat.clamp(1e-6, 1 - 1e-6), x,
+                                                  reduction="sum") / len(x)),
+        "per_class_mse": per_class,
+        **code_statistics(codes, threshold, rho),
+        "loss_terms": mean_loss_terms(model, x),
+    }
+    if model.name == "denoising":
+        from .noise import add_noise
+
+        generator = torch.Generator(device=x.device).manual_seed(0)
+        noisy = add_noise(x, model.config.noise, model.config.noise_level, generator)
+        result["denoise_mse"] = float((reconstruct_all(model, noisy) - x).pow(2).mean())
+        result["noisy_input_mse"] = float((noisy - x).pow(2).mean())
+    if model.name == "vae":
+        from .variants.vae import kl_to_standard_normal
+
+        kl = torch.cat([kl_to_standard_normal(*model.encode_distribution(x[i:i + BATCH]))
+                        for i in range(0, len(x), BATCH)])
+        result["kl_per_dim"] = kl.mean(dim=0).tolist()
+    return result

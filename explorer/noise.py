@@ -1,0 +1,30 @@
+"""Input corruptions for the denoising AE and for testing any model's robustness."""
+from __future__ import annotations
+
+import torch
+
+NOISE_TYPES = ("gaussian", "masking", "salt_pepper")
+
+
+def add_noise(x: torch.Tensor, kind: str, level: float, generator: torch.Generator | None = None,
+              clamp: bool = False) -> torch.Tensor:
+    """Corrupt x (B, D) in [0, 1].
+
+    gaussian: x + N(0, level²), as in the seed (not clamped unless clamp=True);
+    masking: each pixel set to 0 with probability level;
+    salt_pepper: each pixel set to 0 or 1 (equally likely) with probability level."""
+    if kind not in NOISE_TYPES:
+        raise ValueError(f"noise must be one of {', '.join(NOISE_TYPES)}; got {kind!r}")
+    if level < 0 or (kind != "gaussian" and level > 1):
+        bound = "≥ 0" if kind == "gaussian" else "in [0, 1]"
+        raise ValueError(f"noise_level for {kind} noise must be {bound}; got {level:g}")
+    if level == 0:
+        return x
+    if kind == "gaussian":
+        noisy = x + level * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        return noisy.clamp(0, 1) if clamp else noisy
+    hit = torch.rand(x.shape, generator=generator, device=x.device) < level
+    if kind == "masking":
+        return x.masked_fill(hit, 0.0)
+    salt = torch.rand(x.shape, generator=generator, device=x.device) < 0.5
+    return torch.where(hit, salt.to(x.dtype), x)

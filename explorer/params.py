@@ -1,0 +1,148 @@
+"""Hyperparameter fields with help text and ranges: one source for validation, the CLI and the UI."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def param(default: Any, help: str, *, low: float | None = None, high: float | None = None,
+          low_open: bool = False, high_open: bool = False, choices: tuple[str, ...] | None = None,
+          log_scale: bool = False, ui_low: float | None = None, ui_high: float | None = None):
+    """A dataclass field carrying what a user needs to set it well.
+
+    low/high bound the allowed values (open or closed ends); ui_low/ui_high suggest the range a
+    widget or sweep should span (e.g. λ on a log scale around 1e-5…1e-2)."""
+    meta = {"help": help, "low": low, "high": high, "low_open": low_open, "high_open": high_open,
+            "choices": choices, "log_scale": log_scale, "ui_low": ui_low, "ui_high": ui_high}
+    if isinstance(default, tuple):
+        return field(default_factory=lambda: default, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def describe_range(meta: dict) -> str:
+    """'(0, 1)', '>= 0', 'one of gaussian, masking' — the allowed range as a user reads it."""
+    if meta.get("choices"):
+        return "one of " + ", ".join(meta["choices"])
+    low, high = meta.get("low"), meta.get("high")
+    if low is not None and high is not None:
+        left = "(" if meta["low_open"] else "["
+        right = ")" if meta["high_open"] else "]"
+        return f"{left}{low:g}, {high:g}{right}"
+    if low is not None:
+        return f"{'>' if meta['low_open'] else '>='} {low:g}"
+    if high is not None:
+        return f"{'<' if meta['high_open'] else '<='} {high:g}"
+    return "any value"
+
+
+def parse_int_list(value: Any, name: str) -> tuple[int, ...]:
+    """Accept 128, '256,128', '' (no hidden layer), [256, 128] → a tuple of ints."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a list of layer sizes such as '256,128', got {value!r}")
+    if isinstance(value, int):
+        return (value,)
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.replace(" ", ",").split(",") if p.strip()]
+        try:
+            return tuple(int(p) for p in parts)
+        except ValueError:
+            raise ValueError(f"{name} must be a comma-separated list of layer sizes such as "
+                             f"'256,128', got {value!r}") from None
+    try:
+        return tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a list of layer sizes such as '256,128', got {value!r}") from None
+
+
+def _coerce(value: Any, default: Any, name: str) -> Any:
+    """Convert a string (CLI, UI) or a JSON value to the type of the field's default."""
+    if isinstance(default, tuple):
+        return parse_int_list(value, name)
+    if isinstance(default, bool):
+        if isinstance(value, str):
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"{name} must be true or false, got {value!r}")
+        return bool(value)
+    if isinstance(default, int):
+        try:
+            as_float = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+        if not as_float.is_integer():
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
+        return int(as_float)
+    if isinstance(default, float):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a number, got {value!r}") from None
+    return str(value)
+
+
+@dataclass
+class Config:
+    """Base of every variant's config: validated on construction, round-trips through plain dicts."""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, _coerce(getattr(self, f.name), f.default if f.default is not
+                                          dataclasses.MISSING else f.default_factory(), f.name))
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every field against its declared range; subclasses add cross-field checks."""
+        for f in dataclasses.fields(self):
+            check_field(f.name, getattr(self, f.name), f.metadata)
+
+    @classmethod
+    def field_specs(cls) -> dict[str, dict]:
+        """name → {default, help, low, high, choices, log_scale, …} for the UI and `--help`."""
+        specs = {}
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            specs[f.name] = {"default": default, **f.metadata, "range": describe_range(f.metadata)}
+        return specs
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None = None):
+        """Build from plain values (strings allowed); an unknown key is a ValueError naming it."""
+        values = dict(values or {})
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = [k for k in values if k not in known]
+        if unknown:
+            raise ValueError(f"unknown parameter {unknown[0]!r} for this variant; "
+                             f"known parameters: {', '.join(known)}")
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON/`weights_only`-safe values (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+
+def check_field(name: str, value: Any, meta: dict) -> None:
+    """Raise ValueError naming the field and its allowed range when value is outside it."""
+    if not meta:
+        return
+    if meta.get("choices"):
+        if value not in meta["choices"]:
+            raise ValueError(f"{name} must be {describe_range(meta)}; got {value!r}")
+        return
+    values = value if isinstance(value, tuple) else (value,)
+    for v in values:
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"{name} must be a finite number in {describe_range(meta)}; got {v}")
+        low, high = meta.get("low"), meta.get("high")
+        too_low = low is not None and (v <= low if meta["low_open"] else v < low)
+        too_high = high is not None and (v >= high if meta["high_open"] else v > high)
+        if too_low or too_high:
+            raise ValueError(f"{name} must be {_range_phrase(meta)}; got {v:g}")
+
+
+def _range_phrase(meta: dict) -> str:
+    text = describe_range(meta)
+    return f"in {text}" if text[0] in "([" else text

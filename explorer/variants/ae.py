@@ -1,0 +1,14 @@
+"""`ae`: the seed's plain autoencoder, 784-128-32 / 32-128-784, ReLU code, Sigmoid output, MSE."""
+from __future__ import annotations
+
+from ..registry import register
+from .base import Autoencoder, AutoencoderConfig
+
+
+@register
+class PlainAutoencoder(Autoencoder):
+    """Objective: min E ‖x − g(f(x))‖²  (MSE, mean per pixel)."""
+
+    name = "ae"
+    summary = "Plain autoencoder: reconstruct the input through a small code."
+    config_class = AutoencoderConfig

@@ -1,0 +1,49 @@
+"""`sparse_kl`: the seed's sparse AE — one sigmoid layer of 64 units and β·Σ_j KL(ρ‖ρ̂_j)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..params import param
+from ..registry import register
+from .base import Autoencoder, AutoencoderConfig
+
+RHO_HAT_EPS = 1e-6  # keeps log(ρ̂) and log(1−ρ̂) finite; the seed's 1e-10 rounds to 1.0 in float32
+
+
+def kl_divergence(rho: float, rho_hat: torch.Tensor) -> torch.Tensor:
+    """KL(ρ‖ρ̂_j) between Bernoulli(ρ) and Bernoulli(ρ̂_j), per unit; ρ̂ clamped away from 0 and 1."""
+    rho_hat = rho_hat.clamp(RHO_HAT_EPS, 1 - RHO_HAT_EPS)
+    return rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
+
+
+@dataclass
+class SparseKLConfig(AutoencoderConfig):
+    hidden: tuple[int, ...] = param((), "Hidden layers before the code; the seed has none "
+                                    "(784 → 64 sigmoid units → 784).", low=1)
+    latent_dim: int = param(64, "Number of sigmoid code units.", low=1, ui_low=2, ui_high=512)
+    rho: float = param(0.05, "ρ, the target mean activation of each unit: the fraction of the "
+                       "time it should be on.", low=0.0, high=1.0, low_open=True, high_open=True,
+                       log_scale=True, ui_low=0.005, ui_high=0.5)
+    beta: float = param(1e-2, "β, weight of the KL sparsity penalty: larger pulls every unit's mean "
+                        "activation ρ̂_j harder towards ρ.", low=0.0, log_scale=True,
+                        ui_low=1e-4, ui_high=1.0)
+
+
+@register
+class SparseKLAutoencoder(Autoencoder):
+    """Objective: min E ‖x − g(z)‖² + β·Σ_j KL(ρ‖ρ̂_j),  z = σ(Wx+b),  ρ̂_j = batch mean of z_j."""
+
+    name = "sparse_kl"
+    summary = "Sparse autoencoder: sigmoid code pulled to a target firing rate ρ by a KL penalty."
+    config_class = SparseKLConfig
+    code_activation = "sigmoid"
+    default_batch_size = 256  # the seed trains this one with batch 256
+
+    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        z = self.encode(x)                                        # (B, latent) in (0, 1)
+        recon = F.mse_loss(self.decode(z), x)
+        kl = kl_divergence(self.config.rho, z.mean(dim=0)).sum()  # Σ_j KL(ρ‖ρ̂_j)
+        return {"total": recon + self.config.beta * kl, "recon": recon, "kl_sparsity": kl}

@@ -1,0 +1,33 @@
+"""`sparse_l1`: the seed's AE with an L1 penalty on the code, λ·‖z‖₁."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..params import param
+from ..registry import register
+from .base import Autoencoder, AutoencoderConfig
+
+
+@dataclass
+class SparseL1Config(AutoencoderConfig):
+    lam: float = param(1e-4, "λ, weight of the L1 penalty on the code: larger → fewer active units, "
+                       "blurrier reconstructions (try 1e-5…1e-2).", low=0.0, log_scale=True,
+                       ui_low=1e-5, ui_high=1e-2)
+
+
+@register
+class SparseL1Autoencoder(Autoencoder):
+    """Objective: min E [ ‖x − g(z)‖² + λ·‖z‖₁ ],  z = f(x) (ReLU code); l1 = batch mean of ‖z‖₁."""
+
+    name = "sparse_l1"
+    summary = "Sparse autoencoder with an L1 penalty λ·‖z‖₁ on the code."
+    config_class = SparseL1Config
+
+    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        z = self.encode(x)                      # (B, latent)
+        recon = F.mse_loss(self.decode(z), x)
+        l1 = z.abs().sum(dim=1).mean()          # mean over the batch of ‖z‖₁
+        return {"total": recon + self.config.lam * l1, "recon": recon, "l1": l1}
