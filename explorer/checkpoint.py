@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
+import re
 import pickle
 import tempfile
 from pathlib import Path
@@ -64,6 +66,32 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, dataset: st
     return write_atomically(path, checkpoint_dict(model, dataset, metrics, history, train))
 
 
+def checkpoint_bytes(model: torch.nn.Module, dataset: str, metrics: dict | None = None,
+                     history: dict | None = None, train: dict | None = None) -> bytes:
+    """The same checkpoint as bytes, for a download button."""
+    buffer = io.BytesIO()
+    torch.save(checkpoint_dict(model, dataset, metrics, history, train), buffer)
+    return buffer.getvalue()
+
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def save_new_checkpoint(folder: str | os.PathLike, name: str, model: torch.nn.Module, dataset: str,
+                        metrics: dict | None = None, history: dict | None = None,
+                        train: dict | None = None) -> Path:
+    """Save as folder/name.pt, refusing odd names and never overwriting an existing checkpoint."""
+    stem = name.strip().removesuffix(".pt")
+    if not SAFE_NAME.match(stem):
+        raise ValueError(f"checkpoint name {name!r} is not allowed: use letters, digits, '_', '-' "
+                         f"or '.', starting with a letter or digit (at most 64 characters)")
+    path = Path(folder) / f"{stem}.pt"
+    if path.exists():
+        raise ValueError(f"a checkpoint named {path.name} already exists in {folder}; choose another "
+                         f"name (existing checkpoints are never overwritten)")
+    return save_checkpoint(path, model, dataset, metrics, history, train)
+
+
 def write_atomically(path: str | os.PathLike, payload: dict) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,15 +108,26 @@ def write_atomically(path: str | os.PathLike, payload: dict) -> Path:
     return path
 
 
-def read_checkpoint(source: str | os.PathLike | Any) -> dict[str, Any]:
+def read_checkpoint(source: str | os.PathLike | Any, label: str | None = None) -> dict[str, Any]:
     """The checkpoint dict from a path or a binary file object, checked; CheckpointError otherwise."""
-    label = str(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "upload")
-    if isinstance(source, (str, os.PathLike)):
+    is_path = isinstance(source, (str, os.PathLike))
+    label = label or (str(source) if is_path else getattr(source, "name", "uploaded file"))
+    if is_path:
         if not Path(source).exists():
             raise CheckpointError(f"{label}: no such file. Check the path, or train one with "
                                   f"`python -m explorer train --variant ae --out {label}`.")
-        if Path(source).stat().st_size == 0:
-            raise CheckpointError(f"{label}: the file is empty (0 bytes), so it holds no model.")
+        with open(source, "rb") as handle:
+            head = handle.read(4)
+    else:
+        position = source.tell()
+        head = source.read(4)
+        source.seek(position)
+    if not head:
+        raise CheckpointError(f"{label}: the file is empty (0 bytes), so it holds no model.")
+    if not head.startswith(b"PK") and head[:1] != b"\x80":
+        # torch.save writes a zip archive (PK…); a legacy torch file starts with a pickle header.
+        raise CheckpointError(f"{label}: not a PyTorch checkpoint at all (it starts with {head!r}; "
+                              f"maybe a text or image file renamed to .pt).")
     try:
         payload = torch.load(source, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -98,8 +137,8 @@ def read_checkpoint(source: str | os.PathLike | Any) -> dict[str, Any]:
             f"Autoencoder Explorer are accepted. ({_unpickler_reason(exc)})") from None
     except Exception as exc:  # noqa: BLE001 — garbage bytes make the unpickler raise anything
         first_line = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
-        raise CheckpointError(f"{label}: not a readable PyTorch file (truncated, or another kind "
-                              f"of file): {first_line}") from None
+        raise CheckpointError(f"{label}: not a readable PyTorch file (truncated or damaged): "
+                              f"{first_line}") from None
     if not isinstance(payload, dict):
         raise CheckpointError(f"{label}: holds a {type(payload).__name__}, not an Autoencoder "
                               f"Explorer checkpoint (a dict with format {FORMAT!r}).")
@@ -167,10 +206,11 @@ def _describe_mismatch(model: torch.nn.Module, state_dict: Any) -> str:
     return "; ".join(parts) or "weights could not be assigned"
 
 
-def load_checkpoint(source: str | os.PathLike | Any, device: torch.device | str = "cpu") -> torch.nn.Module:
+def load_checkpoint(source: str | os.PathLike | Any, device: torch.device | str = "cpu",
+                    label: str | None = None) -> torch.nn.Module:
     """The model saved at source (path or file object), in eval mode, with its metadata in `.meta`."""
-    label = str(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "upload")
-    return model_from_checkpoint(read_checkpoint(source), label, device)
+    label = label or (str(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "uploaded file"))
+    return model_from_checkpoint(read_checkpoint(source, label), label, device)
 
 
 def check_dataset_fits(model: torch.nn.Module, dataset_name: str, input_dim: int,

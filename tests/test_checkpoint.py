@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import io
 import os
 import pickle
 
@@ -72,7 +73,9 @@ def test_missing_empty_text_and_truncated_files(tmp_path, saved):
     (tmp_path / "empty.pt").write_bytes(b"")
     _expect(tmp_path / "empty.pt", "the file is empty")
     (tmp_path / "notes.pt").write_text("these are my lecture notes")
-    _expect(tmp_path / "notes.pt", "not a readable PyTorch file")
+    _expect(tmp_path / "notes.pt", "not a PyTorch checkpoint at all", "b'thes'")
+    with pytest.raises(CheckpointError, match="notes.pt: not a PyTorch checkpoint at all"):
+        load_checkpoint(io.BytesIO(b"these are my lecture notes"), label="notes.pt")   # an upload
     path, _ = saved
     (tmp_path / "cut.pt").write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     _expect(tmp_path / "cut.pt", "not a readable PyTorch file")

@@ -12,3 +12,4 @@ class PlainAutoencoder(Autoencoder):
     name = "ae"
     summary = "Plain autoencoder: reconstruct the input through a small code."
     config_class = AutoencoderConfig
+    objective_latex = r"\min_{\theta,\phi}\ \mathbb{E}_{x}\,\lVert x - g_\phi(f_\theta(x)) \rVert^2"

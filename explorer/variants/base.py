@@ -40,6 +40,7 @@ class Autoencoder(nn.Module):
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
+    objective_latex: ClassVar[str] = ""        # the objective in one formula, for st.latex
     config_class: ClassVar[type[AutoencoderConfig]] = AutoencoderConfig
     code_activation: ClassVar[str] = "relu"   # the seed's AE has a ReLU at the bottleneck
     default_batch_size: ClassVar[int] = 128   # the seed's batch size for this variant

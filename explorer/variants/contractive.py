@@ -62,6 +62,8 @@ class ContractiveAutoencoder(Autoencoder):
     name = "contractive"
     summary = "Contractive autoencoder: penalises how much the code moves when the input moves."
     config_class = ContractiveConfig
+    objective_latex = (r"\min_{\theta,\phi}\ \mathbb{E}_{x}\Big[\lVert x - g_\phi(f_\theta(x)) \rVert^2"
+                       r" + \lambda \Big\lVert \frac{\partial f_\theta(x)}{\partial x} \Big\rVert_F^2\Big]")
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         z, jac_sq = encoder_jacobian_sq_norm(self.encoder, x)

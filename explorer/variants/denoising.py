@@ -34,6 +34,8 @@ class DenoisingAutoencoder(Autoencoder):
     name = "denoising"
     summary = "Denoising autoencoder: corrupted input in, clean image out."
     config_class = DenoisingConfig
+    objective_latex = (r"\min_{\theta,\phi}\ \mathbb{E}_{x,\tilde x}\lVert x - g_\phi(f_\theta(\tilde x))"
+                       r" \rVert^2,\quad \tilde x = \mathrm{corrupt}(x)")
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         noisy = add_noise(x, self.config.noise, self.config.noise_level)

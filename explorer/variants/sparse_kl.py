@@ -39,6 +39,8 @@ class SparseKLAutoencoder(Autoencoder):
     name = "sparse_kl"
     summary = "Sparse autoencoder: sigmoid code pulled to a target firing rate ρ by a KL penalty."
     config_class = SparseKLConfig
+    objective_latex = (r"\min_{\theta,\phi}\ \mathbb{E}_{x}\lVert x - g_\phi(z) \rVert^2 + \beta \sum_j"
+                       r" \mathrm{KL}(\rho \,\Vert\, \hat\rho_j),\quad \hat\rho_j = \tfrac{1}{B}\sum_{b} z_{bj}")
     code_activation = "sigmoid"
     default_batch_size = 256  # the seed trains this one with batch 256
 

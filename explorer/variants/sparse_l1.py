@@ -25,6 +25,8 @@ class SparseL1Autoencoder(Autoencoder):
     name = "sparse_l1"
     summary = "Sparse autoencoder with an L1 penalty λ·‖z‖₁ on the code."
     config_class = SparseL1Config
+    objective_latex = (r"\min_{\theta,\phi}\ \mathbb{E}_{x}\Big[\lVert x - g_\phi(z) \rVert^2"
+                       r" + \lambda \lVert z \rVert_1\Big],\quad z = f_\theta(x)")
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         z = self.encode(x)                      # (B, latent)

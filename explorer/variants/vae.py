@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..params import param
@@ -31,6 +30,8 @@ class VariationalAutoencoder(Autoencoder):
     name = "vae"
     summary = "Variational autoencoder: a probabilistic code you can sample new digits from."
     config_class = VAEConfig
+    objective_latex = (r"\min\ \mathbb{E}_{x}\Big[-\mathbb{E}_{q(z|x)} \log p(x|z) + \beta\,"
+                       r"\mathrm{KL}\big(q(z|x) \,\Vert\, \mathcal{N}(0, I)\big)\Big]")
     code_activation = "identity"
 
     def build_encoder(self) -> nn.Module:
@@ -53,8 +54,7 @@ class VariationalAutoencoder(Autoencoder):
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         mu, logvar = self.encode_distribution(x)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)   # reparameterisation
-        x_hat = self.decode(z).clamp(1e-6, 1 - 1e-6)
-        recon = F.binary_cross_entropy(x_hat, x, reduction="sum") / x.shape[0]
+        recon = bernoulli_nll(self.decode(z), x).mean()
         kl = kl_to_standard_normal(mu, logvar).sum(dim=1).mean()
         return {"total": recon + self.config.beta * kl, "recon_bce": recon, "kl": kl}
 
@@ -63,6 +63,15 @@ class VariationalAutoencoder(Autoencoder):
         """n images (n, D) decoded from z ~ N(0, I)."""
         z = torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
         return self.decode(z)
+
+
+def bernoulli_nll(x_hat: torch.Tensor, x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """−log p(x|z) per image (N,): binary cross-entropy summed over pixels.
+
+    Written out rather than F.binary_cross_entropy, which raises on NaN input: a diverging run must
+    reach the training loop's NaN check and its message, not crash inside the loss."""
+    p = x_hat.clamp(eps, 1 - eps)
+    return -(x * torch.log(p) + (1 - x) * torch.log1p(-p)).sum(dim=1)
 
 
 def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

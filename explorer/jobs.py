@@ -1,0 +1,173 @@
+"""Training jobs for the app: each runs in its own worker process and is mirrored here, so a page
+can redraw live, a click never kills the run, and the server never slows the loop down."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .datasets import DEFAULT_DATA_DIR, Dataset
+from .registry import build_model
+from .training import TrainSettings, new_history, record_epoch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Worker:
+    """A `python -m explorer.worker` process and the two pipes to it."""
+
+    def __init__(self) -> None:
+        cmd_read, cmd_write = os.pipe()
+        evt_read, evt_write = os.pipe()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        self.process = subprocess.Popen([sys.executable, "-m", "explorer.worker", str(cmd_read), str(evt_write)],
+                                        pass_fds=(cmd_read, evt_write), cwd=ROOT, env=env,
+                                        stdin=subprocess.DEVNULL)
+        os.close(cmd_read)
+        os.close(evt_write)
+        self.commands = Connection(cmd_write, readable=False)
+        self.events = Connection(evt_read, writable=False)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+_spare: Worker | None = None
+_spare_lock = threading.Lock()
+
+
+def _take_worker() -> Worker:
+    """A ready worker (the spare, if one is warm) and a new spare started behind it."""
+    global _spare
+    with _spare_lock:
+        worker = _spare if _spare is not None and _spare.alive() else Worker()
+        _spare = Worker()
+    return worker
+
+
+def prepare_once() -> None:
+    """Start a spare worker (torch already imported) so the next Train click starts at once."""
+    global _spare
+    with _spare_lock:
+        if _spare is None or not _spare.alive():
+            _spare = Worker()
+
+
+@dataclass
+class TrainingJob:
+    """One training run in a worker process, mirrored here: progress, history, preview, result.
+
+    The page keeps the job in its session state; only the job's listener thread writes to it.
+    The finished model is new (never a cached one), so it cannot change what another session sees."""
+
+    variant: str
+    params: dict
+    data: Dataset
+    settings: TrainSettings
+    preview_indices: list[int]
+    data_dir: str = DEFAULT_DATA_DIR
+    key: str = field(default_factory=lambda: f"session:{uuid.uuid4().hex[:12]}")
+    status: str = "pending"                      # pending → running → done | stopped | failed
+    error: str | None = None
+    fraction: float = 0.0
+    epoch: int = 0
+    step_terms: dict = field(default_factory=dict)
+    history: dict = field(default_factory=new_history)
+    preview: np.ndarray | None = None            # (n, D) reconstructions after the last epoch
+    preview_epoch: int = 0
+    metrics: dict | None = None
+    summary: dict | None = None
+    started: float = 0.0
+    finished: float = 0.0
+
+    def __post_init__(self) -> None:
+        # Built here first so a bad hyperparameter raises before any process starts; the worker
+        # builds the same model from the same seed, and its weights are copied in at the end.
+        self.model = build_model(self.variant, self.params, input_dim=self.data.input_dim, seed=self.settings.seed)
+        if self.settings.batch_size > len(self.data.train_x):
+            raise ValueError(f"batch size {self.settings.batch_size} is larger than the "
+                             f"{len(self.data.train_x)} training images of {self.data.name}")
+        self.preview_x = self.data.test_x[list(self.preview_indices)].cpu()
+        self._worker: Worker | None = None
+        self._listener = threading.Thread(target=self._listen, name=f"listen-{self.key}", daemon=True)
+
+    # -- control -------------------------------------------------------------------------------
+    def start(self) -> "TrainingJob":
+        self.status, self.started = "running", time.perf_counter()
+        self._worker = _take_worker()
+        self._worker.commands.send({"variant": self.variant, "params": self.params, "dataset": self.data.name,
+                                    "device": str(self.data.device), "data_dir": self.data_dir,
+                                    "settings": self.settings, "preview_indices": list(self.preview_indices)})
+        self._listener.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the loop to stop after the current step; what was learned is kept."""
+        if self._worker is not None and self.running:
+            try:
+                self._worker.commands.send("stop")
+            except OSError:
+                pass
+
+    def wait(self, timeout: float | None = None) -> "TrainingJob":
+        self._listener.join(timeout)
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("pending", "running")
+
+    @property
+    def elapsed(self) -> float:
+        end = self.finished if self.finished else time.perf_counter()
+        return end - self.started if self.started else 0.0
+
+    # -- mirror the worker's messages -------------------------------------------------------------
+    def _listen(self) -> None:
+        worker = self._worker
+        try:
+            while True:
+                if not worker.events.poll(0.5):
+                    if not worker.alive() and not worker.events.poll(0):
+                        self.error = (f"The training process ended unexpectedly (exit code "
+                                      f"{worker.process.returncode}); nothing was kept.")
+                        self.status = "failed"
+                        return
+                    continue
+                message = worker.events.recv()
+                kind = message[0]
+                if kind == "progress":
+                    _, self.fraction, self.epoch, self.step_terms = message
+                elif kind == "epoch":
+                    _, epoch, train_terms, test_terms, seconds, preview, fraction = message
+                    record_epoch(self.history, epoch, train_terms, test_terms, seconds)
+                    self.preview, self.preview_epoch, self.epoch, self.fraction = preview, epoch, epoch, fraction
+                elif kind == "done":
+                    _, state, self.metrics, self.summary, stopped = message
+                    self.model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+                    self.model.to(self.data.device).eval()
+                    self.fraction = self.fraction if stopped else 1.0
+                    self.status = "stopped" if stopped else "done"
+                    return
+                elif kind == "failed":
+                    self.error, self.status = message[1], "failed"
+                    return
+        except (EOFError, OSError) as exc:
+            self.error, self.status = f"Lost contact with the training process ({exc}); nothing was kept.", "failed"
+        finally:
+            self.finished = time.perf_counter()
+            for conn in (worker.commands, worker.events):
+                conn.close()
+            try:
+                worker.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()

@@ -1,0 +1,195 @@
+"""Streamlit glue the pages share: cached datasets, models and results, and the active model.
+
+The only module of the library that imports Streamlit. Cached objects are shared by every session
+and never mutated: models are loaded in eval mode and only used under torch.no_grad()."""
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from . import views
+from .catalog import CHECKPOINT_DIR, ModelEntry, bytes_digest, file_digest, shipped_checkpoint_paths
+from .checkpoint import CheckpointError, check_dataset_fits, load_checkpoint, read_checkpoint
+from .datasets import DEFAULT_DATASET, Dataset, DatasetUnavailableError, load_dataset
+from .device import resolve_device
+from .metrics import evaluate
+
+SESSION_MODELS = "session_models"   # session_state key: {key: ModelEntry} trained or uploaded here
+ACTIVE = "active_model"             # session_state key: the active entry's key
+DEFAULT_MODEL = "ae"                # the shipped checkpoint the app opens with
+
+
+def leave_legacy_pages_mode() -> None:
+    """Make sure this run is an st.navigation run. Call first in the entry script and every page.
+
+    A fresh server runs its first script in Streamlit's legacy `pages/`-folder mode (the flag is
+    only cleared once st.navigation has been called), which shows the folder's own navigation and
+    skips our sidebar — or runs a page file directly. Clear the flag and rerun once."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+# -- cached resources (shared by all sessions) -------------------------------------------------------
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=8)
+def dataset(name: str, device: str) -> Dataset:
+    return load_dataset(name, device=device)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
+    return file_digest(path)
+
+
+def checkpoint_key(path: Path) -> str:
+    """'file:<sha256>', recomputed only when the file's mtime or size changes."""
+    stat = path.stat()
+    return "file:" + _digest(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=64)
+def checkpoint_model(path: str, key: str, device: str) -> torch.nn.Module:
+    """A shipped checkpoint's model; `key` (its content hash) makes a replaced file a new entry."""
+    return load_checkpoint(path, device=device)
+
+
+@st.cache_resource(show_spinner="Loading the uploaded model…", max_entries=64)
+def uploaded_model(key: str, _payload: bytes, name: str, device: str) -> torch.nn.Module:
+    return load_checkpoint(io.BytesIO(_payload), device, label=name)
+
+
+@st.cache_data(show_spinner="Evaluating on the test split…", max_entries=256)
+def metrics(model_key: str, _model: torch.nn.Module, dataset_name: str, device: str) -> dict:
+    return evaluate(_model, dataset(dataset_name, device))
+
+
+@st.cache_data(show_spinner="Measuring reconstruction error…", max_entries=256)
+def error_summary(model_key: str, _model: torch.nn.Module, dataset_name: str, device: str,
+                  noise: str | None, level: float, seed: int) -> views.ErrorSummary:
+    return views.error_summary(_model, dataset(dataset_name, device), noise, level, seed)
+
+
+# -- the catalogue of models this session can pick ----------------------------------------------------
+@st.cache_data(show_spinner=False, ttl=5)
+def _shipped_entries(folder: str) -> list[tuple[str, str, str, str, str]]:
+    """(key, label, variant, dataset, path) of each readable checkpoint file; re-read every 5 s."""
+    rows = []
+    for path in shipped_checkpoint_paths(Path(folder)):
+        try:
+            payload = read_checkpoint(path)
+        except CheckpointError:
+            continue    # an unreadable file is skipped here and explained if someone selects it
+        name = path.stem if path.stem == payload["variant"] else f"{path.stem} ({payload['variant']})"
+        label = f"{name} · {payload['dataset']} · shipped"
+        rows.append((checkpoint_key(path), label, payload["variant"], payload["dataset"], str(path)))
+    return rows
+
+
+def model_entries() -> dict[str, ModelEntry]:
+    """Shipped checkpoints, then this session's own trained and uploaded models."""
+    entries = {key: ModelEntry(key, label, "shipped", variant, data, path=path)
+               for key, label, variant, data, path in _shipped_entries(str(CHECKPOINT_DIR))}
+    entries.update(st.session_state.get(SESSION_MODELS, {}))
+    return entries
+
+
+def add_session_model(entry: ModelEntry, activate_it: bool = True) -> None:
+    st.session_state.setdefault(SESSION_MODELS, {})[entry.key] = entry
+    if activate_it:
+        activate(entry.key, entry.dataset)
+
+
+def activate(key: str, dataset_name: str) -> None:
+    """Make a model active with its dataset (call before the sidebar exists, or as a callback)."""
+    st.session_state[ACTIVE] = key
+    st.session_state["dataset"] = dataset_name
+
+
+def add_upload(name: str, payload: bytes) -> ModelEntry:
+    """Validate an uploaded checkpoint and add it to this session; CheckpointError if unusable."""
+    key = "upload:" + bytes_digest(payload)
+    model = load_checkpoint(io.BytesIO(payload), label=name)
+    entry = ModelEntry(key, f"{name} ({model.name}) · {model.meta['dataset']} · uploaded", "upload",
+                       model.name, model.meta["dataset"], meta=model.meta, payload=payload)
+    add_session_model(entry)
+    return entry
+
+
+def default_model_key(entries: dict[str, ModelEntry]) -> str | None:
+    for key, entry in entries.items():
+        if entry.source == "shipped" and Path(entry.path).stem == DEFAULT_MODEL:
+            return key
+    return next(iter(entries), None)
+
+
+# -- what a page works on ------------------------------------------------------------------------------
+@dataclass
+class PageContext:
+    entry: ModelEntry
+    model: torch.nn.Module
+    data: Dataset
+    device: str
+
+    @property
+    def key(self) -> str:
+        return self.entry.key
+
+    @property
+    def meta(self) -> dict:
+        return getattr(self.model, "meta", {}) or self.entry.meta
+
+
+def current_device() -> str:
+    try:
+        return str(resolve_device(st.session_state.get("device", "auto")))
+    except ValueError:
+        return "cpu"
+
+
+def current_dataset() -> tuple[Dataset | None, str | None]:
+    """(dataset, None) or (None, the message saying why it cannot be loaded and what to do)."""
+    name = st.session_state.get("dataset", DEFAULT_DATASET)
+    try:
+        return dataset(name, current_device()), None
+    except DatasetUnavailableError as exc:
+        return None, str(exc)
+
+
+def load_entry(entry: ModelEntry, device: str) -> torch.nn.Module:
+    if entry.source == "shipped":
+        return checkpoint_model(entry.path, entry.key, device)
+    if entry.source == "upload":
+        return uploaded_model(entry.key, entry.payload, entry.label, device)
+    return entry.model.to(device)   # trained in this session: owned by it, not shared
+
+
+def active_context(require_model: bool = True) -> PageContext | None:
+    """The active model and dataset, or None after showing what is wrong and what to do."""
+    data, problem = current_dataset()
+    if data is None:
+        st.error(problem, icon="📦")
+        return None
+    entries = model_entries()
+    entry = entries.get(st.session_state.get(ACTIVE) or "") or entries.get(default_model_key(entries) or "")
+    if entry is None:
+        if require_model:
+            st.info("No model yet: train one on the **Train** page, or upload a checkpoint in the sidebar.")
+        return None
+    try:
+        model = load_entry(entry, current_device())
+        check_dataset_fits(model, data.name, data.input_dim, data.image_shape)
+    except CheckpointError as exc:
+        st.error(f"{exc}", icon="🧩")
+        return None
+    return PageContext(entry, model, data, current_device())
+
+
+def stamp() -> str:
+    return time.strftime("%H:%M:%S")

@@ -1,0 +1,72 @@
+"""The arrays behind the pages' figures: picks of test images, noisy/denoised rows, error views."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .datasets import Dataset
+from .metrics import per_class_mean, reconstruct_all
+from .noise import add_noise
+
+
+def as_np(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().cpu().numpy()
+
+
+def pick_indices(labels: torch.Tensor, n: int, seed: int, classes: list[int] | None = None) -> np.ndarray:
+    """n distinct indices drawn with `seed`, optionally only from the given classes (sorted by draw)."""
+    labels = labels.cpu().numpy()
+    pool = np.flatnonzero(np.isin(labels, classes)) if classes else np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    return rng.permutation(pool)[: min(n, len(pool))]
+
+
+@dataclass
+class ReconstructionRows:
+    original: np.ndarray          # (n, D) in [0, 1]
+    noisy: np.ndarray | None      # (n, D), the corrupted input when noise was applied
+    reconstruction: np.ndarray    # (n, D)
+    mse: np.ndarray               # (n,) against the original
+
+
+@torch.no_grad()
+def reconstruction_rows(model: torch.nn.Module, x: torch.Tensor, noise: str | None = None,
+                        level: float = 0.0, seed: int = 0) -> ReconstructionRows:
+    """Originals, optionally corrupted (same seed → same noise), and the model's reconstructions."""
+    noisy = None
+    inputs = x
+    if noise and level > 0:
+        generator = torch.Generator(device=x.device).manual_seed(seed)
+        inputs = noisy = add_noise(x, noise, level, generator)
+    recon = reconstruct_all(model, inputs)
+    mse = (recon - x).pow(2).mean(dim=1)
+    return ReconstructionRows(as_np(x), None if noisy is None else as_np(noisy), as_np(recon), as_np(mse))
+
+
+@dataclass
+class ErrorSummary:
+    per_image: np.ndarray          # (N,) MSE of each test image
+    per_class: dict[str, float]    # class name → mean MSE
+    pixel_map: np.ndarray          # (H, W) mean squared error of each pixel
+    worst: np.ndarray              # indices of the worst images, worst first
+    worst_inputs: np.ndarray       # (k, D) what the model saw for them (noisy if noise was applied)
+    worst_reconstructions: np.ndarray  # (k, D)
+
+
+@torch.no_grad()
+def error_summary(model: torch.nn.Module, data: Dataset, noise: str | None = None, level: float = 0.0,
+                  seed: int = 0, n_worst: int = 16) -> ErrorSummary:
+    """Reconstruction error on the test split, by image, by class and by pixel."""
+    x, y = data.test_x, data.test_y
+    inputs = x
+    if noise and level > 0:
+        inputs = add_noise(x, noise, level, torch.Generator(device=x.device).manual_seed(seed))
+    recon = reconstruct_all(model, inputs)
+    squared = (recon - x).pow(2)                                     # (N, D)
+    per_image = squared.mean(dim=1)
+    worst = torch.argsort(per_image, descending=True)[:n_worst]
+    return ErrorSummary(as_np(per_image), per_class_mean(per_image, y, data.class_names),
+                        as_np(squared.mean(dim=0).reshape(data.image_shape)), as_np(worst),
+                        as_np(inputs[worst]), as_np(recon[worst]))

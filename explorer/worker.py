@@ -1,0 +1,80 @@
+"""A training worker process: `python -m explorer.worker` trains one job sent over a pipe.
+
+Why a process: in the Streamlit server, a training *thread* competes for the GIL with the server
+and every session's script, which made training 10–60× slower. A fresh interpreter (not fork, not
+multiprocessing's spawn, which would re-run the app script as __main__) trains at full speed.
+Protocol: pickled messages over two inherited pipe fds (multiprocessing Connection objects)."""
+from __future__ import annotations
+
+import sys
+import time
+from multiprocessing.connection import Connection
+
+import torch
+
+PROGRESS_EVERY = 0.1   # seconds between step-progress messages
+
+
+def run_job(spec: dict, send, stop_requested) -> None:
+    """Train spec's model, reporting ('progress' | 'epoch' | 'done' | 'failed', …) through send."""
+    from .datasets import load_dataset
+    from .metrics import evaluate
+    from .registry import build_model
+    from .training import NonFiniteLossError, train
+
+    try:
+        data = load_dataset(spec["dataset"], device=spec["device"], data_dir=spec["data_dir"])
+        settings = spec["settings"]
+        model = build_model(spec["variant"], spec["params"], input_dim=data.input_dim, seed=settings.seed)
+        preview_x = data.test_x[spec["preview_indices"]]
+        last = [0.0]
+
+        def on_event(event) -> bool:
+            now = time.perf_counter()
+            if event.kind == "step" and now - last[0] >= PROGRESS_EVERY:
+                last[0] = now
+                send(("progress", event.fraction_done, event.epoch, event.terms))
+            elif event.kind == "epoch":
+                h = event.history
+                with torch.no_grad():
+                    preview = event.model(preview_x).cpu().numpy()
+                send(("epoch", event.epoch, {k: v[-1] for k, v in h["train"].items()},
+                      {k: v[-1] for k, v in h["test"].items()}, h["seconds"][-1], preview, event.fraction_done))
+            return stop_requested()
+
+        result = train(model, data, settings, callback=on_event)
+        metrics = evaluate(model, data)
+        state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+        send(("done", state, metrics, {**result.summary(), "device": str(data.device)}, result.stopped_early))
+    except NonFiniteLossError as exc:
+        send(("failed", str(exc)))
+    except Exception as exc:  # noqa: BLE001 — reported on the page; the app keeps running
+        send(("failed", f"Training failed: {type(exc).__name__}: {exc}"))
+
+
+def main(command_fd: int, event_fd: int) -> None:
+    # Import what training needs before waiting, so a spare worker starts a job at once.
+    from . import datasets, metrics, registry, training  # noqa: F401
+
+    commands = Connection(command_fd, writable=False)
+    events = Connection(event_fd, readable=False)
+    try:
+        spec = commands.recv()          # blocks until a job arrives; EOF (server gone) ends us
+    except (EOFError, OSError):
+        return
+    stopped = [False]
+
+    def stop_requested() -> bool:
+        while not stopped[0] and commands.poll():
+            try:
+                stopped[0] = commands.recv() == "stop"
+            except (EOFError, OSError):   # the server went away: stop, nobody is watching
+                stopped[0] = True
+        return stopped[0]
+
+    run_job(spec, events.send, stop_requested)
+    events.close()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]))

@@ -1,0 +1,49 @@
+"""Home: what this is, the device, the dataset, the active model and where to go next."""
+import streamlit as st
+
+from explorer import st_cache
+from explorer.figures import rows_png
+from explorer.registry import get_variant
+from explorer.views import pick_indices, reconstruction_rows
+
+st_cache.leave_legacy_pages_mode()
+st.title("Autoencoder Explorer")
+st.markdown(
+    "Train or load autoencoders — **plain, sparse (L1 and KL), denoising, contractive, variational** — "
+    "and *see* what they learn: how well they reconstruct, which hidden units fire and how often, "
+    "and where the digits fall in the code. Everything runs on this machine, offline.")
+
+ctx = st_cache.active_context()
+if ctx is None:
+    st.stop()
+
+metrics = st_cache.metrics(ctx.key, ctx.model, ctx.data.name, ctx.device)
+variant = get_variant(ctx.model.name)
+cols = st.columns(5)
+cols[0].metric("Active model", ctx.model.name, help=ctx.entry.label)
+cols[1].metric("Test reconstruction MSE", f"{metrics['recon_mse']:.4f}", help="Mean squared error per pixel")
+cols[2].metric("Active units per image (L0)", f"{metrics['mean_l0']:.1f} / {len(metrics['unit_firing_rate'])}")
+cols[3].metric("Dead units", f"{metrics['dead_fraction']:.0%}", help="Code units that never exceed 1e-3 on the test split")
+cols[4].metric("Device", ctx.device)
+
+st.subheader(f"{variant.summary}")
+st.latex(variant.objective_latex)
+x = ctx.data.test_x[pick_indices(ctx.data.test_y, 12, seed=0)]
+rows = reconstruction_rows(ctx.model, x)
+st.image(rows_png([rows.original, rows.reconstruction], ctx.data.image_shape, scale=4),
+         caption=f"Top: test images from {ctx.data.name} · Bottom: what {ctx.entry.label} reconstructs")
+
+st.subheader("Where to go next")
+link_cols = st.columns(3)
+link_cols[0].page_link("pages/train.py", label="Train a model live", icon=":material/model_training:")
+link_cols[1].page_link("pages/reconstructions.py", label="Inspect reconstructions and errors", icon=":material/compare:")
+link_cols[2].markdown("Pick another model, dataset or device in the sidebar.")
+
+st.subheader("Models available in this session")
+st.dataframe(
+    [{"model": e.label, "variant": e.variant, "dataset": e.dataset, "source": e.source,
+      "active": "●" if e.key == ctx.key else ""} for e in st_cache.model_entries().values()],
+    hide_index=True, width="stretch")
+data_info = f"{ctx.data.name}: {len(ctx.data.train_x):,} train / {len(ctx.data.test_x):,} test images of " \
+            f"{ctx.data.image_shape[0]}×{ctx.data.image_shape[1]} pixels, held on {ctx.device}."
+st.caption(data_info)

@@ -1,0 +1,60 @@
+"""Reconstructions: originals over reconstructions, noise at inference, per-class and per-pixel error."""
+import streamlit as st
+
+from explorer import st_cache
+from explorer.figures import PLOTLY_CONFIG, heatmap, per_class_bar, rows_png
+from explorer.noise import NOISE_TYPES
+from explorer.views import pick_indices, reconstruction_rows
+
+st_cache.leave_legacy_pages_mode()
+st.title("Reconstructions")
+ctx = st_cache.active_context()
+if ctx is None:
+    st.stop()
+data, model = ctx.data, ctx.model
+st.caption(f"{ctx.entry.label} on the {data.name} test split ({len(data.test_x):,} images)")
+
+is_denoiser = model.name == "denoising"
+c1, c2, c3, c4 = st.columns([1, 2, 1.4, 1.2], vertical_alignment="bottom")
+count = c1.slider("Images", 4, 48, 16, step=4, key="rec_count")
+classes = c2.multiselect("Only these classes", list(range(len(data.class_names))), key="rec_classes",
+                         format_func=lambda c: data.class_names[c], placeholder="all classes")
+noise = c3.selectbox("Noise at inference", ["none", *NOISE_TYPES], key="rec_noise",
+                     index=1 + NOISE_TYPES.index(model.config.noise) if is_denoiser else 0,
+                     help="Corrupt the input before encoding: the denoising AE was trained for this; "
+                          "other models show how robust they are.")
+if c4.button("Reshuffle", icon=":material/shuffle:"):
+    st.session_state["rec_seed"] = st.session_state.get("rec_seed", 0) + 1
+seed = st.session_state.get("rec_seed", 0)
+level = 0.0
+if noise != "none":
+    default_level = float(model.config.noise_level) if is_denoiser else 0.3
+    level = st.slider("Noise level (σ for Gaussian, fraction of pixels otherwise)", 0.0, 1.0,
+                      min(default_level, 1.0), 0.05, key=f"rec_level_{noise}")
+
+indices = pick_indices(data.test_y, count, seed, classes)
+rows = reconstruction_rows(model, data.test_x[indices], None if noise == "none" else noise, level, seed)
+strip = [rows.original] + ([rows.noisy] if rows.noisy is not None else []) + [rows.reconstruction]
+png = rows_png(strip, data.image_shape, scale=4)
+caption = ("Top: original · Middle: noisy input · Bottom: reconstruction" if rows.noisy is not None
+           else "Top: original · Bottom: reconstruction")
+st.image(png, caption=f"{caption} · mean MSE of these {len(indices)}: {rows.mse.mean():.4f}", width="stretch")
+st.download_button("Download PNG", png, file_name=f"reconstructions-{model.name}.png", mime="image/png",
+                   icon=":material/download:")
+
+summary = st_cache.error_summary(ctx.key, model, data.name, ctx.device, None if noise == "none" else noise, level, 0)
+left, right = st.columns([3, 2])
+left.plotly_chart(per_class_bar(summary.per_class), config=PLOTLY_CONFIG, key="per_class")
+right.plotly_chart(heatmap(summary.pixel_map, "Where the error is: mean squared error per pixel"),
+                   config=PLOTLY_CONFIG, key="pixel_map", theme=None)
+
+st.subheader("Worst-reconstructed test images")
+st.caption("Each tile: the input the model saw (top) over its reconstruction (bottom).")
+worst = summary.worst[:12]
+captions = [f"#{int(i)} · {data.class_names[int(data.test_y[i])]} · MSE {summary.per_image[i]:.3f}" for i in worst]
+tiles = [rows_png([summary.worst_inputs[j:j + 1], summary.worst_reconstructions[j:j + 1]], data.image_shape, scale=4)
+         for j in range(len(worst))]
+st.image(tiles, caption=captions, width=96)
+worst_png = rows_png([summary.worst_inputs[:12], summary.worst_reconstructions[:12]], data.image_shape, scale=4)
+st.download_button("Download worst images (PNG)", worst_png, file_name=f"worst-{model.name}.png", mime="image/png",
+                   icon=":material/download:")

@@ -1,0 +1,143 @@
+"""Train: pick a variant and its hyperparameters, watch it learn live, then keep, save or download it."""
+import os
+import time
+
+import streamlit as st
+
+from explorer import st_cache
+from explorer.catalog import ModelEntry
+from explorer.checkpoint import checkpoint_bytes, save_new_checkpoint
+from explorer.figures import PLOTLY_CONFIG, loss_curves, rows_png
+from explorer import jobs
+from explorer.jobs import TrainingJob
+from explorer.params import log_grid
+from explorer.registry import get_variant, variant_names
+from explorer.training import TrainSettings, default_epochs
+from explorer.views import pick_indices
+
+SAVE_DIR = os.environ.get("AE_EXPLORER_SAVE_DIR", "runs")
+QUICK_EPOCHS = 20          # a live demo default; sparse_kl needs the seeds' full step budget instead
+PREVIEW_COUNT = 10
+
+st_cache.leave_legacy_pages_mode()
+st.title("Train")
+jobs.prepare_once()
+data, problem = st_cache.current_dataset()
+if data is None:
+    st.error(problem, icon="📦")
+    st.stop()
+
+left, right = st.columns([1, 2], gap="large")
+with left:
+    variant_name = st.selectbox("Variant", variant_names(), key="train_variant",
+                                format_func=lambda n: f"{n} — {get_variant(n).summary}")
+    variant = get_variant(variant_name)
+    st.latex(variant.objective_latex)
+    params = {}
+    with st.container(border=True):
+        st.markdown("**Hyperparameters** (defaults from the seed notes)")
+        for name, spec in variant.config_class.field_specs().items():
+            if name == "input_dim":
+                continue
+            key, label, help_text = f"hp_{variant_name}_{name}", name, f"{spec['help']} Allowed: {spec['range']}."
+            if spec["choices"]:
+                params[name] = st.selectbox(label, spec["choices"], key=key, help=help_text)
+            elif isinstance(spec["default"], tuple):
+                params[name] = st.text_input(label, ",".join(map(str, spec["default"])), key=key, help=help_text,
+                                             placeholder="empty = no hidden layer")
+            elif isinstance(spec["default"], int):
+                params[name] = st.number_input(label, min_value=int(spec["low"] or 1), max_value=4096,
+                                               value=spec["default"], step=1, key=key, help=help_text)
+            elif spec["log_scale"]:
+                params[name] = st.select_slider(label, log_grid(spec), value=spec["default"], key=key,
+                                                help=help_text, format_func=lambda v: f"{v:g}")
+            else:
+                params[name] = st.slider(label, float(spec["ui_low"]), float(spec["ui_high"]),
+                                         float(spec["default"]), step=0.05, key=key, help=help_text)
+    with st.container(border=True):
+        st.markdown("**Training**")
+        batch_size = st.select_slider("Batch size", [16, 32, 64, 128, 256, 512],
+                                      value=variant.default_batch_size, key=f"bs_{variant_name}")
+        budget = default_epochs(len(data.train_x), batch_size)
+        quick = budget if variant_name == "sparse_kl" else min(QUICK_EPOCHS, budget)
+        epochs = st.number_input("Epochs", 1, 5000, quick, key=f"epochs_{variant_name}_{batch_size}_{data.name}",
+                                 help=f"The seeds' budget (10 epochs of 60,000 images) is {budget} epochs of "
+                                      f"{data.name} at this batch size.")
+        lr = st.select_slider("Learning rate", [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 1e-1, 1.0, 10.0],
+                              value=1e-3, key="lr", format_func=lambda v: f"{v:g}",
+                              help="Adam's step size; 1e-3 is the seeds'. Very large values make the loss diverge.")
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed", help="Same seed, same run.")
+
+    job: TrainingJob | None = st.session_state.get("train_job")
+    busy = job is not None and job.running
+    if st.button("Train", type="primary", disabled=busy, icon=":material/play_arrow:", width="stretch"):
+        try:
+            settings = TrainSettings(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), seed=int(seed))
+            preview = pick_indices(data.test_y, PREVIEW_COUNT, seed=0).tolist()
+            st.session_state["train_job"] = TrainingJob(variant_name, params, data, settings, preview).start()
+            st.rerun()
+        except ValueError as exc:
+            st.error(f"Cannot train with these settings: {exc}", icon="⚠️")
+
+with right:
+    job = st.session_state.get("train_job")
+    if job is None:
+        st.info("Choose a variant and press **Train**. Loss curves and reconstructions of the same "
+                f"{PREVIEW_COUNT} test images update every epoch; **Stop** keeps what was learned.")
+        st.stop()
+
+    # Training runs in a child process; this loop only redraws. A click anywhere interrupts the
+    # loop (Streamlit reruns the page) and the rerun simply picks the drawing up again.
+    progress_slot, stop_slot, curves_slot, strip_slot = st.empty(), st.empty(), st.empty(), st.empty()
+
+    draws = iter(range(10**9))   # each redraw needs its own element key within one script run
+
+    def draw() -> None:
+        loss_now = f" · loss {job.step_terms.get('total', float('nan')):.4g}" if job.step_terms else ""
+        progress_slot.progress(min(job.fraction, 1.0),
+                               text=f"{job.variant} on {job.data.name}: epoch {job.epoch}/{job.settings.epochs} · "
+                                    f"{job.elapsed:.1f} s{loss_now}")
+        history = {"epoch": list(job.history["epoch"]),
+                   "train": {k: list(v) for k, v in job.history["train"].items()},
+                   "test": {k: list(v) for k, v in job.history["test"].items()}}
+        curves_slot.plotly_chart(loss_curves(history), config=PLOTLY_CONFIG, key=f"curves_{next(draws)}")
+        if job.preview is not None:
+            strip_slot.image(rows_png([job.preview_x.numpy(), job.preview], job.data.image_shape, scale=4),
+                             caption=f"Top: fixed test images · Bottom: reconstructions after epoch {job.preview_epoch}")
+
+    if job.running:
+        stop_slot.button("Stop", icon=":material/stop:", on_click=job.stop, key="stop")
+    while job.running:
+        draw()
+        time.sleep(0.4)
+    stop_slot.empty()
+    draw()
+
+    if job.status == "failed":
+        st.error(job.error, icon="💥")
+        st.stop()
+    if job.key not in st.session_state.get(st_cache.SESSION_MODELS, {}):
+        label = f"{job.variant} · {job.data.name} · trained {time.strftime('%H:%M')} ({len(job.history['epoch'])} epochs)"
+        st_cache.add_session_model(ModelEntry(job.key, label, "trained", job.variant, job.data.name, model=job.model,
+                                              meta={"history": job.history, "metrics": job.metrics}),
+                                   activate_it=False)
+    verb = "Stopped early" if job.status == "stopped" else "Finished"
+    st.success(f"{verb} after {len(job.history['epoch'])} epochs in {job.elapsed:.1f} s "
+               f"({job.summary['samples_per_second']:,.0f} images/s). Test MSE {job.metrics['recon_mse']:.4f}, "
+               f"mean L0 {job.metrics['mean_l0']:.1f}, dead units {job.metrics['dead_fraction']:.0%}.",
+               icon="✅")
+    c1, c2, c3 = st.columns([1.2, 1, 1], vertical_alignment="bottom")
+    name = c1.text_input("Checkpoint name", f"{job.variant}-{time.strftime('%H%M%S')}", key=f"name_{job.key}")
+    if c1.button("Save as checkpoint", icon=":material/save:"):
+        try:
+            path = save_new_checkpoint(SAVE_DIR, name, job.model, job.data.name, job.metrics, job.history, job.summary)
+            st.toast(f"Saved {path}")
+            c1.caption(f"Saved to `{path}` — load it later with the sidebar's upload box or the CLI.")
+        except (ValueError, OSError) as exc:
+            c1.error(str(exc))
+    c2.download_button("Download .pt", checkpoint_bytes(job.model, job.data.name, job.metrics, job.history, job.summary),
+                       file_name=f"{name or job.variant}.pt", mime="application/octet-stream",
+                       icon=":material/download:")
+    c3.button("Make it the active model", type="primary", icon=":material/check_circle:",
+              disabled=st.session_state.get(st_cache.ACTIVE) == job.key,
+              on_click=st_cache.activate, args=(job.key, job.data.name))

@@ -1,0 +1,70 @@
+"""Autoencoder Explorer — the entry point: page navigation and the shared sidebar."""
+# Import the heavy libraries once, before any page runs, so concurrent first sessions never see a
+# half-imported module (the cold-start race reported as plotly/plotly.py#2433).
+import pandas  # noqa: F401
+import plotly.express  # noqa: F401
+import plotly.graph_objects  # noqa: F401
+import streamlit as st
+import torch  # noqa: F401
+
+from explorer import st_cache
+from explorer.checkpoint import CheckpointError
+from explorer.datasets import DATASETS, DEFAULT_DATASET
+from explorer.device import available_devices
+
+st_cache.leave_legacy_pages_mode()
+st.set_page_config(page_title="Autoencoder Explorer", page_icon="🧠", layout="wide")
+# Small images are upscaled by the browser: keep pixels square and crisp, never blurred.
+st.markdown("<style>img { image-rendering: pixelated; }</style>", unsafe_allow_html=True)
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/reconstructions.py", title="Reconstructions", icon=":material/compare:"),
+]
+navigation = st.navigation(PAGES)
+
+st.session_state.setdefault("dataset", DEFAULT_DATASET)
+st.session_state.setdefault("device", "auto")
+
+# An upload from the last interaction is handled before the selectors exist, so it can select itself.
+upload = st.session_state.get("upload")
+if upload is not None and st.session_state.get("_upload_seen") != upload.file_id:
+    st.session_state["_upload_seen"] = upload.file_id
+    try:
+        added = st_cache.add_upload(upload.name, upload.getvalue())
+        st.session_state["_upload_note"] = ("success", f"Loaded {upload.name}: {added.variant} on {added.dataset}.")
+    except CheckpointError as exc:
+        st.session_state["_upload_note"] = ("error", str(exc))
+
+entries = st_cache.model_entries()
+if st.session_state.get(st_cache.ACTIVE) not in entries:
+    st.session_state[st_cache.ACTIVE] = st_cache.default_model_key(entries)
+
+
+def follow_model_dataset() -> None:
+    """Picking a model switches to the dataset it was trained on (its images have that size)."""
+    entry = st_cache.model_entries().get(st.session_state.get(st_cache.ACTIVE))
+    if entry is not None and entry.dataset in DATASETS:
+        st.session_state["dataset"] = entry.dataset
+
+
+with st.sidebar:
+    st.selectbox("Active model", options=list(entries), key=st_cache.ACTIVE,
+                 format_func=lambda key: entries[key].label if key in entries else key,
+                 on_change=follow_model_dataset, placeholder="no model yet — train one",
+                 help="Shipped checkpoints, and the models you trained or uploaded in this browser tab.")
+    st.selectbox("Dataset", list(DATASETS), key="dataset",
+                 help="Test images shown on every page. " + " · ".join(
+                     f"**{name}**: {spec.description}" for name, spec in DATASETS.items()))
+    st.selectbox("Device", ["auto", *available_devices()], key="device",
+                 help="'auto' uses a GPU when there is one.")
+    with st.expander("Upload a checkpoint (.pt)"):
+        st.file_uploader("Checkpoint file", type=["pt"], key="upload", label_visibility="collapsed",
+                         help="A file written by this app or `python -m explorer train`.")
+        note = st.session_state.get("_upload_note")
+        if note:
+            (st.success if note[0] == "success" else st.error)(note[1])
+    st.caption(f"Running on **{st_cache.current_device()}**")
+
+navigation.run()

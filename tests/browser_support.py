@@ -1,0 +1,100 @@
+"""Starting the real Streamlit server and driving Debian's Chromium through Playwright (tests, benches)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("AE_EXPLORER_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+def browser_available() -> str | None:
+    """None when a browser test can run, else the reason it cannot."""
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(env: dict | None = None, timeout: float = 60.0):
+    """`streamlit run streamlit_app.py` on a free loopback port; yields (base URL, seconds to healthy)."""
+    port = free_port()
+    log = open(ROOT / "artifacts" / f"streamlit-{port}.log", "w") if (ROOT / "artifacts").is_dir() else subprocess.DEVNULL
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env={**os.environ, "AE_EXPLORER_OFFLINE": "1", **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise TimeoutError("streamlit did not become healthy in time")
+            time.sleep(0.2)
+        yield url, time.perf_counter() - started, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def launch_browser(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+                                      headless=True, args=CHROMIUM_ARGS)
+
+
+def wait_until_rendered(page, timeout: float = 60.0, quiet: float = 1.5) -> float:
+    """Wait until Streamlit's running indicator is gone and the page's HTML stops changing.
+
+    Returns seconds waited. Raises TimeoutError when the page never settles."""
+    started = time.perf_counter()
+    deadline = started + timeout
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
+    # Before the script's first run the frame is empty (or shows the pages/ folder's default
+    # navigation): wait for the page's own content before judging stability.
+    page.wait_for_selector('[data-testid="stMain"] h1', state="attached", timeout=timeout * 1000)
+    last, stable_since = None, None
+    while time.perf_counter() < deadline:
+        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        skeleton = page.locator('[data-testid="stSkeleton"], [data-testid="stSpinner"]').count() > 0
+        html = page.content()
+        if not running and not skeleton and html == last:
+            stable_since = stable_since or time.perf_counter()
+            if time.perf_counter() - stable_since >= quiet:
+                return time.perf_counter() - started
+        else:
+            stable_since = None
+        last = html
+        time.sleep(0.2)
+    raise TimeoutError("the page kept changing or running")

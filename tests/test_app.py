@@ -1,0 +1,146 @@
+"""The Streamlit app under AppTest: every page runs on the shipped checkpoints, widgets change
+what is shown, bad input becomes a message, and sessions do not see each other's models."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from explorer.catalog import CHECKPOINT_DIR, file_digest
+
+APP = str(ROOT / "streamlit_app.py")
+
+
+@pytest.fixture(autouse=True)
+def _like_a_running_server(monkeypatch):
+    """AppTest resets Streamlit's legacy `pages/`-folder flag before every run, as if each run were
+    a fresh server's first; the app then reruns once (st_cache.leave_legacy_pages_mode) and that
+    rerun drops the click being tested. A real server clears the flag once, for good: do the same."""
+    import streamlit.testing.v1.app_test as app_test
+    from streamlit.runtime.pages_manager import PagesManager
+
+    class ServerLikePagesManager(PagesManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(app_test, "PagesManager", ServerLikePagesManager)
+
+
+def fresh(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    return at
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_home_shows_the_active_model_and_its_metrics():
+    at = fresh()
+    no_exception(at)
+    assert at.title[0].value == "Autoencoder Explorer"
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Active model"] == "ae" and float(labels["Test reconstruction MSE"]) < 0.03
+    assert at.sidebar.selectbox(key="active_model").value.startswith("file:")
+    assert len(at.latex) == 1
+
+
+@pytest.mark.parametrize("page", ["pages/home.py", "pages/train.py", "pages/reconstructions.py"])
+@pytest.mark.parametrize("model", ["ae", "sparse_kl", "denoising", "vae"])
+def test_every_page_runs_on_the_shipped_checkpoints(page, model):
+    at = fresh()
+    at.sidebar.selectbox(key="active_model").set_value(shipped_key(model)).run()
+    at.switch_page(page)
+    at.run()
+    no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+
+
+def shipped_key(stem: str) -> str:
+    """The sidebar's option key of checkpoints/<stem>.pt (its content hash)."""
+    return "file:" + file_digest(CHECKPOINT_DIR / f"{stem}.pt")
+
+
+def image_captions(at: AppTest) -> list[str]:
+    return [image.caption for element in at.get("image") for image in element.proto.imgs]
+
+
+def test_reconstruction_widgets_change_the_output():
+    at = fresh("pages/reconstructions.py")
+    no_exception(at)
+    before = image_captions(at)[0]
+    assert before.startswith("Top: original · Bottom: reconstruction · mean MSE of these 16")
+    at.selectbox(key="rec_noise").set_value("gaussian").run()
+    no_exception(at)
+    assert at.slider(key="rec_level_gaussian").value == pytest.approx(0.3)
+    noisy = image_captions(at)[0]
+    assert noisy.startswith("Top: original · Middle: noisy input · Bottom: reconstruction")
+    assert float(noisy.rsplit(" ", 1)[1]) > float(before.rsplit(" ", 1)[1])   # noise hurts the plain AE
+    at.slider(key="rec_count").set_value(8).run()
+    no_exception(at)
+    assert "mean MSE of these 8" in image_captions(at)[0]
+    next(b for b in at.button if b.label == "Reshuffle").click().run()
+    no_exception(at)
+    assert at.session_state["rec_seed"] == 1 and image_captions(at)[0] != noisy
+
+
+def test_denoising_model_opens_with_its_own_noise():
+    at = fresh()
+    at.sidebar.selectbox(key="active_model").set_value(shipped_key("denoising")).run()
+    at.switch_page("pages/reconstructions.py")
+    at.run()
+    no_exception(at)
+    assert at.selectbox(key="rec_noise").value == "gaussian"
+
+
+def test_a_dataset_that_does_not_fit_the_model_is_explained():
+    at = fresh()
+    at.sidebar.selectbox(key="dataset").set_value("digits").run()
+    no_exception(at)
+    assert any("reads 784-pixel images" in e.value and "digits has 64-pixel" in e.value for e in at.error)
+
+
+def test_offline_download_dataset_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.setenv("AE_EXPLORER_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)   # ./data is empty here
+    at = fresh()
+    at.sidebar.selectbox(key="dataset").set_value("fashion-mnist").run()
+    no_exception(at)
+    assert any("FashionMNIST/raw" in e.value and "work offline: mnist-5k, digits" in e.value for e in at.error)
+    at.switch_page("pages/train.py")
+    at.run()
+    no_exception(at)
+    assert any("FashionMNIST/raw" in e.value for e in at.error)
+
+
+def test_impossible_hyperparameter_is_an_error_not_a_crash():
+    at = fresh("pages/train.py")
+    at.text_input(key="hp_ae_hidden").set_value("12x").run()
+    train_button = next(b for b in at.button if b.label == "Train")
+    train_button.click().run()
+    no_exception(at)
+    assert any("hidden must be a comma-separated list" in e.value for e in at.error)
+    assert "train_job" not in at.session_state
+
+
+def test_training_in_the_app_and_session_isolation():
+    at = fresh()
+    at.sidebar.selectbox(key="dataset").set_value("digits").run()
+    at.switch_page("pages/train.py")
+    at.run()
+    at.number_input(key="epochs_ae_128_digits").set_value(3).run()
+    next(b for b in at.button if b.label == "Train").click().run(timeout=120)
+    no_exception(at)
+    assert any("Finished after 3 epochs" in s.value for s in at.success)
+    assert at.session_state["train_job"].history["epoch"] == [1, 2, 3]
+    trained = [k for k in at.session_state["session_models"]]
+    assert len(trained) == 1 and trained[0].startswith("session:")
+    # another browser session sees only the shipped models
+    other = fresh()
+    assert "session_models" not in other.session_state
+    assert not any(k.startswith("session:") for k in other.sidebar.selectbox(key="active_model").options)

@@ -1,0 +1,115 @@
+"""The real app in a real browser: every page renders without an exception box, with its charts.
+
+Run alone with `pytest -m browser`. Screenshots land in artifacts/screenshots/."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from browser_support import ROOT, browser_available, launch_browser, streamlit_server, wait_until_rendered
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(browser_available() is not None, reason=str(browser_available()))]
+
+SHOTS = ROOT / "artifacts" / "screenshots"
+
+# url path → (heading, CSS selectors that must be present)
+PAGES = {
+    "": ("Autoencoder Explorer", ['[data-testid="stMetric"]', '[data-testid="stImage"]', '[data-testid="stDataFrame"]']),
+    "train": ("Train", ['[data-testid="stButton"]', '[data-testid="stSelectbox"]']),
+    "reconstructions": ("Reconstructions", ['[data-testid="stImage"]', '.js-plotly-plot', '[data-testid="stDownloadButton"]']),
+}
+
+
+@pytest.fixture(scope="module")
+def server():
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with streamlit_server() as (url, _, _proc):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_page_renders_without_exception(server, browser, path):
+    heading, selectors = PAGES[path]
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{server}/{path}", wait_until="domcontentloaded")
+        wait_until_rendered(page, timeout=90)
+        page.screenshot(path=str(SHOTS / f"{path or 'home'}.png"), full_page=True)
+        assert page.locator('[data-testid="stException"]').count() == 0, page.locator('[data-testid="stException"]').first.inner_text()
+        assert heading in page.locator("h1").first.inner_text()
+        for selector in selectors:
+            assert page.locator(selector).count() > 0, f"{selector} missing on /{path}"
+    finally:
+        page.close()
+
+
+def test_training_live_in_the_browser(server, browser):
+    """Train the default ae (20 epochs): live progress, curves and strip, then the result panel,
+    with the shared sidebar intact. The wall time is written to artifacts/timings.txt."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{server}/train", wait_until="domcontentloaded")
+        wait_until_rendered(page, timeout=90)
+        assert page.get_by_role("spinbutton", name="Epochs").input_value() == "20"
+        started = time.perf_counter()
+        page.get_by_role("button", name="Train").first.click()
+        page.get_by_text("reconstructions after epoch").first.wait_for(timeout=90_000)
+        page.screenshot(path=str(SHOTS / "train-live.png"), full_page=True)
+        page.get_by_text("Finished after 20 epochs").wait_for(timeout=120_000)
+        elapsed = time.perf_counter() - started
+        wait_until_rendered(page, timeout=30)
+        page.screenshot(path=str(SHOTS / "train-finished.png"), full_page=True)
+        with open(ROOT / "artifacts" / "timings.txt", "a") as log:
+            log.write(f"train page, ae on mnist-5k, 20 epochs, click to finished: {elapsed:.1f} s\n")
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.locator(".js-plotly-plot").count() >= 1
+        assert page.get_by_text("reconstructions after epoch 20").count() == 1
+        sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+        assert "Active model" in sidebar and "Dataset" in sidebar   # the shared sidebar survived
+        page.get_by_role("button", name="Make it the active model").click()
+        wait_until_rendered(page, timeout=30)
+        active = page.get_by_role("combobox", name="Active model").input_value()
+        assert active.startswith("ae · mnist-5k · trained")
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()
+
+
+def test_uploads_bad_then_good_checkpoint(server, browser, tmp_path):
+    """A text file named .pt gets a clear sidebar error and the app keeps working; a real checkpoint
+    uploaded next becomes the active model."""
+    bad = tmp_path / "lecture-notes.pt"
+    bad.write_text("not a checkpoint at all")
+    good = tmp_path / "my-vae.pt"
+    good.write_bytes((ROOT / "checkpoints" / "vae.pt").read_bytes())
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(server, wait_until="domcontentloaded")
+        wait_until_rendered(page, timeout=90)
+        page.get_by_text("Upload a checkpoint (.pt)").click()
+        page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(bad))
+        page.get_by_text("lecture-notes.pt: not a PyTorch checkpoint at all").wait_for(timeout=30_000)
+        wait_until_rendered(page, timeout=30)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert "Autoencoder Explorer" in page.locator("h1").first.inner_text()   # still usable
+        page.screenshot(path=str(SHOTS / "upload-error.png"), full_page=True)
+        page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(good))
+        page.get_by_text("Loaded my-vae.pt: vae on mnist-5k.").wait_for(timeout=30_000)
+        wait_until_rendered(page, timeout=30)
+        assert page.get_by_role("combobox", name="Active model").input_value() == "my-vae.pt (vae) · mnist-5k · uploaded"
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()
