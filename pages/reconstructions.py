@@ -34,10 +34,11 @@ if noise != "none":
 
 indices = pick_indices(data.test_y, count, seed, classes)
 rows = reconstruction_rows(model, data.test_x[indices], None if noise == "none" else noise, level, seed)
-strip = [rows.original] + ([rows.noisy] if rows.noisy is not None else []) + [rows.reconstruction]
+if rows.noisy is not None:   # the seed's denoising figure: noisy / denoised / original
+    strip, caption = [rows.noisy, rows.reconstruction, rows.original], "Top: noisy input · Middle: denoised · Bottom: original"
+else:
+    strip, caption = [rows.original, rows.reconstruction], "Top: original · Bottom: reconstruction"
 png = rows_png(strip, data.image_shape, scale=4)
-caption = ("Top: original · Middle: noisy input · Bottom: reconstruction" if rows.noisy is not None
-           else "Top: original · Bottom: reconstruction")
 st.image(png, caption=f"{caption} · mean MSE of these {len(indices)}: {rows.mse.mean():.4f}", width="stretch")
 st.download_button("Download PNG", png, file_name=f"reconstructions-{model.name}.png", mime="image/png",
                    icon=":material/download:")

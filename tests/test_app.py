@@ -79,7 +79,7 @@ def test_reconstruction_widgets_change_the_output():
     no_exception(at)
     assert at.slider(key="rec_level_gaussian").value == pytest.approx(0.3)
     noisy = image_captions(at)[0]
-    assert noisy.startswith("Top: original · Middle: noisy input · Bottom: reconstruction")
+    assert noisy.startswith("Top: noisy input · Middle: denoised · Bottom: original")
     assert float(noisy.rsplit(" ", 1)[1]) > float(before.rsplit(" ", 1)[1])   # noise hurts the plain AE
     at.slider(key="rec_count").set_value(8).run()
     no_exception(at)

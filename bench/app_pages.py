@@ -1,0 +1,54 @@
+"""App start and page times, measured in headless Chromium against a freshly started server.
+
+    python bench/app_pages.py [--repeat 2]
+
+Prints: seconds from `streamlit run` to Home rendered with the default model loaded (target < 10 s,
+offline), then each page's first visit and its revisits (cached results; target < 1 s)."""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from browser_support import browser_available, launch_browser, streamlit_server, wait_until_rendered  # noqa: E402
+
+PAGES = ["", "train", "reconstructions"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=2, help="revisits per page")
+    args = parser.parse_args()
+    if reason := browser_available():
+        sys.exit(f"cannot run: {reason}")
+    from playwright.sync_api import sync_playwright
+
+    launched = time.perf_counter()
+    with streamlit_server() as (url, healthy_after, _), sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url, wait_until="domcontentloaded")
+        wait_until_rendered(page, quiet=0.5)
+        home_ready = time.perf_counter() - launched
+        print(f"server healthy after {healthy_after:.1f} s; Home rendered with a model after {home_ready:.1f} s "
+              f"(from launch, includes 0.5 s of settling)")
+        for path in PAGES:
+            times = []
+            for visit in range(args.repeat + 1):
+                start = time.perf_counter()
+                page.goto(f"{url}/{path}", wait_until="domcontentloaded")
+                waited = wait_until_rendered(page, quiet=0.5)
+                times.append(time.perf_counter() - start - 0.5)
+                del waited
+            first, rest = times[0], times[1:]
+            print(f"/{path or '(home)'}: first visit {first:.2f} s, revisit median {statistics.median(rest):.2f} s "
+                  f"(browser-side, page load included)")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
