@@ -3,7 +3,9 @@
     python bench/app_pages.py [--repeat 2]
 
 Prints: seconds from `streamlit run` to Home rendered with the default model loaded (target < 10 s,
-offline), then each page's first visit and its revisits (cached results; target < 1 s)."""
+offline); each page's first visit and revisits in the browser (page load and websocket included);
+and each page's script time on the server, first run and rerun with cached results (target < 1 s),
+measured in-process with Streamlit's AppTest."""
 from __future__ import annotations
 
 import argparse
@@ -38,16 +40,37 @@ def main() -> None:
               f"(from launch, includes 0.5 s of settling)")
         for path in PAGES:
             times = []
-            for visit in range(args.repeat + 1):
+            for _ in range(args.repeat + 1):
                 start = time.perf_counter()
                 page.goto(f"{url}/{path}", wait_until="domcontentloaded")
-                waited = wait_until_rendered(page, quiet=0.5)
+                wait_until_rendered(page, quiet=0.5)
                 times.append(time.perf_counter() - start - 0.5)
-                del waited
             first, rest = times[0], times[1:]
             print(f"/{path or '(home)'}: first visit {first:.2f} s, revisit median {statistics.median(rest):.2f} s "
                   f"(browser-side, page load included)")
         browser.close()
+    server_side_times()
+
+
+def server_side_times() -> None:
+    from apptest_support import server_like_pages
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parents[1]
+    with server_like_pages():
+        at = AppTest.from_file(str(root / "streamlit_app.py"), default_timeout=120)
+        start = time.perf_counter()
+        at.run()
+        print(f"server-side, first script run in a fresh process (imports, data, model): "
+              f"{time.perf_counter() - start:.2f} s")
+        for page in ("pages/home.py", "pages/train.py", "pages/reconstructions.py"):
+            at.switch_page(page)
+            runs = []
+            for _ in range(3):
+                start = time.perf_counter()
+                at.run()
+                runs.append(time.perf_counter() - start)
+            print(f"server-side {page}: first {runs[0]:.3f} s, cached rerun median {statistics.median(runs[1:]):.3f} s")
 
 
 if __name__ == "__main__":

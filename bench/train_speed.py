@@ -10,7 +10,6 @@ explorer's own `mnist` loader. Prints images per second of each and the ratio.
 from __future__ import annotations
 
 import argparse
-import gzip
 import sys
 import tempfile
 import time

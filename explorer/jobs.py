@@ -43,6 +43,10 @@ class Worker:
 
 _spare: Worker | None = None
 _spare_lock = threading.Lock()
+# At most this many trainings run at once (a class of 30 pressing Train together must not start 30
+# processes on a laptop); the rest wait in line, shown as "queued".
+MAX_CONCURRENT = int(os.environ.get("AE_EXPLORER_MAX_TRAININGS", max(1, (os.cpu_count() or 2) // 2)))
+_slots = threading.BoundedSemaphore(MAX_CONCURRENT)
 
 
 def _take_worker() -> Worker:
@@ -76,7 +80,7 @@ class TrainingJob:
     preview_indices: list[int]
     data_dir: str = DEFAULT_DATA_DIR
     key: str = field(default_factory=lambda: f"session:{uuid.uuid4().hex[:12]}")
-    status: str = "pending"                      # pending → running → done | stopped | failed
+    status: str = "pending"                      # pending → queued → running → done | stopped | failed | cancelled
     error: str | None = None
     fraction: float = 0.0
     epoch: int = 0
@@ -98,20 +102,19 @@ class TrainingJob:
                              f"{len(self.data.train_x)} training images of {self.data.name}")
         self.preview_x = self.data.test_x[list(self.preview_indices)].cpu()
         self._worker: Worker | None = None
+        self._stop_requested = False
         self._listener = threading.Thread(target=self._listen, name=f"listen-{self.key}", daemon=True)
 
     # -- control -------------------------------------------------------------------------------
     def start(self) -> "TrainingJob":
-        self.status, self.started = "running", time.perf_counter()
-        self._worker = _take_worker()
-        self._worker.commands.send({"variant": self.variant, "params": self.params, "dataset": self.data.name,
-                                    "device": str(self.data.device), "data_dir": self.data_dir,
-                                    "settings": self.settings, "preview_indices": list(self.preview_indices)})
+        self.status, self.started = "queued", time.perf_counter()
         self._listener.start()
         return self
 
     def stop(self) -> None:
-        """Ask the loop to stop after the current step; what was learned is kept."""
+        """Ask the loop to stop after the current step (what was learned is kept), or cancel the
+        job if it is still waiting for a slot."""
+        self._stop_requested = True
         if self._worker is not None and self.running:
             try:
                 self._worker.commands.send("stop")
@@ -124,7 +127,7 @@ class TrainingJob:
 
     @property
     def running(self) -> bool:
-        return self.status in ("pending", "running")
+        return self.status in ("pending", "queued", "running")
 
     @property
     def elapsed(self) -> float:
@@ -133,7 +136,18 @@ class TrainingJob:
 
     # -- mirror the worker's messages -------------------------------------------------------------
     def _listen(self) -> None:
-        worker = self._worker
+        with _slots:
+            if self._stop_requested:
+                self.status, self.finished = "cancelled", time.perf_counter()
+                return
+            self._worker = worker = _take_worker()
+            self.status, self.started = "running", time.perf_counter()
+            worker.commands.send({"variant": self.variant, "params": self.params, "dataset": self.data.name,
+                                  "device": str(self.data.device), "data_dir": self.data_dir,
+                                  "settings": self.settings, "preview_indices": list(self.preview_indices)})
+            self._mirror(worker)
+
+    def _mirror(self, worker: Worker) -> None:
         try:
             while True:
                 if not worker.events.poll(0.5):

@@ -5,7 +5,6 @@ and never mutated: models are loaded in eval mode and only used under torch.no_g
 from __future__ import annotations
 
 import io
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,7 +188,3 @@ def active_context(require_model: bool = True) -> PageContext | None:
         st.error(f"{exc}", icon="🧩")
         return None
     return PageContext(entry, model, data, current_device())
-
-
-def stamp() -> str:
-    return time.strftime("%H:%M:%S")

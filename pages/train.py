@@ -93,6 +93,10 @@ with right:
     draws = iter(range(10**9))   # each redraw needs its own element key within one script run
 
     def draw() -> None:
+        if job.status == "queued":
+            progress_slot.progress(0.0, text="Queued: another training run is using the CPU; this one starts "
+                                             "when it ends.")
+            return
         loss_now = f" · loss {job.step_terms.get('total', float('nan')):.4g}" if job.step_terms else ""
         progress_slot.progress(min(job.fraction, 1.0),
                                text=f"{job.variant} on {job.data.name}: epoch {job.epoch}/{job.settings.epochs} · "
@@ -115,6 +119,9 @@ with right:
 
     if job.status == "failed":
         st.error(job.error, icon="💥")
+        st.stop()
+    if job.status == "cancelled":
+        st.info("Cancelled before it started; nothing was trained.")
         st.stop()
     if job.key not in st.session_state.get(st_cache.SESSION_MODELS, {}):
         label = f"{job.variant} · {job.data.name} · trained {time.strftime('%H:%M')} ({len(job.history['epoch'])} epochs)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest_support import server_like_pages
 from conftest import ROOT
 from explorer.catalog import CHECKPOINT_DIR, file_digest
 
@@ -12,19 +13,9 @@ APP = str(ROOT / "streamlit_app.py")
 
 
 @pytest.fixture(autouse=True)
-def _like_a_running_server(monkeypatch):
-    """AppTest resets Streamlit's legacy `pages/`-folder flag before every run, as if each run were
-    a fresh server's first; the app then reruns once (st_cache.leave_legacy_pages_mode) and that
-    rerun drops the click being tested. A real server clears the flag once, for good: do the same."""
-    import streamlit.testing.v1.app_test as app_test
-    from streamlit.runtime.pages_manager import PagesManager
-
-    class ServerLikePagesManager(PagesManager):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(app_test, "PagesManager", ServerLikePagesManager)
+def _like_a_running_server():
+    with server_like_pages():
+        yield
 
 
 def fresh(page: str | None = None) -> AppTest:

@@ -18,8 +18,8 @@ def test_mnist5k_split_is_fixed_stratified_and_in_unit_range(mnist5k):
     assert float(mnist5k.train_x.min()) == 0.0 and float(mnist5k.train_x.max()) == 1.0
     assert mnist5k.test_y.bincount().tolist() == [100] * 10      # stratified: 10 % of each class
     assert mnist5k.image_shape == (28, 28) and mnist5k.class_names == tuple("0123456789")
-    again = load_dataset.__wrapped__ if hasattr(load_dataset, "__wrapped__") else None  # noqa: F841
     from explorer.datasets import _load_cpu
+
     _load_cpu.cache_clear()
     fresh = load_dataset("mnist-5k")
     assert torch.equal(fresh.test_x, mnist5k.test_x) and torch.equal(fresh.train_y, mnist5k.train_y)

@@ -49,3 +49,21 @@ def test_exploding_loss_becomes_a_message(digits):
     job = TrainingJob("vae", {"latent_dim": 2, "hidden": "16"}, digits, TrainSettings(epochs=30, batch_size=32, lr=50.0),
                       [0, 1]).start().wait(60)
     assert job.status == "failed" and "learning rate (50) is probably too high" in job.error
+
+
+def test_jobs_queue_for_a_slot_and_a_queued_job_can_be_cancelled(digits, monkeypatch):
+    import threading
+
+    from explorer import jobs
+
+    monkeypatch.setattr(jobs, "_slots", threading.BoundedSemaphore(1))
+    first = TrainingJob("ae", {}, digits, TrainSettings(epochs=200, batch_size=32), [0]).start()
+    second = TrainingJob("ae", {}, digits, TrainSettings(epochs=1, batch_size=32), [0]).start()
+    deadline = time.time() + 30
+    while first.status != "running" and time.time() < deadline:
+        time.sleep(0.01)
+    assert first.status == "running" and second.status == "queued" and second.running
+    second.stop()
+    first.stop()
+    assert first.wait(60).status == "stopped"
+    assert second.wait(30).status == "cancelled" and second.metrics is None

@@ -8,7 +8,6 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer import build_model
 from explorer.figures import heatmap, loss_curves, per_class_bar, rows_png
 from explorer.images import grid, to_png, upscale
 from explorer.params import log_grid
