@@ -21,6 +21,7 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/reconstructions.py", title="Reconstructions", icon=":material/compare:"),
+    st.Page("pages/activations.py", title="Activations & sparsity", icon=":material/bar_chart:"),
 ]
 navigation = st.navigation(PAGES)
 

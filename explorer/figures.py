@@ -65,3 +65,94 @@ def tiles_png(images: np.ndarray, image_shape: tuple[int, int], ncols: int, scal
 
 
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def unit_histograms(counts: np.ndarray, edges: np.ndarray, units: np.ndarray, log_counts: bool,
+                    cols: int = 8, highlight: int | None = None) -> go.Figure:
+    """Small multiples: one activation histogram per unit, in the order given, to scan at a glance."""
+    rows = -(-len(units) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"unit {u}" for u in units],
+                        horizontal_spacing=0.02, vertical_spacing=0.35 / max(rows, 1))
+    for i, unit in enumerate(units):
+        centres = (edges[unit][:-1] + edges[unit][1:]) / 2
+        color = TEST_COLOR if unit == highlight else TRAIN_COLOR
+        fig.add_trace(go.Bar(x=centres, y=counts[unit], marker_color=color, marker_line_width=0,
+                             hovertemplate=f"unit {unit}<br>z ≈ %{{x:.3g}}<br>%{{y}} images<extra></extra>"),
+                      row=i // cols + 1, col=i % cols + 1)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False, type="log" if log_counts else "linear")
+    fig.update_annotations(font_size=10)
+    fig.update_layout(height=max(160, 95 * rows), showlegend=False, bargap=0,
+                      margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
+def unit_histogram(counts: np.ndarray, edges: np.ndarray, unit: int, log_counts: bool) -> go.Figure:
+    centres = (edges[:-1] + edges[1:]) / 2
+    fig = go.Figure(go.Bar(x=centres, y=counts, marker_color=TEST_COLOR, marker_line_width=0,
+                           hovertemplate="z ≈ %{x:.3g}<br>%{y} images<extra></extra>"))
+    fig.update_layout(title=f"Unit {unit}: activations on the test split", xaxis_title="activation z",
+                      yaxis_title="images", yaxis_type="log" if log_counts else "linear", bargap=0.02,
+                      height=320, margin=dict(l=50, r=10, t=50, b=40))
+    return fig
+
+
+def unit_bars(values: np.ndarray, units: np.ndarray, title: str, yaxis: str, reference: float | None = None,
+              reference_label: str = "", log_y: bool = False) -> go.Figure:
+    """One bar per unit in the given order (x labels are unit indices), with an optional target line."""
+    fig = go.Figure(go.Bar(x=[str(u) for u in units], y=values[units], marker_color=TRAIN_COLOR,
+                           hovertemplate="unit %{x}<br>%{y:.4g}<extra></extra>"))
+    if reference is not None:
+        fig.add_hline(y=reference, line_dash="dash", line_color=TEST_COLOR,
+                      annotation_text=reference_label, annotation_position="top right")
+    fig.update_layout(title=title, xaxis_title="unit", yaxis_title=yaxis, xaxis_type="category",
+                      yaxis_type="log" if log_y else "linear", height=320, margin=dict(l=50, r=10, t=50, b=40))
+    return fig
+
+
+def firing_density(firing_rate: np.ndarray) -> go.Figure:
+    """Histogram of log10(firing rate) over the units that ever fire — the SAE 'feature density' plot."""
+    alive = firing_rate[firing_rate > 0]
+    fig = go.Figure(go.Histogram(x=np.log10(alive), nbinsx=30, marker_color=TRAIN_COLOR,
+                                 hovertemplate="log₁₀ rate %{x}<br>%{y} units<extra></extra>"))
+    fig.update_layout(title="Firing rate per unit (log density; dead units left out)",
+                      xaxis_title="log₁₀(fraction of test images where the unit fires)", yaxis_title="units",
+                      height=320, margin=dict(l=50, r=10, t=50, b=40), bargap=0.05)
+    return fig
+
+
+def l0_histogram(l0: np.ndarray, n_units: int) -> go.Figure:
+    fig = go.Figure(go.Histogram(x=l0, xbins=dict(start=-0.5, end=n_units + 0.5, size=1), marker_color=TRAIN_COLOR,
+                                 hovertemplate="%{x} active units<br>%{y} images<extra></extra>"))
+    fig.add_vline(x=float(l0.mean()), line_dash="dash", line_color=TEST_COLOR,
+                  annotation_text=f"mean {l0.mean():.1f}", annotation_position="top right")
+    fig.update_layout(title="Active units per image (L0)", xaxis_title="units active", yaxis_title="images",
+                      height=320, margin=dict(l=50, r=10, t=50, b=40), bargap=0.05)
+    return fig
+
+
+def code_bars(code: np.ndarray, title: str, highlight: int | None = None) -> go.Figure:
+    """The seed's bar chart of one image's hidden activations."""
+    colors = [TEST_COLOR if j == highlight else TRAIN_COLOR for j in range(len(code))]
+    fig = go.Figure(go.Bar(x=list(range(len(code))), y=code, marker_color=colors,
+                           hovertemplate="unit %{x}<br>z = %{y:.4g}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="hidden unit", yaxis_title="activation",
+                      height=300, margin=dict(l=50, r=10, t=50, b=40))
+    return fig
+
+
+def clickable_strip(images: np.ndarray, image_shape: tuple[int, int], labels: list[str]) -> go.Figure:
+    """A row of images with an invisible marker on each, so a click selects that image."""
+    h, w = image_shape
+    pad = 2
+    strip = np.ones((h, len(images) * (w + pad) - pad))
+    for i, image in enumerate(images.reshape(len(images), h, w)):
+        strip[:, i * (w + pad): i * (w + pad) + w] = np.clip(image, 0, 1)
+    fig = go.Figure(go.Heatmap(z=strip[::-1], colorscale="gray", showscale=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=[i * (w + pad) + w / 2 for i in range(len(images))], y=[h / 2] * len(images),
+                             mode="markers", marker=dict(size=max(w, 28), opacity=0.01, symbol="square"),
+                             customdata=list(range(len(images))), text=labels,
+                             hovertemplate="%{text}<extra>click to inspect</extra>"))
+    fig.update_layout(height=130, margin=dict(l=0, r=0, t=0, b=0), showlegend=False, dragmode=False,
+                      xaxis=dict(visible=False, constrain="domain"), yaxis=dict(visible=False, scaleanchor="x"))
+    return fig

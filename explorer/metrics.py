@@ -39,11 +39,14 @@ def per_class_mean(values: torch.Tensor, labels: torch.Tensor, class_names: tupl
 
 
 def code_statistics(codes: torch.Tensor, threshold: float = FIRING_THRESHOLD,
-                    rho: float | None = None) -> dict:
+                    rho: float | None = None, kl_on: str = "mean_activation") -> dict:
     """Per-unit and per-image sparsity numbers of codes (N, latent).
 
     `unit_mean_activation` is ρ̂_j (mean of z_j); firing uses |z_j| > threshold so that codes with
-    negative values (VAE means) are measured the same way as ReLU / sigmoid codes."""
+    negative values (VAE means) are measured the same way as ReLU / sigmoid codes. With rho, the
+    KL(ρ‖ρ̂_j) view uses ρ̂_j = the mean activation (the seed's definition, for sigmoid codes in
+    [0, 1]) or, kl_on="firing_rate", the fraction of images where the unit fires (for codes that
+    are not probabilities, e.g. ReLU codes whose mean can exceed 1)."""
     active = codes.abs() > threshold                      # (N, latent) bool
     firing_rate = active.float().mean(dim=0)              # (latent,)
     stats = {
@@ -57,9 +60,17 @@ def code_statistics(codes: torch.Tensor, threshold: float = FIRING_THRESHOLD,
         "threshold": threshold,
     }
     if rho is not None:
-        unit_kl = kl_divergence(rho, codes.mean(dim=0))
-        stats.update(rho=rho, unit_kl=unit_kl.tolist(), kl_sum=float(unit_kl.sum()))
+        if kl_on not in ("mean_activation", "firing_rate"):
+            raise ValueError(f"kl_on must be 'mean_activation' or 'firing_rate'; got {kl_on!r}")
+        rho_hat = codes.mean(dim=0) if kl_on == "mean_activation" else firing_rate
+        unit_kl = kl_divergence(rho, rho_hat)
+        stats.update(rho=rho, kl_on=kl_on, unit_kl=unit_kl.tolist(), kl_sum=float(unit_kl.sum()))
     return stats
+
+
+def kl_basis(model: torch.nn.Module) -> str:
+    """What ρ̂_j means for this model's KL view: mean activation for sigmoid codes, else firing rate."""
+    return "mean_activation" if getattr(model, "code_activation", "") == "sigmoid" else "firing_rate"
 
 
 @torch.no_grad()
@@ -80,7 +91,7 @@ def evaluate(model: torch.nn.Module, data: Dataset, split: str = "test",
         "recon_mse": float(errors.mean()),
         "recon_bce": float(bernoulli_nll(x_hat, x).mean()),
         "per_class_mse": per_class,
-        **code_statistics(codes, threshold, rho),
+        **code_statistics(codes, threshold, rho, kl_basis(model)),
         "loss_terms": mean_loss_terms(model, x),
     }
     if model.name == "denoising":

@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from . import views
+from . import activations, views
 from .catalog import CHECKPOINT_DIR, ModelEntry, bytes_digest, file_digest, shipped_checkpoint_paths
 from .checkpoint import CheckpointError, check_dataset_fits, load_checkpoint, read_checkpoint
 from .datasets import DEFAULT_DATASET, Dataset, DatasetUnavailableError, load_dataset
@@ -73,6 +73,17 @@ def metrics(model_key: str, _model: torch.nn.Module, dataset_name: str, device: 
 def error_summary(model_key: str, _model: torch.nn.Module, dataset_name: str, device: str,
                   noise: str | None, level: float, seed: int) -> views.ErrorSummary:
     return views.error_summary(_model, dataset(dataset_name, device), noise, level, seed)
+
+
+@st.cache_data(show_spinner="Encoding the test split…", max_entries=256)
+def activation_report(model_key: str, _model: torch.nn.Module, dataset_name: str, device: str,
+                      threshold: float, rho: float) -> activations.ActivationReport:
+    return activations.activation_report(_model, dataset(dataset_name, device), threshold, rho)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def encoder_filters(model_key: str, _model: torch.nn.Module) -> "np.ndarray":
+    return activations.encoder_filters(_model)
 
 
 # -- the catalogue of models this session can pick ----------------------------------------------------

@@ -98,3 +98,15 @@ def wait_until_rendered(page, timeout: float = 60.0, quiet: float = 1.5) -> floa
         last = html
         time.sleep(0.2)
     raise TimeoutError("the page kept changing or running")
+
+
+def full_screenshot(page, path: str, max_height: int = 6000) -> None:
+    """Streamlit scrolls inside its main container, so a 'full page' screenshot is one screen:
+    grow the viewport to the content's height first, then shoot."""
+    height = page.evaluate("""() => {
+        const main = document.querySelector('[data-testid="stMain"]');
+        return main ? main.scrollHeight : document.body.scrollHeight; }""")
+    width = page.viewport_size["width"]
+    page.set_viewport_size({"width": width, "height": min(max_height, max(800, int(height) + 40))})
+    page.wait_for_timeout(800)
+    page.screenshot(path=path)

@@ -41,7 +41,7 @@ def test_home_shows_the_active_model_and_its_metrics():
     assert len(at.latex) == 1
 
 
-@pytest.mark.parametrize("page", ["pages/home.py", "pages/train.py", "pages/reconstructions.py"])
+@pytest.mark.parametrize("page", ["pages/home.py", "pages/train.py", "pages/reconstructions.py", "pages/activations.py"])
 @pytest.mark.parametrize("model", ["ae", "sparse_kl", "denoising", "vae"])
 def test_every_page_runs_on_the_shipped_checkpoints(page, model):
     at = fresh()
@@ -135,3 +135,33 @@ def test_training_in_the_app_and_session_isolation():
     other = fresh()
     assert "session_models" not in other.session_state
     assert not any(k.startswith("session:") for k in other.sidebar.selectbox(key="active_model").options)
+
+
+def test_activations_page_shows_evaluates_kl_sum_and_reacts_to_threshold(mnist5k):
+    from explorer import evaluate, load_checkpoint
+
+    at = fresh()
+    at.sidebar.selectbox(key="active_model").set_value(shipped_key("sparse_kl")).run()
+    at.switch_page("pages/activations.py")
+    at.run()
+    no_exception(at)
+    metrics = {m.label: m.value for m in at.metric}
+    expected = evaluate(load_checkpoint(CHECKPOINT_DIR / "sparse_kl.pt"), mnist5k)
+    assert metrics["Σ KL(ρ‖ρ̂ⱼ)"] == f"{expected['kl_sum']:.3f}"
+    assert metrics["Target ρ (from the model)"] == "0.05"
+    assert metrics["Mean L0 per image"] == f"{expected['mean_l0']:.1f}"
+    at.select_slider(key="act_threshold").set_value(0.2).run()
+    no_exception(at)
+    assert float({m.label: m.value for m in at.metric}["Mean L0 per image"]) < expected["mean_l0"]
+    at.selectbox(key="act_order").set_value("kl").run()
+    at.toggle(key="act_log").set_value(False).run()
+    no_exception(at)
+
+
+def test_activations_page_on_the_plain_ae_lists_dead_units():
+    at = fresh("pages/activations.py")
+    no_exception(at)
+    dead = {m.label: m.value for m in at.metric}["Dead units"]
+    assert int(dead.split()[0]) >= 3
+    assert any(c.value.startswith("Dead (never fire):") and "none" not in c.value.split("·")[0] for c in at.caption)
+    assert at.select_slider(key="act_rho").value == 0.05     # no own ρ: the page offers one

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from browser_support import ROOT, browser_available, launch_browser, streamlit_server, wait_until_rendered
+from browser_support import ROOT, browser_available, full_screenshot, launch_browser, streamlit_server, wait_until_rendered
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(browser_available() is not None, reason=str(browser_available()))]
@@ -19,6 +19,8 @@ PAGES = {
     "": ("Autoencoder Explorer", ['[data-testid="stMetric"]', '[data-testid="stImage"]', '[data-testid="stDataFrame"]']),
     "train": ("Train", ['[data-testid="stButton"]', '[data-testid="stSelectbox"]']),
     "reconstructions": ("Reconstructions", ['[data-testid="stImage"]', '.js-plotly-plot', '[data-testid="stDownloadButton"]']),
+    "activations": ("Activations & sparsity", ['[data-testid="stMetric"]', '.js-plotly-plot', '[data-testid="stImage"]',
+                                               '[data-testid="stExpander"]']),
 }
 
 
@@ -47,7 +49,7 @@ def test_page_renders_without_exception(server, browser, path):
     try:
         page.goto(f"{server}/{path}", wait_until="domcontentloaded")
         wait_until_rendered(page, timeout=90)
-        page.screenshot(path=str(SHOTS / f"{path or 'home'}.png"), full_page=True)
+        full_screenshot(page, str(SHOTS / f"{path or 'home'}.png"))
         assert page.locator('[data-testid="stException"]').count() == 0, page.locator('[data-testid="stException"]').first.inner_text()
         assert heading in page.locator("h1").first.inner_text()
         for selector in selectors:
@@ -71,7 +73,7 @@ def test_training_live_in_the_browser(server, browser):
         page.get_by_text("Finished after 20 epochs").wait_for(timeout=120_000)
         elapsed = time.perf_counter() - started
         wait_until_rendered(page, timeout=30)
-        page.screenshot(path=str(SHOTS / "train-finished.png"), full_page=True)
+        full_screenshot(page, str(SHOTS / "train-finished.png"))
         with open(ROOT / "artifacts" / "timings.txt", "a") as log:
             log.write(f"train page, ae on mnist-5k, 20 epochs, click to finished: {elapsed:.1f} s\n")
         assert page.locator('[data-testid="stException"]').count() == 0

@@ -1,0 +1,136 @@
+"""Activations & sparsity: what each code unit does, how often it fires, and the KL penalty per unit."""
+import streamlit as st
+
+from explorer import st_cache
+from explorer.activations import filters_as_images, middle_of_range, top_activating, unit_order
+from explorer.figures import (PLOTLY_CONFIG, clickable_strip, code_bars, firing_density, l0_histogram,
+                              tiles_png, unit_bars, unit_histogram, unit_histograms)
+from explorer.metrics import FIRING_THRESHOLD
+from explorer.views import pick_indices
+
+st_cache.leave_legacy_pages_mode()
+st.title("Activations & sparsity")
+ctx = st_cache.active_context()
+if ctx is None:
+    st.stop()
+data, model = ctx.data, ctx.model
+own_rho = getattr(model.config, "rho", None)
+
+with st.expander("How to read this page", icon=":material/help:"):
+    st.markdown(
+        "- **Code unit** = one coordinate of the code *z*. Statistics are over the "
+        f"{len(data.test_x):,} test images.\n"
+        "- **Histograms**: how each unit's activation is distributed. A sparse unit has a tall bar at 0 "
+        "and a thin tail; a dead unit is a single bar at 0.\n"
+        "- **ρ̂ⱼ (mean activation)** against the target **ρ**: the KL penalty of the sparse AE pulls every "
+        "ρ̂ⱼ towards ρ; **KL(ρ‖ρ̂ⱼ)** is that penalty unit by unit, and its sum is what training adds (×β).\n"
+        "- **Firing rate**: the fraction of images on which a unit exceeds the threshold. *Dead* units "
+        "never fire (wasted capacity); *always-on* units fire on every image (not selective).\n"
+        "- **L0**: how many units are active per image — small L0 is what 'sparse code' means.\n"
+        "- **Good sparsity** looks like: few dead units, firing rates clustered around a small value "
+        "(e.g. ρ), small L0, and units whose top images share a stroke or a shape.")
+
+c1, c2, c3, c4 = st.columns([1.2, 1.2, 1.2, 1], vertical_alignment="bottom")
+threshold = c1.select_slider("Firing threshold", [1e-6, 1e-4, 1e-3, 1e-2, 0.05, 0.1, 0.2, 0.5], value=FIRING_THRESHOLD,
+                             format_func=lambda v: f"{v:g}", key="act_threshold",
+                             help="A unit 'fires' on an image when |z| exceeds this. `evaluate` uses 1e-3.")
+rho = own_rho if own_rho is not None else c2.select_slider(
+    "Target ρ for the KL view", [0.01, 0.02, 0.05, 0.1, 0.2, 0.5], value=0.05, key="act_rho",
+    help="This model has no target firing rate; pick one to see what the seed's KL penalty would say.")
+if own_rho is not None:
+    c2.metric("Target ρ (from the model)", f"{own_rho:g}")
+order_by = c3.selectbox("Order units by", ["unit", "mean", "firing", "kl"], key="act_order",
+                        format_func={"unit": "unit index", "mean": "mean activation ρ̂", "firing": "firing rate",
+                                     "kl": "KL(ρ‖ρ̂)"}.get)
+log_counts = c4.toggle("Log counts", value=True, key="act_log", help="Log scale for histogram counts.")
+
+report = st_cache.activation_report(ctx.key, model, data.name, ctx.device, float(threshold), float(rho))
+stats = report.stats
+order = unit_order(report, order_by)
+
+m = st.columns(5)
+m[0].metric("Code units", report.n_units)
+m[1].metric("Mean L0 per image", f"{stats['mean_l0']:.1f}")
+m[2].metric("Dead units", f"{len(stats['dead_units'])} ({stats['dead_fraction']:.0%})")
+m[3].metric("Always-on units", len(stats["always_on_units"]))
+m[4].metric("Σ KL(ρ‖ρ̂ⱼ)", f"{stats['kl_sum']:.3f}", help="The seed's sparsity penalty before the β weight.")
+
+st.subheader("Every unit's activation histogram")
+st.plotly_chart(unit_histograms(report.hist_counts, report.hist_edges, order[:64], log_counts,
+                                highlight=st.session_state.get("act_unit")),
+                config=PLOTLY_CONFIG, key="small_multiples")
+if report.n_units > 64:
+    st.caption(f"Showing the first 64 of {report.n_units} units in the chosen order.")
+
+st.subheader("Mean activation and the KL sparsity penalty, per unit")
+st.latex(r"\mathrm{KL}(\rho\,\Vert\,\hat\rho_j) = \rho\log\frac{\rho}{\hat\rho_j} + (1-\rho)\log\frac{1-\rho}{1-\hat\rho_j},"
+         r"\qquad \hat\rho_j = \frac{1}{N}\sum_{i} z_j(x_i)")
+if stats["kl_on"] == "firing_rate":
+    st.caption("This code is not a probability (its units are not sigmoids), so the KL view uses each unit's "
+               "firing rate as ρ̂ⱼ; the left chart still shows the mean activation.")
+left, right = st.columns(2)
+left.plotly_chart(unit_bars(report.mean_activation, order, "Mean activation ρ̂ⱼ", "ρ̂ⱼ",
+                            reference=rho if stats["kl_on"] == "mean_activation" else None,
+                            reference_label=f"target ρ = {rho:g}"), config=PLOTLY_CONFIG, key="rho_hat")
+right.plotly_chart(unit_bars(report.unit_kl, order, f"KL(ρ‖ρ̂ⱼ), sum = {stats['kl_sum']:.3f}", "KL"),
+                   config=PLOTLY_CONFIG, key="unit_kl")
+
+st.subheader("How often units fire, and how many fire per image")
+left, right = st.columns(2)
+if (report.firing_rate > 0).any():
+    left.plotly_chart(firing_density(report.firing_rate), config=PLOTLY_CONFIG, key="density")
+else:
+    left.warning("No unit fires on any test image at this threshold.")
+left.caption(f"Dead (never fire): {', '.join(map(str, stats['dead_units'])) or 'none'} · "
+             f"always on: {', '.join(map(str, stats['always_on_units'])) or 'none'}")
+right.plotly_chart(l0_histogram(report.l0, report.n_units), config=PLOTLY_CONFIG, key="l0")
+
+st.subheader("One image's code")
+strip_idx = pick_indices(data.test_y, 16, seed=st.session_state.get("act_strip_seed", 0))
+strip_labels = [f"test #{i} · class {data.class_names[int(data.test_y[i])]}" for i in strip_idx]
+event = st.plotly_chart(clickable_strip(data.test_x[strip_idx].cpu().numpy(), data.image_shape, strip_labels),
+                        config={"displayModeBar": False}, key="act_strip", on_select="rerun",
+                        selection_mode="points")
+points = event.selection.points if event and event.selection else []
+default_image = int(strip_idx[points[0]["customdata"]]) if points else int(strip_idx[0])
+c1, c2 = st.columns([1, 3])
+image_index = c1.number_input("Test image index", 0, len(data.test_x) - 1, default_image, key=f"act_image_{default_image}",
+                              help="Click an image in the strip above, or type an index.")
+if c1.button("Other images", icon=":material/shuffle:"):
+    st.session_state["act_strip_seed"] = st.session_state.get("act_strip_seed", 0) + 1
+    st.rerun()
+c1.image(tiles_png(data.test_x[[image_index]].cpu().numpy(), data.image_shape, ncols=1, scale=6),
+         caption=f"#{image_index} · class {data.class_names[int(data.test_y[image_index])]}")
+code = report.codes[image_index]
+c2.plotly_chart(code_bars(code, f"Hidden activations of test image #{image_index} "
+                                f"({int((abs(code) > threshold).sum())} of {report.n_units} active)"),
+                config=PLOTLY_CONFIG, key="one_code")
+
+st.subheader("What one unit responds to")
+alive_first = [int(u) for u in unit_order(report, "firing")]
+unit = st.selectbox("Unit", alive_first, key="act_unit",
+                    format_func=lambda u: f"unit {u} — fires on {report.firing_rate[u]:.1%}, ρ̂ = {report.mean_activation[u]:.3g}")
+left, mid, right = st.columns([2, 2, 1])
+left.plotly_chart(unit_histogram(report.hist_counts[unit], report.hist_edges[unit], unit, log_counts),
+                  config=PLOTLY_CONFIG, key="unit_hist")
+top = top_activating(report.codes, unit, 12)
+mid.image(tiles_png(data.test_x[top].cpu().numpy(), data.image_shape, ncols=6, scale=3),
+          caption=f"Top 12 activating test images (z from {report.codes[top[0], unit]:.3g} down to "
+                  f"{report.codes[top[-1], unit]:.3g})")
+middle = middle_of_range(report.codes, unit, 6, threshold)
+if len(middle):
+    mid.image(tiles_png(data.test_x[middle].cpu().numpy(), data.image_shape, ncols=6, scale=3),
+              caption="Typical activations: images around the median of this unit's active values")
+else:
+    mid.info("This unit never fires: it has no typical images.")
+filters = filters_as_images(st_cache.encoder_filters(ctx.key, model))
+right.image(tiles_png(filters[[unit]], data.image_shape, ncols=1, scale=5),
+            caption="Encoder filter (gray = 0, light = positive weight)")
+
+st.subheader("All encoder filters, most active units first")
+by_rate = unit_order(report, "firing")
+st.image(tiles_png(filters[by_rate], data.image_shape, ncols=16, scale=3),
+         caption="Each tile is one code unit's input-space filter (the product of the encoder's weights; exact "
+                 "for a one-layer encoder), ordered by firing rate.")
+st.download_button("Download filters (PNG)", tiles_png(filters[by_rate], data.image_shape, ncols=16, scale=3),
+                   file_name=f"filters-{model.name}.png", mime="image/png", icon=":material/download:")
