@@ -22,6 +22,7 @@ PAGES = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/reconstructions.py", title="Reconstructions", icon=":material/compare:"),
     st.Page("pages/activations.py", title="Activations & sparsity", icon=":material/bar_chart:"),
+    st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
 ]
 navigation = st.navigation(PAGES)
 

@@ -1,4 +1,4 @@
-"""The command line: `python -m explorer variants | datasets | train | evaluate`."""
+"""The command line: `python -m explorer variants | datasets | train | evaluate | project`."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +11,7 @@ from pathlib import Path
 from .checkpoint import CheckpointError, check_dataset_fits, load_checkpoint, save_checkpoint
 from .datasets import DATASETS, DEFAULT_DATA_DIR, DEFAULT_DATASET, DatasetUnavailableError, is_available, load_dataset
 from .device import DEVICE_CHOICES, resolve_device
+from .latent import METHODS, code_sample, codes_csv, project, projector_tsv
 from .metrics import evaluate
 from .registry import build_model, get_variant, variant_names
 from .training import NonFiniteLossError, TrainEvent, TrainSettings, default_epochs, train
@@ -87,6 +88,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     p.add_argument("--json", action="store_true", help="print every number as JSON")
+
+    p = sub.add_parser("project", help="map a checkpoint's latent codes to 2-D/3-D and write them as CSV",
+                       description="Encode a seeded sample of images, project the codes with PCA, t-SNE, "
+                       "UMAP (if installed) or raw, and write split, index, label, class, the map's "
+                       "coordinates and the codes as CSV; optionally the Embedding Projector's TSV pair.")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--method", default="pca", choices=list(METHODS))
+    p.add_argument("--n", type=positive_int, default=2000, help="images in the seeded sample (default 2000)")
+    p.add_argument("--source", default="all", choices=["all", "test"], help="train + test, or the test split only")
+    p.add_argument("--dims", type=int, default=2, choices=[2, 3])
+    p.add_argument("--perplexity", type=positive_float, default=30.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dataset", default=None, choices=list(DATASETS),
+                   help="default: the dataset the checkpoint was trained on")
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.add_argument("--projector", default=None, metavar="DIR",
+                   help="also write DIR/vectors.tsv and DIR/metadata.tsv for TensorFlow's Embedding Projector")
+    p.add_argument("--out", required=True, help="CSV file to write")
     return parser
 
 
@@ -164,11 +184,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    device = resolve_device(args.device)
-    model = load_checkpoint(args.checkpoint, device=device)
-    dataset = args.dataset or model.meta["dataset"]
-    data = load_dataset(dataset, device=device, data_dir=args.data_dir)
-    check_dataset_fits(model, data.name, data.input_dim, data.image_shape)
+    model, data = _checkpoint_and_data(args)
     metrics = evaluate(model, data, split=args.split)
     if args.json:
         print(json.dumps(metrics, indent=2))
@@ -182,7 +198,39 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"variants": cmd_variants, "datasets": cmd_datasets, "train": cmd_train, "evaluate": cmd_evaluate}
+def _checkpoint_and_data(args: argparse.Namespace):
+    device = resolve_device(args.device)
+    model = load_checkpoint(args.checkpoint, device=device)
+    data = load_dataset(args.dataset or model.meta["dataset"], device=device, data_dir=args.data_dir)
+    check_dataset_fits(model, data.name, data.input_dim, data.image_shape)
+    return model, data
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    model, data = _checkpoint_and_data(args)
+    started = time.perf_counter()
+    sample = code_sample(model, data, args.n, args.source, args.seed)
+    projection = project(sample.codes, args.method, args.dims, args.seed, args.perplexity)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(codes_csv(sample, data.class_names, projection.coords))
+    print(f"{args.method} map of {len(sample)} codes ({sample.codes.shape[1]}-D) in "
+          f"{time.perf_counter() - started:.1f} s → {out}")
+    if projection.explained_variance is not None:
+        print("variance explained: " + ", ".join(f"PC{i + 1} {v:.1%}" for i, v in
+                                                 enumerate(projection.explained_variance[:args.dims])))
+    if args.projector:
+        folder = Path(args.projector)
+        folder.mkdir(parents=True, exist_ok=True)
+        vectors, metadata = projector_tsv(sample, data.class_names)
+        (folder / "vectors.tsv").write_text(vectors)
+        (folder / "metadata.tsv").write_text(metadata)
+        print(f"Embedding Projector files: {folder / 'vectors.tsv'}, {folder / 'metadata.tsv'}")
+    return 0
+
+
+COMMANDS = {"variants": cmd_variants, "datasets": cmd_datasets, "train": cmd_train, "evaluate": cmd_evaluate,
+            "project": cmd_project}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,8 @@ from plotly.subplots import make_subplots
 from .images import grid, to_images, to_png
 
 TRAIN_COLOR, TEST_COLOR = "#1f77b4", "#ff7f0e"
+CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                "#bcbd22", "#17becf"]
 TERM_TITLES = {"total": "total loss", "recon": "reconstruction (MSE)", "l1": "‖z‖₁ (L1 term)",
                "kl_sparsity": "Σ KL(ρ‖ρ̂ⱼ)", "contractive": "‖∂z/∂x‖²_F", "recon_bce": "reconstruction (BCE)",
                "kl": "KL(q‖N(0,I))"}
@@ -155,4 +157,51 @@ def clickable_strip(images: np.ndarray, image_shape: tuple[int, int], labels: li
                              hovertemplate="%{text}<extra>click to inspect</extra>"))
     fig.update_layout(height=130, margin=dict(l=0, r=0, t=0, b=0), showlegend=False, dragmode=False,
                       xaxis=dict(visible=False, constrain="domain"), yaxis=dict(visible=False, scaleanchor="x"))
+    return fig
+
+
+def latent_map(coords: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], hover: list[str],
+               title: str, axis_names: tuple[str, ...] = ("dim 1", "dim 2", "dim 3")) -> go.Figure:
+    """Scatter of a 2-D or 3-D map, one trace per class (click the legend to hide a class);
+    each point's customdata is its row in the sample, for selections."""
+    three_d = coords.shape[1] == 3
+    fig = go.Figure()
+    for c, name in enumerate(class_names):
+        rows = np.flatnonzero(labels == c)
+        if not len(rows):
+            continue
+        common = dict(mode="markers", name=str(name), customdata=rows, text=[hover[r] for r in rows],
+                      hovertemplate="%{text}<extra></extra>",
+                      marker=dict(size=3 if three_d else 6, color=CLASS_COLORS[c % len(CLASS_COLORS)], opacity=0.8))
+        if three_d:
+            fig.add_trace(go.Scatter3d(x=coords[rows, 0], y=coords[rows, 1], z=coords[rows, 2], **common))
+        else:
+            fig.add_trace(go.Scattergl(x=coords[rows, 0], y=coords[rows, 1], **common))
+    fig.update_layout(title=title, height=620, legend=dict(title="class", itemsizing="constant"),
+                      margin=dict(l=40, r=10, t=50, b=40), dragmode="lasso" if not three_d else "orbit")
+    if three_d:
+        fig.update_scenes(xaxis_title=axis_names[0], yaxis_title=axis_names[1], zaxis_title=axis_names[2])
+    else:
+        fig.update_xaxes(title=axis_names[0])
+        fig.update_yaxes(title=axis_names[1])
+    return fig
+
+
+def variance_bars(explained: np.ndarray, shown: int = 10) -> go.Figure:
+    k = min(shown, len(explained))
+    fig = go.Figure(go.Bar(x=[f"PC{i + 1}" for i in range(k)], y=explained[:k] * 100, marker_color=TRAIN_COLOR,
+                           hovertemplate="%{x}: %{y:.1f} % of the variance<extra></extra>"))
+    fig.update_layout(title="Variance per PCA component", yaxis_title="% of variance", height=260,
+                      margin=dict(l=50, r=10, t=50, b=30))
+    return fig
+
+
+def class_mix(labels: np.ndarray, class_names: tuple[str, ...]) -> go.Figure:
+    counts = np.bincount(labels, minlength=len(class_names))
+    present = np.flatnonzero(counts)
+    fig = go.Figure(go.Bar(x=[str(class_names[c]) for c in present], y=counts[present],
+                           marker_color=[CLASS_COLORS[c % len(CLASS_COLORS)] for c in present],
+                           hovertemplate="class %{x}: %{y} images<extra></extra>"))
+    fig.update_layout(title="Classes in the selection", xaxis_type="category", height=260,
+                      margin=dict(l=40, r=10, t=50, b=30))
     return fig

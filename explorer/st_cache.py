@@ -8,10 +8,11 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 import torch
 
-from . import activations, views
+from . import activations, latent, views
 from .catalog import CHECKPOINT_DIR, ModelEntry, bytes_digest, file_digest, shipped_checkpoint_paths
 from .checkpoint import CheckpointError, check_dataset_fits, load_checkpoint, read_checkpoint
 from .datasets import DEFAULT_DATASET, Dataset, DatasetUnavailableError, load_dataset
@@ -84,6 +85,19 @@ def activation_report(model_key: str, _model: torch.nn.Module, dataset_name: str
 @st.cache_data(show_spinner=False, max_entries=256)
 def encoder_filters(model_key: str, _model: torch.nn.Module) -> "np.ndarray":
     return activations.encoder_filters(_model)
+
+
+@st.cache_data(show_spinner="Encoding the images…", max_entries=128)
+def code_sample(model_key: str, _model: torch.nn.Module, dataset_name: str, device: str, n: int, source: str,
+                seed: int) -> latent.CodeSample:
+    return latent.code_sample(_model, dataset(dataset_name, device), n, source, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def projection(model_key: str, dataset_name: str, device: str, n: int, source: str, seed: int, method: str,
+               dims: int, perplexity: float, iterations: int, _codes: "np.ndarray") -> latent.Projection:
+    """Keyed by everything the map depends on; the codes themselves follow from the first six."""
+    return latent.project(_codes, method, dims, seed, perplexity, iterations)
 
 
 # -- the catalogue of models this session can pick ----------------------------------------------------

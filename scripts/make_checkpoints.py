@@ -21,6 +21,7 @@ SHIPPED = {
     "denoising": [],
     "contractive": [],
     "vae": [],
+    "vae-2d": ["--variant", "vae", "--param", "latent_dim=2"],   # the classic 2-D map and manifold
 }
 
 

@@ -41,7 +41,8 @@ def test_home_shows_the_active_model_and_its_metrics():
     assert len(at.latex) == 1
 
 
-@pytest.mark.parametrize("page", ["pages/home.py", "pages/train.py", "pages/reconstructions.py", "pages/activations.py"])
+@pytest.mark.parametrize("page", ["pages/home.py", "pages/train.py", "pages/reconstructions.py", "pages/activations.py",
+                                  "pages/latent.py"])
 @pytest.mark.parametrize("model", ["ae", "sparse_kl", "denoising", "vae"])
 def test_every_page_runs_on_the_shipped_checkpoints(page, model):
     at = fresh()
@@ -165,3 +166,33 @@ def test_activations_page_on_the_plain_ae_lists_dead_units():
     assert int(dead.split()[0]) >= 3
     assert any(c.value.startswith("Dead (never fire):") and "none" not in c.value.split("·")[0] for c in at.caption)
     assert at.select_slider(key="act_rho").value == 0.05     # no own ρ: the page offers one
+
+
+def test_latent_page_maps_and_exports():
+    at = fresh("pages/latent.py")
+    no_exception(at)
+    assert at.session_state["lat_method"] == "pca"
+    assert [b.label for b in at.get("download_button")] == ["Codes + map (CSV)", "vectors.tsv", "metadata.tsv"]
+    assert any("The map shows" in c.value for c in at.caption)
+    at.slider(key="lat_n_all_mnist-5k").set_value(300).run()
+    at.segmented_control(key="lat_method").set_value("tsne").run()
+    no_exception(at)
+    assert at.slider(key="lat_perplexity").value == 30
+    at.toggle(key="lat_3d").set_value(True).run()
+    no_exception(at)
+
+
+def test_latent_page_for_the_2d_vae_shows_raw_map_and_generative_views():
+    at = fresh()
+    at.sidebar.selectbox(key="active_model").set_value(shipped_key("vae-2d")).run()
+    at.switch_page("pages/latent.py")
+    at.run()
+    no_exception(at)
+    assert at.session_state["lat_method"] == "raw"
+    captions = image_captions(at)
+    assert any("decoded from z ~ N(0, I)" in c for c in captions)
+    assert any("Kingma & Welling" in c for c in captions)
+    assert any("swept from −3 to 3" in c for c in captions)
+    next(b for b in at.button if b.label == "New samples").click().run()
+    no_exception(at)
+    assert at.session_state["lat_prior_seed"] == 1

@@ -21,6 +21,7 @@ PAGES = {
     "reconstructions": ("Reconstructions", ['[data-testid="stImage"]', '.js-plotly-plot', '[data-testid="stDownloadButton"]']),
     "activations": ("Activations & sparsity", ['[data-testid="stMetric"]', '.js-plotly-plot', '[data-testid="stImage"]',
                                                '[data-testid="stExpander"]']),
+    "latent": ("Latent space", ['.js-plotly-plot', '[data-testid="stImage"]', '[data-testid="stDownloadButton"]']),
 }
 
 
@@ -113,5 +114,26 @@ def test_uploads_bad_then_good_checkpoint(server, browser, tmp_path):
         wait_until_rendered(page, timeout=30)
         assert page.get_by_role("combobox", name="Active model").input_value() == "my-vae.pt (vae) · mnist-5k · uploaded"
         assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()
+
+
+def test_lasso_selection_on_the_latent_map_shows_images(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    try:
+        page.goto(f"{server}/latent", wait_until="domcontentloaded")
+        wait_until_rendered(page, timeout=90)
+        box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(cx - 120, cy - 120)
+        page.mouse.down()
+        for x, y in ((cx + 120, cy - 120), (cx + 120, cy + 120), (cx - 120, cy + 120), (cx - 121, cy - 119)):
+            page.mouse.move(x, y, steps=8)
+        page.mouse.up()
+        page.get_by_text("selected", exact=False).first.wait_for(timeout=30_000)
+        wait_until_rendered(page, timeout=30)
+        full_screenshot(page, str(SHOTS / "latent-selection.png"))
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.get_by_text("Nothing selected yet").count() == 0
     finally:
         page.close()

@@ -1,0 +1,178 @@
+"""Latent-space views: codes of a seeded sample, PCA / t-SNE / UMAP maps, neighbours, decoded paths,
+VAE samples and manifolds, and exports (CSV, TensorFlow Embedding Projector TSV)."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .datasets import Dataset
+from .metrics import encode_all
+
+METHODS = ("pca", "tsne", "umap", "raw")
+
+
+def umap_available() -> bool:
+    try:
+        import umap  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@dataclass
+class CodeSample:
+    """A seeded sample of images and their codes, from the test split or from all images."""
+
+    codes: np.ndarray       # (n, K)
+    labels: np.ndarray      # (n,) class index
+    split: np.ndarray       # (n,) "test" | "train"
+    index: np.ndarray       # (n,) index within its split
+    images: np.ndarray      # (n, D) the images, for showing a selection
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+@torch.no_grad()
+def code_sample(model: nn.Module, data: Dataset, n: int = 2000, source: str = "all", seed: int = 0) -> CodeSample:
+    """n images drawn with `seed` from the test split ('test') or train + test ('all'), with codes."""
+    if source not in ("test", "all"):
+        raise ValueError(f"source must be 'test' or 'all'; got {source!r}")
+    parts = [("test", data.test_x, data.test_y)] + ([("train", data.train_x, data.train_y)] if source == "all" else [])
+    split = np.concatenate([[name] * len(x) for name, x, _ in parts])
+    index = np.concatenate([np.arange(len(x)) for _, x, _ in parts])
+    x = torch.cat([x for _, x, _ in parts])
+    y = torch.cat([y for _, _, y in parts])
+    pick = np.sort(np.random.default_rng(seed).permutation(len(x))[: min(n, len(x))])
+    chosen = torch.as_tensor(pick, device=x.device)
+    images = x[chosen]
+    return CodeSample(encode_all(model, images).cpu().numpy(), y[chosen].cpu().numpy(), split[pick], index[pick],
+                      images.cpu().numpy())
+
+
+@dataclass
+class Projection:
+    coords: np.ndarray                        # (n, dims)
+    method: str
+    explained_variance: np.ndarray | None     # PCA: fraction of variance per component
+
+
+TSNE_ITERATIONS = 750   # measured: 2,000 codes in ~6 s on 2 cores, clusters as clear as at 1,000
+
+
+def project(codes: np.ndarray, method: str = "pca", dims: int = 2, seed: int = 0, perplexity: float = 30.0,
+            iterations: int = TSNE_ITERATIONS) -> Projection:
+    """Map codes (n, K) to (n, dims). PCA is exact (SVD); t-SNE is scikit-learn's (seeded); UMAP needs
+    umap-learn; 'raw' is the code itself when it has `dims` coordinates."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    if dims not in (2, 3):
+        raise ValueError(f"dims must be 2 or 3; got {dims}")
+    n, k = codes.shape
+    codes = codes.astype(np.float64)
+    if method == "raw":
+        if k < dims:
+            raise ValueError(f"the code has {k} dimensions; a raw {dims}-D map needs at least {dims}")
+        return Projection(codes[:, :dims], "raw", None)
+    if method == "pca":
+        centred = codes - codes.mean(axis=0)
+        _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+        variance = singular**2
+        coords = centred @ vt[:dims].T
+        if coords.shape[1] < dims:          # a code smaller than the map: pad with zeros
+            coords = np.pad(coords, ((0, 0), (0, dims - coords.shape[1])))
+        total = variance.sum()
+        return Projection(coords, "pca", variance / total if total > 0 else np.zeros_like(variance))
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+
+        if not 1 <= perplexity < n:
+            raise ValueError(f"perplexity must be at least 1 and below the number of points ({n}); got {perplexity:g}")
+        tsne = TSNE(n_components=dims, perplexity=perplexity, max_iter=max(250, iterations), init="pca",
+                    random_state=seed, learning_rate="auto", n_jobs=-1)
+        return Projection(tsne.fit_transform(codes), "tsne", None)
+    if not umap_available():
+        raise ValueError("UMAP needs the optional package umap-learn (pip install umap-learn)")
+    import umap
+
+    return Projection(umap.UMAP(n_components=dims, random_state=seed).fit_transform(codes), "umap", None)
+
+
+def nearest_neighbours(codes: np.ndarray, i: int, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """The k points closest to point i in code space (Euclidean), nearest first, and their distances."""
+    distances = np.linalg.norm(codes - codes[i], axis=1)
+    distances[i] = np.inf
+    order = np.argsort(distances, kind="stable")[:k]
+    return order, distances[order]
+
+
+@torch.no_grad()
+def interpolate(model: nn.Module, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10) -> np.ndarray:
+    """Decode the straight line between the codes of two images (the VAE's means): (steps, D)."""
+    model.eval()
+    z = model.encode(torch.stack([x_a, x_b]))                     # (2, K)
+    t = torch.linspace(0, 1, steps, device=z.device)[:, None]     # (steps, 1)
+    return model.decode((1 - t) * z[0] + t * z[1]).cpu().numpy()
+
+
+@torch.no_grad()
+def prior_samples(model: nn.Module, n: int, seed: int) -> np.ndarray:
+    """n images decoded from z ~ N(0, I) (VAE only)."""
+    generator = torch.Generator(device=model.device).manual_seed(seed)
+    return model.sample(n, generator=generator).cpu().numpy()
+
+
+@torch.no_grad()
+def manifold_grid(model: nn.Module, dims: tuple[int, int] = (0, 1), n: int = 15, span: float = 2.5) -> np.ndarray:
+    """Kingma & Welling's figure: decode a n×n grid over two latent dimensions (others at 0).
+
+    Rows go from +span (top) to −span, columns from −span to +span. Returns (n·n, D), row-major."""
+    model.eval()
+    k = model.config.latent_dim
+    if not (0 <= dims[0] < k and 0 <= dims[1] < k) or dims[0] == dims[1]:
+        raise ValueError(f"choose two different latent dimensions between 0 and {k - 1}; got {dims}")
+    values = torch.linspace(-span, span, n, device=model.device)
+    z = torch.zeros(n, n, k, device=model.device)
+    z[:, :, dims[0]] = values[None, :]                 # columns: first dimension
+    z[:, :, dims[1]] = values.flip(0)[:, None]         # rows: second dimension, top = +span
+    return model.decode(z.reshape(n * n, k)).cpu().numpy()
+
+
+@torch.no_grad()
+def traversal(model: nn.Module, x: torch.Tensor, dim: int, values: np.ndarray) -> np.ndarray:
+    """Decode an image's code with one dimension swept over `values`: (len(values), D)."""
+    model.eval()
+    z = model.encode(x[None]).repeat(len(values), 1)
+    z[:, dim] = torch.as_tensor(values, dtype=z.dtype, device=z.device)
+    return model.decode(z).cpu().numpy()
+
+
+def codes_csv(sample: CodeSample, class_names: tuple[str, ...], coords: np.ndarray | None = None) -> str:
+    """CSV: split, index, label, class, [x, y(, z)], code_0 … code_{K−1}."""
+    buffer = io.StringIO()
+    axes = ["x", "y", "z"][: coords.shape[1]] if coords is not None else []
+    buffer.write(",".join(["split", "index", "label", "class", *axes, *[f"code_{j}" for j in range(sample.codes.shape[1])]]) + "\n")
+    for row in range(len(sample)):
+        cells = [sample.split[row], str(sample.index[row]), str(sample.labels[row]),
+                 _csv_cell(class_names[sample.labels[row]])]
+        cells += [f"{v:.6g}" for v in (coords[row] if coords is not None else [])]
+        cells += [f"{v:.6g}" for v in sample.codes[row]]
+        buffer.write(",".join(cells) + "\n")
+    return buffer.getvalue()
+
+
+def _csv_cell(text: str) -> str:
+    return f'"{text}"' if any(c in text for c in ',"\n') else text
+
+
+def projector_tsv(sample: CodeSample, class_names: tuple[str, ...]) -> tuple[str, str]:
+    """(vectors.tsv, metadata.tsv) as TensorFlow's Embedding Projector loads them."""
+    vectors = "\n".join("\t".join(f"{v:.6g}" for v in row) for row in sample.codes) + "\n"
+    metadata = "label\tclass\tsplit\tindex\n" + "".join(
+        f"{sample.labels[i]}\t{class_names[sample.labels[i]]}\t{sample.split[i]}\t{sample.index[i]}\n"
+        for i in range(len(sample)))
+    return vectors, metadata
