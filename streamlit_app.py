@@ -23,6 +23,7 @@ PAGES = [
     st.Page("pages/reconstructions.py", title="Reconstructions", icon=":material/compare:"),
     st.Page("pages/activations.py", title="Activations & sparsity", icon=":material/bar_chart:"),
     st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/view_column:"),
 ]
 navigation = st.navigation(PAGES)
 

@@ -44,6 +44,8 @@ def bytes_digest(data: bytes) -> str:
 
 
 def shipped_checkpoint_paths(folder: Path = CHECKPOINT_DIR) -> list[Path]:
-    """checkpoints/*.pt, the plain variants first in registry order, then the rest by name."""
+    """checkpoints/**/*.pt: the one-per-variant files first in registry order, then the rest
+    (other top-level files, then sweeps/…) by path."""
     order = {name: i for i, name in enumerate(variant_names())}
-    return sorted(folder.glob("*.pt"), key=lambda p: (order.get(p.stem, len(order)), p.stem))
+    return sorted(folder.rglob("*.pt"), key=lambda p: (len(p.relative_to(folder).parts),
+                                                       order.get(p.stem, len(order)), str(p)))

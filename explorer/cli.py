@@ -1,4 +1,4 @@
-"""The command line: `python -m explorer variants | datasets | train | evaluate | project`."""
+"""The command line: `python -m explorer variants | datasets | train | evaluate | sweep | project`."""
 from __future__ import annotations
 
 import argparse
@@ -12,6 +12,7 @@ from .checkpoint import CheckpointError, check_dataset_fits, load_checkpoint, sa
 from .datasets import DATASETS, DEFAULT_DATA_DIR, DEFAULT_DATASET, DatasetUnavailableError, is_available, load_dataset
 from .device import DEVICE_CHOICES, resolve_device
 from .latent import METHODS, code_sample, codes_csv, project, projector_tsv
+from .sweep import parse_values, run_sweep
 from .metrics import evaluate
 from .registry import build_model, get_variant, variant_names
 from .training import NonFiniteLossError, TrainEvent, TrainSettings, default_epochs, train
@@ -88,6 +89,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     p.add_argument("--json", action="store_true", help="print every number as JSON")
+
+    p = sub.add_parser("sweep", help="train one variant over several values of one hyperparameter",
+                       description="Train one checkpoint per value (same seed, same data) into --out, "
+                       "reusing checkpoints already there with the same settings, and write sweep.json.")
+    p.add_argument("--variant", required=True, choices=variant_names())
+    p.add_argument("--param", required=True, metavar="NAME=V1,V2,...", type=key_value,
+                   help="the hyperparameter and its values, e.g. beta=1e-3,1e-2,1e-1,1")
+    p.add_argument("--set", type=key_value, nargs="+", action="extend", default=[], metavar="NAME=VALUE",
+                   help="other hyperparameters held fixed, e.g. --set latent_dim=16")
+    p.add_argument("--dataset", default=DEFAULT_DATASET, choices=list(DATASETS))
+    p.add_argument("--epochs", type=positive_int, default=None)
+    p.add_argument("--batch-size", type=positive_int, default=None)
+    p.add_argument("--lr", type=positive_float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.add_argument("--out", required=True, help="folder for the checkpoints and sweep.json")
 
     p = sub.add_parser("project", help="map a checkpoint's latent codes to 2-D/3-D and write them as CSV",
                        description="Encode a seeded sample of images, project the codes with PCA, t-SNE, "
@@ -206,6 +224,31 @@ def _checkpoint_and_data(args: argparse.Namespace):
     return model, data
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    name, text = args.param
+    values = parse_values(text)
+    cls = get_variant(args.variant)
+    device = resolve_device(args.device)
+    data = load_dataset(args.dataset, device=device, data_dir=args.data_dir)
+    batch_size = args.batch_size or cls.default_batch_size
+    settings = TrainSettings(epochs=args.epochs or default_epochs(len(data.train_x), batch_size),
+                             batch_size=batch_size, lr=args.lr, seed=args.seed)
+    print(f"sweep {args.variant} over {name} ∈ {{{', '.join(values)}}} on {data.name}: "
+          f"{settings.epochs} epochs × batch {settings.batch_size} each, seed {settings.seed}", flush=True)
+
+    def on_run(i: int, total: int, value: str, reused: bool) -> None:
+        print(f"[{i + 1}/{total}] {name}={value}: {'reusing the finished checkpoint' if reused else 'training…'}",
+              flush=True)
+
+    summary = run_sweep(args.variant, name, values, data, args.out, settings, dict(args.set), on_run)
+    print(f"{'value':>10s} {'recon MSE':>10s} {'mean L0':>8s} {'mean |z|':>9s} {'dead':>6s}")
+    for run in summary["runs"]:
+        print(f"{run['value']:>10s} {run['recon_mse']:10.4f} {run['mean_l0']:8.1f} {run['mean_l1']:9.2f} "
+              f"{run['dead_fraction']:6.0%}")
+    print(f"summary written: {Path(args.out) / 'sweep.json'}")
+    return 0
+
+
 def cmd_project(args: argparse.Namespace) -> int:
     model, data = _checkpoint_and_data(args)
     started = time.perf_counter()
@@ -230,7 +273,7 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"variants": cmd_variants, "datasets": cmd_datasets, "train": cmd_train, "evaluate": cmd_evaluate,
-            "project": cmd_project}
+            "sweep": cmd_sweep, "project": cmd_project}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -205,3 +205,44 @@ def class_mix(labels: np.ndarray, class_names: tuple[str, ...]) -> go.Figure:
     fig.update_layout(title="Classes in the selection", xaxis_type="category", height=260,
                       margin=dict(l=40, r=10, t=50, b=30))
     return fig
+
+
+def tradeoff(rows: list[dict], x_key: str, y_key: str = "recon MSE") -> go.Figure:
+    """Reconstruction error against sparsity, one labelled point per model; models of the same
+    variant are joined in table order (a sweep reads as a curve)."""
+    fig = go.Figure()
+    variants = {}
+    for i, row in enumerate(rows):
+        variants.setdefault(row["setting"].split(" ")[0], []).append(i)
+    for c, (variant, members) in enumerate(variants.items()):
+        members = sorted(members, key=lambda i: rows[i][x_key])
+        fig.add_trace(go.Scatter(x=[rows[i][x_key] for i in members], y=[rows[i][y_key] for i in members],
+                                 mode="lines+markers+text", name=variant, text=[rows[i]["setting"] for i in members],
+                                 textposition="top center", marker=dict(size=11, color=CLASS_COLORS[c % 10]),
+                                 line=dict(color=CLASS_COLORS[c % 10], dash="dot"),
+                                 hovertemplate="%{text}<br>" + x_key + " %{x:.3g}<br>" + y_key + " %{y:.4f}<extra></extra>"))
+    fig.update_layout(title=f"The trade-off: reconstruction error against sparsity ({x_key})", xaxis_title=x_key,
+                      yaxis_title=f"{y_key} (lower is better)", height=420, margin=dict(l=60, r=20, t=50, b=50))
+    return fig
+
+
+def overlaid_histograms(series: dict[str, np.ndarray], title: str, xaxis: str, log_x: bool = False) -> go.Figure:
+    fig = go.Figure()
+    for c, (name, values) in enumerate(series.items()):
+        shown = np.log10(values[values > 0]) if log_x else values
+        fig.add_trace(go.Histogram(x=shown, name=name, opacity=0.55, nbinsx=30,
+                                   marker_color=CLASS_COLORS[c % 10]))
+    fig.update_layout(barmode="overlay", title=title, xaxis_title=("log₁₀ " if log_x else "") + xaxis,
+                      yaxis_title="units", height=360, margin=dict(l=50, r=10, t=50, b=40))
+    return fig
+
+
+def overlaid_curves(histories: dict[str, dict], term: str, split: str = "test") -> go.Figure:
+    fig = go.Figure()
+    for c, (name, history) in enumerate(histories.items()):
+        values = history.get(split, {}).get(term) or history.get(split, {}).get("total") or []
+        fig.add_trace(go.Scatter(x=history.get("epoch", [])[: len(values)], y=values, mode="lines", name=name,
+                                 line=dict(color=CLASS_COLORS[c % 10])))
+    fig.update_layout(title=f"{split} {TERM_TITLES.get(term, term)} per epoch", xaxis_title="epoch",
+                      yaxis_title=term, yaxis_type="log", height=360, margin=dict(l=50, r=10, t=50, b=40))
+    return fig

@@ -25,6 +25,13 @@ SHIPPED = {
 }
 
 
+# Sweeps shipped for the Compare page: (folder under checkpoints/sweeps, variant, NAME=values).
+SWEEPS = [
+    ("sparse_l1-lam", "sparse_l1", "lam=0,1e-4,3e-4,1e-3,3e-3"),
+    ("sparse_kl-beta", "sparse_kl", "beta=1e-3,1e-2,1e-1,1"),
+]
+
+
 def run(argv: list[str]) -> str:
     proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -46,10 +53,17 @@ def main() -> None:
                                   f"checkpoints/{name}.pt", "--json", "--device", "cpu"]))
         rows.append((name, shlex.join(argv), metrics, tail))
         print("  ", tail, flush=True)
-    write_readme(rows)
+    sweeps = []
+    for folder, variant, values in SWEEPS:
+        argv = ["python", "-m", "explorer", "sweep", "--variant", variant, "--param", values, "--dataset", "mnist-5k",
+                "--device", "cpu", "--out", f"checkpoints/sweeps/{folder}"]
+        print("$", shlex.join(argv), flush=True)
+        run([sys.executable, *argv[1:]])
+        sweeps.append((folder, shlex.join(argv), json.loads((OUT / "sweeps" / folder / "sweep.json").read_text())))
+    write_readme(rows, sweeps)
 
 
-def write_readme(rows) -> None:
+def write_readme(rows, sweeps) -> None:
     lines = [
         "# Shipped checkpoints",
         "",
@@ -78,6 +92,16 @@ def write_readme(rows) -> None:
     lines += [f"    {cmd}" for _, cmd, _, _ in rows]
     lines += ["", "Training output (last line of each):", ""]
     lines += [f"- `{name}`: {tail}" for name, _, _, tail in rows]
+    lines += ["", "## Sweeps (for the Compare page)", ""]
+    for folder, cmd, summary in sweeps:
+        lines += [f"`sweeps/{folder}/`: `{summary['variant']}` over `{summary['param']}`, "
+                  f"{summary['settings']['epochs']} epochs each, made by", "", f"    {cmd}", "",
+                  f"| {summary['param']} | recon MSE | mean L0 | mean ‖z‖₁ | dead units | Σ KL |", "|---|---|---|---|---|---|"]
+        for r in summary["runs"]:
+            kl = f"{r['kl_sum']:.3f}" if r.get("kl_sum") is not None else "—"
+            lines.append(f"| {r['value']} | {r['recon_mse']:.4f} | {r['mean_l0']:.1f} | {r['mean_l1']:.2f} | "
+                         f"{r['dead_fraction']:.0%} | {kl} |")
+        lines.append("")
     (OUT / "README.md").write_text("\n".join(lines) + "\n")
 
 

@@ -42,7 +42,7 @@ def test_home_shows_the_active_model_and_its_metrics():
 
 
 @pytest.mark.parametrize("page", ["pages/home.py", "pages/train.py", "pages/reconstructions.py", "pages/activations.py",
-                                  "pages/latent.py"])
+                                  "pages/latent.py", "pages/compare.py"])
 @pytest.mark.parametrize("model", ["ae", "sparse_kl", "denoising", "vae"])
 def test_every_page_runs_on_the_shipped_checkpoints(page, model):
     at = fresh()
@@ -196,3 +196,32 @@ def test_latent_page_for_the_2d_vae_shows_raw_map_and_generative_views():
     next(b for b in at.button if b.label == "New samples").click().run()
     no_exception(at)
     assert at.session_state["lat_prior_seed"] == 1
+
+
+def test_compare_page_shows_the_l1_sweep_trade_off():
+    at = fresh("pages/compare.py")
+    no_exception(at)
+    chosen = at.multiselect(key="cmp_models").value
+    assert len(chosen) == 5                                   # the shipped λ sweep is the default
+    table = at.dataframe[0].value
+    assert len(table) == 5 and all(s.startswith("sparse_l1") for s in table["setting"])
+    assert list(table["setting"]) == ["sparse_l1 λ=0", "sparse_l1 λ=0.0001", "sparse_l1 λ=0.0003",
+                                      "sparse_l1 λ=0.001", "sparse_l1 λ=0.003"]     # in λ order
+    assert list(table["mean |z|₁"]) == sorted(table["mean |z|₁"], reverse=True)     # more λ, smaller code
+    assert list(table["recon MSE"]) == sorted(table["recon MSE"])                    # … and worse recon
+    assert "Σ KL(ρ‖ρ̂)" not in table.columns
+    assert [b.label for b in at.get("download_button")] == ["Download table (CSV)"]
+    next(b for b in at.button if b.label == "β sweep of sparse_kl").click().run()
+    no_exception(at)
+    assert len(at.multiselect(key="cmp_models").value) == 4
+    assert all(s.startswith("sparse_kl") for s in at.dataframe[0].value["setting"])
+    at.segmented_control(key="cmp_x").set_value("mean activation").run()
+    at.segmented_control(key="cmp_dist").set_value("mean activation").run()
+    no_exception(at)
+
+
+def test_compare_page_needs_two_models():
+    at = fresh("pages/compare.py")
+    at.multiselect(key="cmp_models").set_value([shipped_key("ae")]).run()
+    no_exception(at)
+    assert any("at least two models" in i.value for i in at.info)

@@ -22,6 +22,7 @@ PAGES = {
     "activations": ("Activations & sparsity", ['[data-testid="stMetric"]', '.js-plotly-plot', '[data-testid="stImage"]',
                                                '[data-testid="stExpander"]']),
     "latent": ("Latent space", ['.js-plotly-plot', '[data-testid="stImage"]', '[data-testid="stDownloadButton"]']),
+    "compare": ("Compare", ['[data-testid="stDataFrame"]', '.js-plotly-plot', '[data-testid="stImage"]']),
 }
 
 

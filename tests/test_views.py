@@ -84,3 +84,33 @@ def test_log_grid_spans_the_suggested_range_with_zero_and_default():
     assert values == sorted(values)
     rho = log_grid(get_variant("sparse_kl").config_class.field_specs()["rho"])
     assert 0.0 not in rho and 0.05 in rho      # ρ = 0 is not allowed, so not offered
+
+
+def test_describe_setting_and_metrics_row(trained_digits_models):
+    from explorer import build_model
+    from explorer.compare import describe_setting, describe_settings, metrics_row, sweep_value
+
+    assert describe_setting(build_model("ae")) == "ae (seed defaults)"
+    assert describe_setting(build_model("sparse_l1", {"lam": 1e-3})) == "sparse_l1 λ=0.001"
+    assert describe_setting(build_model("sparse_kl", {"beta": 0.1, "rho": 0.02})) == "sparse_kl ρ=0.02 β=0.1"
+    assert describe_setting(build_model("ae", {"hidden": "256,128"})) == "ae hidden=256,128"
+    sweep = [build_model("sparse_l1", {"lam": v}) for v in (0.0, 1e-4, 1e-3)] + [build_model("ae")]
+    assert describe_settings(sweep) == ["sparse_l1 λ=0", "sparse_l1 λ=0.0001", "sparse_l1 λ=0.001", "ae (seed defaults)"]
+    assert sweep_value("sparse_l1-lam=3e-4") == 3e-4 and sweep_value("ae") == float("inf")
+    metrics = {"recon_mse": 0.02, "unit_mean_activation": [0.1, 0.3], "mean_l1": 4.0, "mean_l0": 2.5,
+               "dead_fraction": 0.5}
+    row = metrics_row("x.pt", "ae (seed defaults)", metrics, {"train": {"seconds": 3.2, "epochs_run": 7}})
+    assert row["mean activation"] == pytest.approx(0.2) and row["Σ KL(ρ‖ρ̂)"] is None
+    assert row["train seconds"] == 3.2 and row["epochs"] == 7
+
+
+def test_tradeoff_joins_a_sweep_in_sparsity_order():
+    from explorer.figures import tradeoff
+
+    rows = [{"setting": "sparse_l1 λ=0.001", "mean L0": 4.0, "recon MSE": 0.045},
+            {"setting": "sparse_l1 λ=0", "mean L0": 20.0, "recon MSE": 0.025},
+            {"setting": "sparse_l1 λ=0.0001", "mean L0": 15.0, "recon MSE": 0.026},
+            {"setting": "ae (seed defaults)", "mean L0": 21.0, "recon MSE": 0.014}]
+    fig = tradeoff(rows, "mean L0")
+    assert [t.name for t in fig.data] == ["sparse_l1", "ae"]
+    assert list(fig.data[0].x) == [4.0, 15.0, 20.0] and list(fig.data[0].text)[0] == "sparse_l1 λ=0.001"
