@@ -194,6 +194,28 @@ def load_entry(entry: ModelEntry, device: str) -> torch.nn.Module:
     return entry.model.to(device)   # trained in this session: owned by it, not shared
 
 
+def model_page(title: str) -> PageContext:
+    """Start a page that shows the active model: title, then its context — or, if there is none,
+    the reason and what to do, and the page stops there."""
+    leave_legacy_pages_mode()
+    st.title(title)
+    ctx = active_context()
+    if ctx is None:
+        st.stop()
+    return ctx
+
+
+def data_page(title: str) -> Dataset:
+    """Start a page that needs only the dataset (Train, Compare); stops with the reason if unavailable."""
+    leave_legacy_pages_mode()
+    st.title(title)
+    data, problem = current_dataset()
+    if data is None:
+        st.error(problem, icon="📦")
+        st.stop()
+    return data
+
+
 def active_context(require_model: bool = True) -> PageContext | None:
     """The active model and dataset, or None after showing what is wrong and what to do."""
     data, problem = current_dataset()

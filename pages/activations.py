@@ -8,11 +8,7 @@ from explorer.figures import (PLOTLY_CONFIG, clickable_strip, code_bars, firing_
 from explorer.metrics import FIRING_THRESHOLD
 from explorer.views import pick_indices
 
-st_cache.leave_legacy_pages_mode()
-st.title("Activations & sparsity")
-ctx = st_cache.active_context()
-if ctx is None:
-    st.stop()
+ctx = st_cache.model_page("Activations & sparsity")
 data, model = ctx.data, ctx.model
 own_rho = getattr(model.config, "rho", None)
 

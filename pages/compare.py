@@ -13,12 +13,7 @@ from explorer.compare import describe_settings, metrics_row, sweep_value
 from explorer.figures import PLOTLY_CONFIG, overlaid_curves, overlaid_histograms, tiles_png, tradeoff
 from explorer.views import pick_indices, reconstruction_rows
 
-st_cache.leave_legacy_pages_mode()
-st.title("Compare")
-data, problem = st_cache.current_dataset()
-if data is None:
-    st.error(problem, icon="📦")
-    st.stop()
+data = st_cache.data_page("Compare")
 entries = st_cache.model_entries()
 
 

@@ -8,11 +8,7 @@ from explorer.figures import PLOTLY_CONFIG, class_mix, latent_map, tiles_png, va
 from explorer.latent import (TSNE_ITERATIONS, codes_csv, interpolate, manifold_grid, nearest_neighbours,
                              prior_samples, projector_tsv, traversal, umap_available)
 
-st_cache.leave_legacy_pages_mode()
-st.title("Latent space")
-ctx = st_cache.active_context()
-if ctx is None:
-    st.stop()
+ctx = st_cache.model_page("Latent space")
 data, model = ctx.data, ctx.model
 k = model.config.latent_dim
 names = data.class_names

@@ -6,11 +6,7 @@ from explorer.figures import PLOTLY_CONFIG, heatmap, per_class_bar, rows_png
 from explorer.noise import NOISE_TYPES
 from explorer.views import pick_indices, reconstruction_rows
 
-st_cache.leave_legacy_pages_mode()
-st.title("Reconstructions")
-ctx = st_cache.active_context()
-if ctx is None:
-    st.stop()
+ctx = st_cache.model_page("Reconstructions")
 data, model = ctx.data, ctx.model
 st.caption(f"{ctx.entry.label} on the {data.name} test split ({len(data.test_x):,} images)")
 

@@ -19,13 +19,8 @@ SAVE_DIR = os.environ.get("AE_EXPLORER_SAVE_DIR", "runs")
 QUICK_EPOCHS = 20          # a live demo default; sparse_kl needs the seeds' full step budget instead
 PREVIEW_COUNT = 10
 
-st_cache.leave_legacy_pages_mode()
-st.title("Train")
+data = st_cache.data_page("Train")
 jobs.prepare_once()
-data, problem = st_cache.current_dataset()
-if data is None:
-    st.error(problem, icon="📦")
-    st.stop()
 
 left, right = st.columns([1, 2], gap="large")
 with left:

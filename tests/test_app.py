@@ -18,9 +18,12 @@ def _like_a_running_server():
         yield
 
 
-def fresh(page: str | None = None) -> AppTest:
+def fresh(page: str | None = None, model: str | None = None) -> AppTest:
+    """A new browser session on `page`, with checkpoints/<model>.pt made active first if given."""
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
+    if model:
+        at.sidebar.selectbox(key="active_model").set_value(shipped_key(model)).run()
     if page:
         at.switch_page(page)
         at.run()
@@ -45,10 +48,7 @@ def test_home_shows_the_active_model_and_its_metrics():
                                   "pages/latent.py", "pages/compare.py"])
 @pytest.mark.parametrize("model", ["ae", "sparse_kl", "denoising", "vae"])
 def test_every_page_runs_on_the_shipped_checkpoints(page, model):
-    at = fresh()
-    at.sidebar.selectbox(key="active_model").set_value(shipped_key(model)).run()
-    at.switch_page(page)
-    at.run()
+    at = fresh(page, model=model)
     no_exception(at)
     assert not at.error, [e.value for e in at.error]
 
@@ -82,10 +82,7 @@ def test_reconstruction_widgets_change_the_output():
 
 
 def test_denoising_model_opens_with_its_own_noise():
-    at = fresh()
-    at.sidebar.selectbox(key="active_model").set_value(shipped_key("denoising")).run()
-    at.switch_page("pages/reconstructions.py")
-    at.run()
+    at = fresh("pages/reconstructions.py", model="denoising")
     no_exception(at)
     assert at.selectbox(key="rec_noise").value == "gaussian"
 
@@ -141,10 +138,7 @@ def test_training_in_the_app_and_session_isolation():
 def test_activations_page_shows_evaluates_kl_sum_and_reacts_to_threshold(mnist5k):
     from explorer import evaluate, load_checkpoint
 
-    at = fresh()
-    at.sidebar.selectbox(key="active_model").set_value(shipped_key("sparse_kl")).run()
-    at.switch_page("pages/activations.py")
-    at.run()
+    at = fresh("pages/activations.py", model="sparse_kl")
     no_exception(at)
     metrics = {m.label: m.value for m in at.metric}
     expected = evaluate(load_checkpoint(CHECKPOINT_DIR / "sparse_kl.pt"), mnist5k)
@@ -183,10 +177,7 @@ def test_latent_page_maps_and_exports():
 
 
 def test_latent_page_for_the_2d_vae_shows_raw_map_and_generative_views():
-    at = fresh()
-    at.sidebar.selectbox(key="active_model").set_value(shipped_key("vae-2d")).run()
-    at.switch_page("pages/latent.py")
-    at.run()
+    at = fresh("pages/latent.py", model="vae-2d")
     no_exception(at)
     assert at.session_state["lat_method"] == "raw"
     captions = image_captions(at)
