@@ -42,6 +42,8 @@ if upload is not None and st.session_state.get("_upload_seen") != upload.file_id
 
 entries = st_cache.model_entries()
 if st.session_state.get(st_cache.ACTIVE) not in entries:
+    if st.session_state.get(st_cache.ACTIVE):   # it was there: its file was removed or replaced
+        st.session_state["_model_gone"] = True
     st.session_state[st_cache.ACTIVE] = st_cache.default_model_key(entries)
 
 
@@ -68,6 +70,9 @@ with st.sidebar:
         note = st.session_state.get("_upload_note")
         if note:
             (st.success if note[0] == "success" else st.error)(note[1])
+    if st.session_state.pop("_model_gone", False):
+        st.warning("The model you had selected is no longer on disk (its checkpoint was removed or "
+                   "replaced); showing the default model instead.")
     st.caption(f"Running on **{st_cache.current_device()}**")
 
 navigation.run()

@@ -216,3 +216,26 @@ def test_compare_page_needs_two_models():
     at.multiselect(key="cmp_models").set_value([shipped_key("ae")]).run()
     no_exception(at)
     assert any("at least two models" in i.value for i in at.info)
+
+
+def test_a_checkpoint_removed_while_the_app_runs_falls_back_with_a_warning(tmp_path, monkeypatch):
+    import shutil
+
+    from explorer import catalog, st_cache
+
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    for name in ("ae", "vae"):
+        shutil.copy(CHECKPOINT_DIR / f"{name}.pt", folder / f"{name}.pt")
+    monkeypatch.setattr(catalog, "CHECKPOINT_DIR", folder)
+    monkeypatch.setattr(st_cache, "CHECKPOINT_DIR", folder)
+    st_cache._shipped_entries.clear()
+    at = fresh(model="vae")
+    assert {m.label: m.value for m in at.metric}["Active model"] == "vae"
+    (folder / "vae.pt").unlink()
+    st_cache._shipped_entries.clear()            # what the 5-second TTL does on a live server
+    at.run()
+    no_exception(at)
+    assert {m.label: m.value for m in at.metric}["Active model"] == "ae"
+    assert any("no longer on disk" in w.value for w in at.sidebar.warning)
+    st_cache._shipped_entries.clear()
