@@ -165,10 +165,6 @@ class PageContext:
     def key(self) -> str:
         return self.entry.key
 
-    @property
-    def meta(self) -> dict:
-        return getattr(self.model, "meta", {}) or self.entry.meta
-
 
 def current_device() -> str:
     try:
@@ -216,7 +212,7 @@ def data_page(title: str) -> Dataset:
     return data
 
 
-def active_context(require_model: bool = True) -> PageContext | None:
+def active_context() -> PageContext | None:
     """The active model and dataset, or None after showing what is wrong and what to do."""
     data, problem = current_dataset()
     if data is None:
@@ -225,8 +221,7 @@ def active_context(require_model: bool = True) -> PageContext | None:
     entries = model_entries()
     entry = entries.get(st.session_state.get(ACTIVE) or "") or entries.get(default_model_key(entries) or "")
     if entry is None:
-        if require_model:
-            st.info("No model yet: train one on the **Train** page, or upload a checkpoint in the sidebar.")
+        st.info("No model yet: train one on the **Train** page, or upload a checkpoint in the sidebar.")
         return None
     try:
         model = load_entry(entry, current_device())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -67,7 +67,6 @@ class TrainResult:
     seconds: float
     samples_seen: int
     steps: int = 0
-    extra: dict = field(default_factory=dict)
 
     @property
     def samples_per_second(self) -> float:
