@@ -138,6 +138,10 @@ def activate(key: str, dataset_name: str) -> None:
 
 def add_upload(name: str, payload: bytes) -> ModelEntry:
     """Validate an uploaded checkpoint and add it to this session; CheckpointError if unusable."""
+    limit_mb = st.get_option("server.maxUploadSize")
+    if len(payload) > limit_mb * 1024 * 1024:
+        raise CheckpointError(f"{name}: {len(payload) / 2**20:.0f} MB is over the {limit_mb} MB upload limit; "
+                              f"checkpoints of these models are a few MB — is this the right file?")
     key = "upload:" + bytes_digest(payload)
     model = load_checkpoint(io.BytesIO(payload), label=name)
     entry = ModelEntry(key, f"{name} ({model.name}) · {model.meta['dataset']} · uploaded", "upload",

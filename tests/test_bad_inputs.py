@@ -1,0 +1,156 @@
+"""The bad-input corpus: odd files, odd values and missing data, through the CLI and the app's own
+entry points. Each case must give a clear message, change nothing on disk, and leave the app usable."""
+from __future__ import annotations
+
+import os
+import pickle
+
+import pytest
+import torch
+
+from apptest_support import server_like_pages
+from conftest import ROOT
+from explorer import CheckpointError, build_model, save_checkpoint
+from explorer.checkpoint import FORMAT, save_new_checkpoint, write_atomically
+from explorer.cli import main
+
+GOOD = ROOT / "checkpoints" / "ae.pt"
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def make_file(kind: str, folder) -> str:
+    """Write one odd file into folder and return its path."""
+    path = folder / f"{kind}.pt"
+    payload = torch.load(GOOD, weights_only=True)
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "text":
+        path.write_text("my lecture notes, renamed")
+    elif kind == "truncated":
+        path.write_bytes(GOOD.read_bytes()[:5000])
+    elif kind == "bare_state_dict":
+        torch.save(build_model("ae").state_dict(), path)
+    elif kind == "other_format":
+        write_atomically(path, {**payload, "format": "ae-explorer/0"})
+    elif kind == "config_mismatch":
+        write_atomically(path, {**payload, "config": {**payload["config"], "hidden": [64]}})
+    elif kind == "code_pickle":
+        with open(path, "wb") as handle:
+            pickle.dump({"format": FORMAT, "x": _RunsCode()}, handle)
+    elif kind == "digits_model":
+        save_checkpoint(path, build_model("ae", input_dim=64), "digits")
+    return str(path)
+
+
+FILE_CASES = [
+    ("empty", "the file is empty (0 bytes)"),
+    ("text", "not a PyTorch checkpoint at all"),
+    ("truncated", "not a readable PyTorch file"),
+    ("bare_state_dict", "a bare state_dict saved by plain PyTorch"),
+    ("other_format", "format 'ae-explorer/0' is not supported"),
+    ("config_mismatch", "its weights do not fit its config"),
+    ("code_pickle", "refused"),
+    ("digits_model", "reads 64-pixel images (trained on digits), but mnist-5k has 784-pixel images"),
+]
+
+
+@pytest.mark.parametrize("kind, message", FILE_CASES, ids=[k for k, _ in FILE_CASES])
+def test_odd_checkpoint_files_on_the_command_line(tmp_path, monkeypatch, capsys, kind, message):
+    monkeypatch.chdir(tmp_path)
+    path = make_file(kind, tmp_path)
+    before = open(path, "rb").read()
+    code = main(["evaluate", "--checkpoint", path, "--dataset", "mnist-5k"])
+    err = capsys.readouterr().err
+    assert code == 1 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert open(path, "rb").read() == before and not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize("kind, message", FILE_CASES[:-1], ids=[k for k, _ in FILE_CASES[:-1]])
+def test_odd_checkpoint_files_uploaded_to_the_app(tmp_path, monkeypatch, kind, message):
+    from explorer import st_cache
+
+    monkeypatch.chdir(tmp_path)
+    path = make_file(kind, tmp_path)
+    with pytest.raises(CheckpointError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        st_cache.add_upload(os.path.basename(path), open(path, "rb").read())
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_upload_over_the_limit_is_refused():
+    import streamlit as st
+
+    from explorer import st_cache
+
+    limit = st.get_option("server.maxUploadSize")     # .streamlit/config.toml sets 50 for the server
+    with pytest.raises(CheckpointError, match=f"over the {limit} MB upload limit"):
+        st_cache.add_upload("huge.pt", b"\x80" * ((limit + 1) * 1024 * 1024))
+
+
+VALUE_CASES = [
+    (["train", "--variant", "sparse_kl", "--param", "rho=0"], 1, "rho must be in (0, 1); got 0"),
+    (["train", "--variant", "sparse_kl", "--param", "rho=1"], 1, "rho must be in (0, 1); got 1"),
+    (["train", "--variant", "sparse_l1", "--param", "lam=-1e-3"], 1, "lam must be >= 0; got -0.001"),
+    (["train", "--variant", "ae", "--param", "latent_dim=0"], 1, "latent_dim must be >= 1; got 0"),
+    (["train", "--variant", "denoising", "--param", "noise=salt_pepper", "noise_level=2"], 1,
+     "noise_level is a fraction of pixels for salt_pepper noise and must be in [0, 1]; got 2"),
+    (["train", "--variant", "ae", "--dataset", "digits", "--batch-size", "4000"], 1,
+     "batch size 4000 is larger than the 1437 training images of digits"),
+    (["train", "--variant", "vae", "--dataset", "digits", "--lr", "10", "--epochs", "3"], 1,
+     "The learning rate (10) is probably too high: try 1e-3 or lower. Nothing was saved."),
+    (["train", "--variant", "ae", "--dataset", "fashion-mnist"], 1, "Datasets that work offline: mnist-5k, digits"),
+    (["train", "--variant", "ae", "--epochs", "-3"], 2, "argument --epochs: must be at least 1, got -3"),
+    (["train", "--variant", "ae", "--lr", "fast"], 2, "argument --lr: expected a number, got 'fast'"),
+    (["sweep", "--variant", "sparse_kl", "--param", "beta=1e-2,-1"], 1, "beta must be >= 0; got -1"),
+    (["project", "--checkpoint", str(GOOD), "--method", "tsne", "--perplexity", "5000", "--n", "300"], 1,
+     "perplexity must be at least 1 and below the number of points (300)"),
+]
+
+
+@pytest.mark.parametrize("argv, code, message", VALUE_CASES, ids=[" ".join(a[:4]) + " " + a[-1] for a, _, _ in VALUE_CASES])
+def test_impossible_values_on_the_command_line(tmp_path, monkeypatch, capsys, argv, code, message):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AE_EXPLORER_OFFLINE", "1")
+    out = tmp_path / "out.pt"
+    out.write_bytes(b"an existing checkpoint")        # must never be overwritten by a failed run
+    full = argv + (["--out", str(out)] if argv[0] in ("train",) else ["--out", str(tmp_path / "o")])
+    if code == 2:
+        with pytest.raises(SystemExit) as info:
+            main(full)
+        assert info.value.code == 2
+    else:
+        assert main(full) == code
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert out.read_bytes() == b"an existing checkpoint"
+
+
+def test_saving_under_an_existing_name_never_overwrites(tmp_path):
+    save_new_checkpoint(tmp_path, "mine", build_model("ae", input_dim=64), "digits")
+    before = (tmp_path / "mine.pt").read_bytes()
+    with pytest.raises(ValueError, match="a checkpoint named mine.pt already exists"):
+        save_new_checkpoint(tmp_path, "mine.pt", build_model("vae", input_dim=64), "digits")
+    with pytest.raises(ValueError, match="checkpoint name '../escape' is not allowed"):
+        save_new_checkpoint(tmp_path, "../escape", build_model("ae", input_dim=64), "digits")
+    assert (tmp_path / "mine.pt").read_bytes() == before and not (tmp_path.parent / "escape.pt").exists()
+
+
+def test_train_page_offers_only_possible_values():
+    """ρ's slider cannot reach 0 or 1, and λ's starts at 0: impossible values are not offered."""
+    from streamlit.testing.v1 import AppTest
+
+    with server_like_pages():
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+        at.run()
+        at.switch_page("pages/train.py")
+        at.run()
+        at.selectbox(key="train_variant").set_value("sparse_kl").run()
+        rho = [float(v) for v in at.select_slider(key="hp_sparse_kl_rho").options]
+        assert min(rho) > 0 and max(rho) < 1
+        at.selectbox(key="train_variant").set_value("sparse_l1").run()
+        lam = [float(v) for v in at.select_slider(key="hp_sparse_l1_lam").options]
+        assert min(lam) == 0 and max(lam) == 0.01
+        assert not at.exception
