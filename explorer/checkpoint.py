@@ -108,10 +108,15 @@ def write_atomically(path: str | os.PathLike, payload: dict) -> Path:
     return path
 
 
+def _label(source: Any) -> str:
+    """How messages name a checkpoint: its path, or a file object's name."""
+    return str(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "uploaded file")
+
+
 def read_checkpoint(source: str | os.PathLike | Any, label: str | None = None) -> dict[str, Any]:
     """The checkpoint dict from a path or a binary file object, checked; CheckpointError otherwise."""
     is_path = isinstance(source, (str, os.PathLike))
-    label = label or (str(source) if is_path else getattr(source, "name", "uploaded file"))
+    label = label or _label(source)
     if is_path:
         if not Path(source).exists():
             raise CheckpointError(f"{label}: no such file. Check the path, or train one with "
@@ -209,7 +214,7 @@ def _describe_mismatch(model: torch.nn.Module, state_dict: Any) -> str:
 def load_checkpoint(source: str | os.PathLike | Any, device: torch.device | str = "cpu",
                     label: str | None = None) -> torch.nn.Module:
     """The model saved at source (path or file object), in eval mode, with its metadata in `.meta`."""
-    label = label or (str(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "uploaded file"))
+    label = label or _label(source)
     return model_from_checkpoint(read_checkpoint(source, label), label, device)
 
 

@@ -174,6 +174,14 @@ class ProgressPrinter:
                   f"({h['seconds'][-1]:.2f} s)", flush=True)
 
 
+def train_settings(args: argparse.Namespace, cls: type, data) -> TrainSettings:
+    """--epochs/--batch-size/--lr/--seed, defaulting to the variant's seed batch size and the seeds'
+    step budget expressed in epochs of this dataset."""
+    batch_size = args.batch_size or cls.default_batch_size
+    return TrainSettings(epochs=args.epochs or default_epochs(len(data.train_x), batch_size),
+                         batch_size=batch_size, lr=args.lr, seed=args.seed)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     cls = get_variant(args.variant)
@@ -181,9 +189,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     cls.config_class.from_dict(params)  # validate hyperparameters before loading any data
     data = load_dataset(args.dataset, device=device, data_dir=args.data_dir)
     model = build_model(args.variant, params, input_dim=data.input_dim, seed=args.seed)
-    batch_size = args.batch_size or cls.default_batch_size
-    epochs = args.epochs or default_epochs(len(data.train_x), batch_size)
-    settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=args.lr, seed=args.seed)
+    settings = train_settings(args, cls, data)
+    epochs, batch_size = settings.epochs, settings.batch_size
     out = Path(args.out)
     if out.exists() and out.is_dir():
         raise ValueError(f"--out {out} is a folder; give a file path such as {out / (args.variant + '.pt')}")
@@ -230,9 +237,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     cls = get_variant(args.variant)
     device = resolve_device(args.device)
     data = load_dataset(args.dataset, device=device, data_dir=args.data_dir)
-    batch_size = args.batch_size or cls.default_batch_size
-    settings = TrainSettings(epochs=args.epochs or default_epochs(len(data.train_x), batch_size),
-                             batch_size=batch_size, lr=args.lr, seed=args.seed)
+    settings = train_settings(args, cls, data)
     print(f"sweep {args.variant} over {name} ∈ {{{', '.join(values)}}} on {data.name}: "
           f"{settings.epochs} epochs × batch {settings.batch_size} each, seed {settings.seed}", flush=True)
 

@@ -17,7 +17,7 @@ import torch
 
 from .datasets import DEFAULT_DATA_DIR, Dataset
 from .registry import build_model
-from .training import TrainSettings, new_history, record_epoch
+from .training import TrainSettings, check_batch_size, new_history, record_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,9 +97,7 @@ class TrainingJob:
         # Built here first so a bad hyperparameter raises before any process starts; the worker
         # builds the same model from the same seed, and its weights are copied in at the end.
         self.model = build_model(self.variant, self.params, input_dim=self.data.input_dim, seed=self.settings.seed)
-        if self.settings.batch_size > len(self.data.train_x):
-            raise ValueError(f"batch size {self.settings.batch_size} is larger than the "
-                             f"{len(self.data.train_x)} training images of {self.data.name}")
+        check_batch_size(self.settings, self.data)
         self.preview_x = self.data.test_x[list(self.preview_indices)].cpu()
         self._worker: Worker | None = None
         self._stop_requested = False

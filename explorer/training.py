@@ -108,15 +108,20 @@ def mean_loss_terms(model: torch.nn.Module, x: torch.Tensor, seed: int = 0) -> d
     return {name: total / len(x) for name, total in sums.items()}
 
 
+def check_batch_size(settings: TrainSettings, data: Dataset) -> None:
+    """A batch cannot hold more images than the training split has."""
+    if settings.batch_size > len(data.train_x):
+        raise ValueError(f"batch size {settings.batch_size} is larger than the {len(data.train_x)} "
+                         f"training images of {data.name}; use at most {len(data.train_x)}")
+
+
 def train(model: torch.nn.Module, data: Dataset, settings: TrainSettings,
           callback: Callable[[TrainEvent], bool | None] | None = None,
           history: dict | None = None) -> TrainResult:
     """Train in place; the callback may return True to stop early and keep what was learned.
 
     Raises NonFiniteLossError (naming epoch, step and the likely cause) if the loss blows up."""
-    if settings.batch_size > len(data.train_x):
-        raise ValueError(f"batch size {settings.batch_size} is larger than the {len(data.train_x)} "
-                         f"training images of {data.name}; use at most {len(data.train_x)}")
+    check_batch_size(settings, data)
     device = data.device
     model.to(device)
     torch.manual_seed(settings.seed)
