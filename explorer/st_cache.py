@@ -43,17 +43,6 @@ def dataset(name: str, device: str) -> Dataset:
     return load_dataset(name, device=device)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _digest(path: str, mtime_ns: int, size: int) -> str:
-    return file_digest(path)
-
-
-def checkpoint_key(path: Path) -> str:
-    """'file:<sha256>', recomputed only when the file's mtime or size changes."""
-    stat = path.stat()
-    return "file:" + _digest(str(path), stat.st_mtime_ns, stat.st_size)
-
-
 @st.cache_resource(show_spinner="Loading the model…", max_entries=64)
 def checkpoint_model(path: str, key: str, device: str) -> torch.nn.Module:
     """A shipped checkpoint's model; `key` (its content hash) makes a replaced file a new entry."""
@@ -101,18 +90,33 @@ def projection(model_key: str, dataset_name: str, device: str, n: int, source: s
 
 
 # -- the catalogue of models this session can pick ----------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=512)
+def _checkpoint_summary(path: str, mtime_ns: int, size: int) -> tuple[str, str, str] | None:
+    """('file:<sha256>', variant, dataset) of one checkpoint file, read once per version of the file
+    (mtime and size are the key); None if it is unreadable."""
+    try:
+        payload = read_checkpoint(path)
+    except CheckpointError:
+        return None     # skipped in the list; explained if someone loads it by other means
+    return "file:" + file_digest(path), payload["variant"], payload["dataset"]
+
+
 @st.cache_data(show_spinner=False, ttl=5)
 def _shipped_entries(folder: str) -> list[tuple[str, str, str, str, str]]:
-    """(key, label, variant, dataset, path) of each readable checkpoint file; re-read every 5 s."""
+    """(key, label, variant, dataset, path) of each readable checkpoint file. The folder is listed
+    again every 5 s (files may be added or removed); a file is only read again when it changes."""
     rows = []
     for path in shipped_checkpoint_paths(Path(folder)):
         try:
-            payload = read_checkpoint(path)
-        except CheckpointError:
-            continue    # an unreadable file is skipped here and explained if someone selects it
-        name = path.stem if path.stem == payload["variant"] else f"{path.stem} ({payload['variant']})"
-        label = f"{name} · {payload['dataset']} · shipped"
-        rows.append((checkpoint_key(path), label, payload["variant"], payload["dataset"], str(path)))
+            stat = path.stat()
+        except OSError:
+            continue    # removed between the listing and now
+        summary = _checkpoint_summary(str(path), stat.st_mtime_ns, stat.st_size)
+        if summary is None:
+            continue
+        key, variant, data_name = summary
+        name = path.stem if path.stem == variant else f"{path.stem} ({variant})"
+        rows.append((key, f"{name} · {data_name} · shipped", variant, data_name, str(path)))
     return rows
 
 
