@@ -1,4 +1,5 @@
 """Activations & sparsity: what each code unit does, how often it fires, and the KL penalty per unit."""
+import explorer.preload  # noqa: F401  — first: see its docstring
 import streamlit as st
 
 from explorer import st_cache

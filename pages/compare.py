@@ -1,5 +1,6 @@
 """Compare: two to six models side by side — metrics, the error/sparsity trade-off, reconstructions,
 activation distributions, filters and loss curves."""
+import explorer.preload  # noqa: F401  — first: see its docstring
 from pathlib import Path
 
 import numpy as np

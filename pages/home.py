@@ -1,4 +1,5 @@
 """Home: what this is, the device, the dataset, the active model and where to go next."""
+import explorer.preload  # noqa: F401  — first: see its docstring
 import streamlit as st
 
 from explorer import st_cache

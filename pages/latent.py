@@ -1,5 +1,6 @@
 """Latent space: maps of the codes (PCA / t-SNE / UMAP / raw), selections, neighbours, decoded paths,
 and the VAE's generative views; exports for the Embedding Projector."""
+import explorer.preload  # noqa: F401  — first: see its docstring
 import numpy as np
 import streamlit as st
 

@@ -1,4 +1,5 @@
 """Reconstructions: originals over reconstructions, noise at inference, per-class and per-pixel error."""
+import explorer.preload  # noqa: F401  — first: see its docstring
 import streamlit as st
 
 from explorer import st_cache
