@@ -13,7 +13,7 @@ from .datasets import DATASETS, DEFAULT_DATA_DIR, DEFAULT_DATASET, DatasetUnavai
 from .device import DEVICE_CHOICES, resolve_device
 from .latent import METHODS, code_sample, codes_csv, project, projector_tsv
 from .sweep import parse_values, run_sweep
-from .metrics import evaluate
+from .metrics import evaluate, learned_nothing
 from .registry import build_model, get_variant, variant_names
 from .training import NonFiniteLossError, TrainEvent, TrainSettings, default_epochs, train
 
@@ -205,6 +205,8 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"test recon MSE {metrics['recon_mse']:.4f}, mean L0 {metrics['mean_l0']:.1f}, "
           f"dead units {metrics['dead_fraction']:.0%}")
     print(f"checkpoint written: {path}")
+    if warning := learned_nothing(metrics, args.lr):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -220,6 +222,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"  {key:14s} {metrics[key]:.4f}")
     worst = max(metrics["per_class_mse"].items(), key=lambda kv: kv[1])
     print(f"  worst class    {worst[0]} (MSE {worst[1]:.4f})")
+    if warning := learned_nothing(metrics):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -89,6 +89,9 @@ def evaluate(model: torch.nn.Module, data: Dataset, split: str = "test",
     result = {
         "variant": model.name, "dataset": data.name, "split": split, "n_test": len(x),
         "recon_mse": float(errors.mean()),
+        # The error of answering every image with the average training image: a model that does
+        # no better has learned nothing (see learned_nothing).
+        "mean_image_mse": float((x - data.train_x.mean(dim=0)).pow(2).mean()),
         "recon_bce": float(bernoulli_nll(x_hat, x).mean()),
         "per_class_mse": per_class,
         **code_statistics(codes, threshold, rho, kl_basis(model)),
@@ -106,3 +109,20 @@ def evaluate(model: torch.nn.Module, data: Dataset, split: str = "test",
                         for i in range(0, len(x), BATCH)])
         result["kl_per_dim"] = kl.mean(dim=0).tolist()
     return result
+
+
+def learned_nothing(metrics: dict, lr: float | None = None) -> str | None:
+    """A warning when the model reconstructs no better than the average training image (a learning
+    rate far too high saturates every unit without making the loss NaN; a huge sparsity penalty
+    kills every unit); None when it learned something."""
+    if "mean_image_mse" not in metrics or metrics["recon_mse"] < 0.95 * metrics["mean_image_mse"]:
+        return None     # learned something (or metrics from before the baseline was recorded)
+    if lr is not None and lr > 1e-2:
+        advice = f"The learning rate ({lr:g}) is probably too high: try 1e-3."
+    elif metrics["dead_fraction"] > 0.9:
+        advice = "Almost every hidden unit is silent: the sparsity penalty is probably too strong."
+    else:
+        advice = "Train for more epochs, or lower the learning rate."
+    return (f"This model reconstructs no better than the average training image (test MSE "
+            f"{metrics['recon_mse']:.4f}; the average image scores {metrics['mean_image_mse']:.4f}): it has "
+            f"learned nothing useful. {advice}")

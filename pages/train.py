@@ -1,4 +1,5 @@
 """Train: pick a variant and its hyperparameters, watch it learn live, then keep, save or download it."""
+import explorer.preload  # noqa: F401  — first: see its docstring
 import os
 import time
 
@@ -10,6 +11,7 @@ from explorer.checkpoint import checkpoint_bytes, save_new_checkpoint
 from explorer.figures import PLOTLY_CONFIG, loss_curves, rows_png
 from explorer import jobs
 from explorer.jobs import TrainingJob
+from explorer.metrics import learned_nothing
 from explorer.params import log_grid
 from explorer.registry import get_variant, variant_names
 from explorer.training import TrainSettings, default_epochs
@@ -128,6 +130,8 @@ with right:
                f"({job.summary['samples_per_second']:,.0f} images/s). Test MSE {job.metrics['recon_mse']:.4f}, "
                f"mean L0 {job.metrics['mean_l0']:.1f}, dead units {job.metrics['dead_fraction']:.0%}.",
                icon="✅")
+    if warning := learned_nothing(job.metrics, job.settings.lr):
+        st.warning(warning, icon="⚠️")
     c1, c2, c3 = st.columns([1.2, 1, 1], vertical_alignment="bottom")
     name = c1.text_input("Checkpoint name", f"{job.variant}-{time.strftime('%H%M%S')}", key=f"name_{job.key}")
     if c1.button("Save as checkpoint", icon=":material/save:"):

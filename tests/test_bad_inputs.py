@@ -154,3 +154,32 @@ def test_train_page_offers_only_possible_values():
         lam = [float(v) for v in at.select_slider(key="hp_sparse_l1_lam").options]
         assert min(lam) == 0 and max(lam) == 0.01
         assert not at.exception
+
+
+def test_a_learning_rate_that_saturates_the_plain_ae_is_flagged_not_hidden(tmp_path, capsys):
+    """lr 10 on the plain ae never makes the loss NaN (the sigmoid saturates), so nothing stops it:
+    the run finishes, and the CLI says the model learned nothing and why."""
+    out = tmp_path / "useless.pt"
+    assert main(["train", "--variant", "ae", "--dataset", "digits", "--epochs", "5", "--lr", "10",
+                 "--out", str(out)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("warning: This model reconstructs no better than the average")
+    assert "The learning rate (10) is probably too high: try 1e-3." in err[0]
+    assert out.exists()      # kept: what was asked for is on disk, with the warning beside it
+
+
+def test_the_train_page_warns_when_a_model_learned_nothing():
+    from streamlit.testing.v1 import AppTest
+
+    with server_like_pages():
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+        at.run()
+        at.sidebar.selectbox(key="dataset").set_value("digits").run()
+        at.switch_page("pages/train.py")
+        at.run()
+        at.number_input(key="epochs_ae_128_digits").set_value(5).run()
+        at.select_slider(key="lr").set_value(10.0).run()
+        next(b for b in at.button if b.label == "Train").click().run(timeout=120)
+        assert not at.exception
+        assert any("Finished after 5 epochs" in s.value for s in at.success)
+        assert any("learned nothing useful" in w.value and "(10) is probably too high" in w.value for w in at.warning)

@@ -60,3 +60,20 @@ def test_dead_units_are_found(digits):
         model.encoder[2].bias[:2] = -100.0   # ReLU units 0 and 1 can never fire
     m = evaluate(model, digits)
     assert m["dead_units"][:2] == [0, 1] and m["dead_fraction"] >= 0.5
+
+
+def test_a_model_no_better_than_the_average_image_is_called_out(mnist5k):
+    from conftest import ROOT
+    from explorer import load_checkpoint
+    from explorer.metrics import learned_nothing
+
+    sweep = ROOT / "checkpoints" / "sweeps" / "sparse_l1-lam"
+    useful = evaluate(load_checkpoint(ROOT / "checkpoints" / "ae.pt"), mnist5k)
+    all_dead = evaluate(load_checkpoint(sweep / "sparse_l1-lam=3e-3.pt"), mnist5k)
+    baseline = ((mnist5k.test_x - mnist5k.train_x.mean(dim=0)) ** 2).mean().item()
+    assert useful["mean_image_mse"] == all_dead["mean_image_mse"] == pytest.approx(baseline, rel=1e-5)
+    assert useful["recon_mse"] < 0.3 * baseline and learned_nothing(useful, lr=1e-3) is None
+    warning = learned_nothing(all_dead, lr=1e-3)
+    assert all_dead["dead_fraction"] == 1.0 and "the sparsity penalty is probably too strong" in warning
+    assert f"{all_dead['mean_image_mse']:.4f}" in warning
+    assert learned_nothing({k: v for k, v in all_dead.items() if k != "mean_image_mse"}) is None   # old metrics
