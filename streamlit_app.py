@@ -1,11 +1,9 @@
 """Autoencoder Explorer — the entry point: page navigation and the shared sidebar."""
-# Import the heavy libraries once, before any page runs, so concurrent first sessions never see a
-# half-imported module (the cold-start race reported as plotly/plotly.py#2433).
-import pandas  # noqa: F401
-import plotly.express  # noqa: F401
-import plotly.graph_objects  # noqa: F401
+import time
+
+RUN_STARTED = time.perf_counter()   # for the load test's server-side page times (st_cache.run_timer)
+import explorer.preload  # noqa: E402,F401  — the first library import in every script: see its docstring
 import streamlit as st
-import torch  # noqa: F401
 
 from explorer import st_cache
 from explorer.checkpoint import CheckpointError
@@ -75,4 +73,5 @@ with st.sidebar:
                    "replaced); showing the default model instead.")
     st.caption(f"Running on **{st_cache.current_device()}**")
 
-navigation.run()
+with st_cache.run_timer(navigation.url_path or "home", RUN_STARTED):
+    navigation.run()

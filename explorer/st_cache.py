@@ -4,7 +4,11 @@ The only module of the library that imports Streamlit. Cached objects are shared
 and never mutated: models are loaded in eval mode and only used under torch.no_grad()."""
 from __future__ import annotations
 
+import contextlib
 import io
+import json
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +39,31 @@ def leave_legacy_pages_mode() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+@contextlib.contextmanager
+def run_timer(page: str, started: float):
+    """For the load test: with AE_EXPLORER_RUN_LOG set, append each page run's server-side seconds
+    since `started` (the script's first line, so waiting for imports counts) and how it ended (done,
+    or the rerun/stop that cut it short) to that file as a JSON line."""
+    path = os.environ.get("AE_EXPLORER_RUN_LOG")
+    if not path:
+        yield
+        return
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    run_context = get_script_run_ctx()
+    outcome = "done"
+    try:
+        yield
+    except BaseException as exc:
+        outcome = type(exc).__name__
+        raise
+    finally:
+        record = {"session": run_context.session_id if run_context else None, "page": page,
+                  "seconds": round(time.perf_counter() - started, 4), "outcome": outcome}
+        with open(path, "a") as log:      # one short write per line: lines from threads do not mix
+            log.write(json.dumps(record) + "\n")
 
 
 # -- cached resources (shared by all sessions) -------------------------------------------------------

@@ -36,15 +36,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(env: dict | None = None, timeout: float = 60.0):
-    """`streamlit run streamlit_app.py` on a free loopback port; yields (base URL, seconds to healthy)."""
+def streamlit_server(env: dict | None = None, timeout: float = 60.0, root: Path = ROOT):
+    """`streamlit run streamlit_app.py` in `root` on a free loopback port, offline unless env says
+    otherwise; yields (base URL, seconds to healthy, the process)."""
     port = free_port()
-    log = open(ROOT / "artifacts" / f"streamlit-{port}.log", "w") if (ROOT / "artifacts").is_dir() else subprocess.DEVNULL
+    log = open(root / "artifacts" / f"streamlit-{port}.log", "w") if (root / "artifacts").is_dir() else subprocess.DEVNULL
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "AE_EXPLORER_OFFLINE": "1", **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+        cwd=root, env={**os.environ, "AE_EXPLORER_OFFLINE": "1", **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + timeout
@@ -74,28 +75,41 @@ def launch_browser(playwright):
                                       headless=True, args=CHROMIUM_ARGS)
 
 
-def wait_until_rendered(page, timeout: float = 60.0, quiet: float = 1.5) -> float:
-    """Wait until Streamlit's running indicator is gone and the page's HTML stops changing.
+# Evaluated in the page: installs (once per document) a MutationObserver that notes the time of the
+# last DOM change, and says whether Streamlit is still busy. Cheap enough to poll from 30 sessions.
+SETTLE_PROBE = """() => {
+  if (!window.__aeSettle) {
+    window.__aeSettle = {last: performance.now()};
+    new MutationObserver(() => { window.__aeSettle.last = performance.now(); }).observe(
+      document.documentElement, {subtree: true, childList: true, attributes: true, characterData: true});
+  }
+  const busy = !!document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSkeleton"], '
+                                      + '[data-testid="stSpinner"]')
+               || !document.querySelector('[data-testid="stMain"] h1');
+  return {busy: busy, last: window.__aeSettle.last, now: performance.now()};
+}"""
 
-    Returns seconds waited. Raises TimeoutError when the page never settles."""
+
+def settled(probe: dict, quiet: float) -> bool:
+    """The page shows its own heading, Streamlit is idle, and nothing changed for `quiet` seconds."""
+    return not probe["busy"] and probe["now"] - probe["last"] >= quiet * 1000
+
+
+def wait_until_rendered(page, timeout: float = 60.0, quiet: float = 1.5) -> float:
+    """Wait until Streamlit's running indicator is gone and the page stops changing.
+
+    Before the script's first run the frame is empty (or shows the pages/ folder's default
+    navigation), so the page's own heading must be there too. Returns seconds waited; raises
+    TimeoutError when the page never settles."""
     started = time.perf_counter()
     deadline = started + timeout
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
-    # Before the script's first run the frame is empty (or shows the pages/ folder's default
-    # navigation): wait for the page's own content before judging stability.
-    page.wait_for_selector('[data-testid="stMain"] h1', state="attached", timeout=timeout * 1000)
-    last, stable_since = None, None
     while time.perf_counter() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
-        skeleton = page.locator('[data-testid="stSkeleton"], [data-testid="stSpinner"]').count() > 0
-        html = page.content()
-        if not running and not skeleton and html == last:
-            stable_since = stable_since or time.perf_counter()
-            if time.perf_counter() - stable_since >= quiet:
-                return time.perf_counter() - started
-        else:
-            stable_since = None
-        last = html
+        try:
+            probe = page.evaluate(SETTLE_PROBE)
+        except Exception:  # noqa: BLE001 — the document is being replaced (navigation): ask again
+            probe = None
+        if probe and settled(probe, quiet):
+            return time.perf_counter() - started
         time.sleep(0.2)
     raise TimeoutError("the page kept changing or running")
 

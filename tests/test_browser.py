@@ -119,6 +119,54 @@ def test_uploads_bad_then_good_checkpoint(server, browser, tmp_path):
         page.close()
 
 
+def sidebar_choice(page, name: str) -> str:
+    return page.get_by_role("combobox", name=name).input_value()
+
+
+def model_options(page) -> list[str]:
+    page.get_by_role("combobox", name="Active model").click()
+    options = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    return options
+
+
+def test_two_students_never_see_each_others_upload_or_settings(server, browser, tmp_path):
+    """Student A uploads a model and changes the dataset; student B, open at the same time, keeps the
+    defaults and never sees A's model; A keeps what A chose after B's visit."""
+    mine = tmp_path / "alices-model.pt"
+    mine.write_bytes((ROOT / "checkpoints" / "vae.pt").read_bytes())
+    alice = browser.new_page(viewport={"width": 1400, "height": 1000})    # each page: its own context
+    bob = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        alice.goto(server, wait_until="domcontentloaded")
+        bob.goto(server, wait_until="domcontentloaded")
+        wait_until_rendered(alice, timeout=90)
+        default_model, default_dataset = sidebar_choice(alice, "Active model"), sidebar_choice(alice, "Dataset")
+        alice.get_by_text("Upload a checkpoint (.pt)").click()
+        alice.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(mine))
+        alice.get_by_text("Loaded alices-model.pt: vae on mnist-5k.").wait_for(timeout=30_000)
+        wait_until_rendered(alice, timeout=30)
+        alice.get_by_role("combobox", name="Dataset").click()
+        alice.get_by_role("option", name="digits").click()
+        wait_until_rendered(alice, timeout=60)
+        assert sidebar_choice(alice, "Dataset") == "digits"
+
+        bob.reload(wait_until="domcontentloaded")      # B's next run, after all of A's changes
+        wait_until_rendered(bob, timeout=90)
+        assert sidebar_choice(bob, "Active model") == default_model
+        assert sidebar_choice(bob, "Dataset") == default_dataset
+        assert not any("alices-model" in option for option in model_options(bob))
+        assert bob.locator('[data-testid="stException"]').count() == 0
+
+        # A's own session still has A's things
+        assert sidebar_choice(alice, "Active model") == "alices-model.pt (vae) · mnist-5k · uploaded"
+        assert sidebar_choice(alice, "Dataset") == "digits"
+        assert any("alices-model" in option for option in model_options(alice))
+    finally:
+        alice.close()
+        bob.close()
+
+
 def test_lasso_selection_on_the_latent_map_shows_images(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     try:

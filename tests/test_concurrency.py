@@ -1,0 +1,87 @@
+"""A class opening the app at once: each model, dataset, evaluation and projection is built once,
+and every session gets that one object (no thirty copies)."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from explorer import latent, st_cache
+from explorer.catalog import file_digest
+
+SESSIONS = 12
+
+
+def all_at_once(call, n: int = SESSIONS) -> list:
+    """Run `call` in n threads released together (as n sessions' script runs would be)."""
+    start = threading.Barrier(n)
+    results, errors = [None] * n, []
+
+    def session(i: int) -> None:
+        start.wait()
+        try:
+            results[i] = call()
+        except Exception as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=session, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    return results
+
+
+def counting(monkeypatch, module, name: str, delay: float = 0.3) -> list:
+    """Replace module.name by a slow wrapper that records each call: slow, so the calls overlap."""
+    calls, real = [], getattr(module, name)
+
+    def wrapper(*args, **kwargs):
+        calls.append(threading.get_ident())
+        time.sleep(delay)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+    return calls
+
+
+@pytest.fixture
+def empty_caches():
+    for cached in (st_cache.dataset, st_cache.checkpoint_model, st_cache.metrics, st_cache.projection):
+        cached.clear()
+    yield
+    for cached in (st_cache.dataset, st_cache.checkpoint_model, st_cache.metrics, st_cache.projection):
+        cached.clear()
+
+
+def test_a_model_asked_for_by_every_session_at_once_is_loaded_once(monkeypatch, empty_caches):
+    path = str(ROOT / "checkpoints" / "sparse_kl.pt")
+    loads = counting(monkeypatch, st_cache, "load_checkpoint")
+    models = all_at_once(lambda: st_cache.checkpoint_model(path, "file:" + file_digest(path), "cpu"))
+    assert len(loads) == 1
+    assert len({id(m) for m in models}) == 1          # the very same object in every session
+    assert not models[0].training                      # shared models are in eval mode
+
+
+def test_the_dataset_and_its_evaluation_are_built_once(monkeypatch, empty_caches):
+    path = str(ROOT / "checkpoints" / "ae.pt")
+    key = "file:" + file_digest(path)
+    model = st_cache.checkpoint_model(path, key, "cpu")
+    data_loads = counting(monkeypatch, st_cache, "load_dataset")
+    evaluations = counting(monkeypatch, st_cache, "evaluate")
+    results = all_at_once(lambda: st_cache.metrics(key, model, "mnist-5k", "cpu"))
+    assert len(data_loads) == 1 and len(evaluations) == 1
+    assert all(r == results[0] for r in results) and 0 < results[0]["recon_mse"] < 0.05
+
+
+def test_a_t_sne_map_asked_for_by_every_session_at_once_is_computed_once(monkeypatch, empty_caches):
+    codes = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
+    runs = counting(monkeypatch, latent, "project")
+    maps = all_at_once(lambda: st_cache.projection("model:x", "mnist-5k", "cpu", 300, "test", 0, "tsne", 2,
+                                                   30.0, 250, codes))
+    assert len(runs) == 1
+    assert all(np.array_equal(m.coords, maps[0].coords) for m in maps) and maps[0].coords.shape == (300, 2)
