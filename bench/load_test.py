@@ -6,12 +6,13 @@
 
 Each session (its own browser context, so its own Streamlit session) opens the pages in turn and waits
 until each has rendered (its heading is there, Streamlit is idle, the DOM has not changed for a
-second). Prints per page the p50 / max time to render, measured in the browser from navigation to
-the page's last change; exception boxes (first line); the server's memory (the Streamlit process and
-its worker processes: idle after start, peak, at the end) and the CPU seconds it used. Loopback only;
-bounded by --timeout per page. The browsers share the machine with the server: on a 2-core laptop
-most of the time to render is Chromium drawing 30 pages of charts, so the server's CPU seconds per
-page view are reported too."""
+second). Prints, per page, the p50 / max time to render measured in the browser (navigation to the
+page's last change) and the time the server spent running that page for the session (the app logs
+each script run when AE_EXPLORER_RUN_LOG is set); exception boxes (first line); the server's memory
+(PSS of the Streamlit process and its worker processes: idle, peak, at the end) and its CPU seconds.
+The server is pinned to half the CPUs and the browsers to the other half (--no-split: shared), so
+thirty Chromiums drawing charts cannot starve it: in a class each browser runs on a student's own
+machine. Loopback only; bounded by --timeout per page."""
 from __future__ import annotations
 
 import argparse
@@ -77,7 +78,7 @@ def cpu_seconds(pid: int) -> float:
 
 async def time_to_render(page, timeout: float, quiet: float = 1.0) -> float:
     """Seconds from navigation to the page's last change, once it has settled."""
-    deadline = time.perf_counter() + timeout
+    deadline, probe = time.perf_counter() + timeout, None
     while time.perf_counter() < deadline:
         try:
             probe = await page.evaluate(SETTLE_PROBE)
@@ -85,8 +86,10 @@ async def time_to_render(page, timeout: float, quiet: float = 1.0) -> float:
             probe = None
         if probe and settled(probe, quiet):
             return probe["last"] / 1000          # performance.now() counts from navigation start
-        await asyncio.sleep(0.25)
-    raise TimeoutError("page did not settle")
+        await asyncio.sleep(0.5)
+    state = (f"waiting for: {probe['waiting']}" if probe and probe["busy"] else
+             f"last change {(probe['now'] - probe['last']) / 1000:.1f} s before" if probe else "no document")
+    raise TimeoutError(f"page did not settle in {timeout:.0f} s ({state})")
 
 
 async def one_session(browser, url: str, pages: list[str], timeout: float) -> list[dict]:

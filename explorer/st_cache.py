@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,14 +32,29 @@ DEFAULT_MODEL = "ae"                # the shipped checkpoint the app opens with
 def leave_legacy_pages_mode() -> None:
     """Make sure this run is an st.navigation run. Call first in the entry script and every page.
 
-    A fresh server runs its first script in Streamlit's legacy `pages/`-folder mode (the flag is
-    only cleared once st.navigation has been called), which shows the folder's own navigation and
-    skips our sidebar — or runs a page file directly. Clear the flag and rerun once."""
+    Streamlit starts a fresh server in its legacy `pages/`-folder mode (a class flag, cleared once
+    st.navigation has been called): a run begun in that mode shows the folder's own navigation,
+    skips our sidebar, and may run a page file directly. Every session that opened the app before
+    the first st.navigation call is in such a run, so the flag alone does not tell: look for the
+    legacy runner in the call stack too. Clear the flag and rerun once."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if PagesManager.uses_pages_directory or in_legacy_pages_run():
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def in_legacy_pages_run() -> bool:
+    """Whether Streamlit's legacy `pages/` runner (script_runner._mpa_v1) is running this script."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == LEGACY_RUNNER and frame.f_globals.get("__name__", "").startswith("streamlit."):
+            return True
+        frame = frame.f_back
+    return False
+
+
+LEGACY_RUNNER = "_mpa_v1"   # a test checks Streamlit still has it
 
 
 @contextlib.contextmanager

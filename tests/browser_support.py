@@ -83,10 +83,10 @@ SETTLE_PROBE = """() => {
     new MutationObserver(() => { window.__aeSettle.last = performance.now(); }).observe(
       document.documentElement, {subtree: true, childList: true, attributes: true, characterData: true});
   }
-  const busy = !!document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSkeleton"], '
-                                      + '[data-testid="stSpinner"]')
-               || !document.querySelector('[data-testid="stMain"] h1');
-  return {busy: busy, last: window.__aeSettle.last, now: performance.now()};
+  const waiting = ['stStatusWidget', 'stSkeleton', 'stSpinner'].filter(
+    id => document.querySelector(`[data-testid="${id}"]`));
+  if (!document.querySelector('[data-testid="stMain"] h1')) waiting.push('no heading yet');
+  return {busy: waiting.length > 0, waiting: waiting.join(', '), last: window.__aeSettle.last, now: performance.now()};
 }"""
 
 

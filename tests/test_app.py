@@ -239,3 +239,14 @@ def test_a_checkpoint_removed_while_the_app_runs_falls_back_with_a_warning(tmp_p
     assert {m.label: m.value for m in at.metric}["Active model"] == "ae"
     assert any("no longer on disk" in w.value for w in at.sidebar.warning)
     st_cache._shipped_entries.clear()
+
+
+def test_streamlit_still_has_the_legacy_pages_runner_the_app_looks_for():
+    """st_cache.in_legacy_pages_run recognises Streamlit's legacy runner by name: an upgrade that
+    renames it must fail here, not silently leave first visitors in the pages/ folder's mode."""
+    from streamlit.runtime.scriptrunner import script_runner
+
+    from explorer import st_cache
+
+    assert callable(getattr(script_runner, st_cache.LEGACY_RUNNER, None))
+    assert st_cache.in_legacy_pages_run() is False     # a plain call is not inside it

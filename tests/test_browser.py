@@ -119,6 +119,27 @@ def test_uploads_bad_then_good_checkpoint(server, browser, tmp_path):
         page.close()
 
 
+def test_students_landing_on_a_page_of_a_fresh_server_all_get_the_app(browser):
+    """Several sessions open a page's address at once on a server that has just started: each
+    begins in Streamlit's legacy pages/ mode, and each must end in the real app (our sidebar and
+    navigation, not the folder's list of file names) with no exception."""
+    with streamlit_server() as (url, _, _proc):
+        pages = [browser.new_page(viewport={"width": 1300, "height": 900}) for _ in range(4)]
+        try:
+            for page in pages:
+                page.goto(f"{url}/reconstructions", wait_until="commit")
+            for page in pages:
+                wait_until_rendered(page, timeout=180)
+                assert page.locator('[data-testid="stException"]').count() == 0
+                assert page.locator("h1").first.inner_text() == "Reconstructions"
+                assert page.get_by_role("combobox", name="Active model").count() == 1      # our sidebar
+                nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+                assert "Activations & sparsity" in nav and "streamlit app" not in nav.lower(), nav
+        finally:
+            for page in pages:
+                page.close()
+
+
 def sidebar_choice(page, name: str) -> str:
     return page.get_by_role("combobox", name=name).input_value()
 
