@@ -17,7 +17,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from . import activations, latent, views
+from . import activations, figures, latent, views
 from .catalog import CHECKPOINT_DIR, ModelEntry, bytes_digest, file_digest, shipped_checkpoint_paths
 from .checkpoint import CheckpointError, check_dataset_fits, load_checkpoint, read_checkpoint
 from .datasets import DEFAULT_DATASET, Dataset, DatasetUnavailableError, load_dataset
@@ -114,6 +114,16 @@ def error_summary(model_key: str, _model: torch.nn.Module, dataset_name: str, de
 def activation_report(model_key: str, _model: torch.nn.Module, dataset_name: str, device: str,
                       threshold: float, rho: float) -> activations.ActivationReport:
     return activations.activation_report(_model, dataset(dataset_name, device), threshold, rho)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def unit_histograms(model_key: str, dataset_name: str, device: str, threshold: float, rho: float,
+                    units: tuple[int, ...], log_counts: bool, highlight: int | None,
+                    _report: activations.ActivationReport):
+    """The small multiples of every unit (about 0.5 s of plotly work for 32 units), built once per
+    model and setting and shared by every session; st.plotly_chart only reads it (never mutate)."""
+    return figures.unit_histograms(_report.hist_counts, _report.hist_edges, np.asarray(units, dtype=int),
+                                   log_counts, highlight=highlight)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -5,7 +5,7 @@ import streamlit as st
 from explorer import st_cache
 from explorer.activations import filters_as_images, middle_of_range, top_activating, unit_order
 from explorer.figures import (PLOTLY_CONFIG, clickable_strip, code_bars, firing_density, l0_histogram,
-                              tiles_png, unit_bars, unit_histogram, unit_histograms)
+                              tiles_png, unit_bars, unit_histogram)
 from explorer.metrics import FIRING_THRESHOLD
 from explorer.views import pick_indices
 
@@ -53,8 +53,9 @@ m[3].metric("Always-on units", len(stats["always_on_units"]))
 m[4].metric("Σ KL(ρ‖ρ̂ⱼ)", f"{stats['kl_sum']:.3f}", help="The seed's sparsity penalty before the β weight.")
 
 st.subheader("Every unit's activation histogram")
-st.plotly_chart(unit_histograms(report.hist_counts, report.hist_edges, order[:64], log_counts,
-                                highlight=st.session_state.get("act_unit")),
+st.plotly_chart(st_cache.unit_histograms(ctx.key, data.name, ctx.device, float(threshold), float(rho),
+                                         tuple(int(u) for u in order[:64]), log_counts,
+                                         st.session_state.get("act_unit"), report),
                 config=PLOTLY_CONFIG, key="small_multiples")
 if report.n_units > 64:
     st.caption(f"Showing the first 64 of {report.n_units} units in the chosen order.")

@@ -85,3 +85,20 @@ def test_a_t_sne_map_asked_for_by_every_session_at_once_is_computed_once(monkeyp
                                                    30.0, 250, codes))
     assert len(runs) == 1
     assert all(np.array_equal(m.coords, maps[0].coords) for m in maps) and maps[0].coords.shape == (300, 2)
+
+
+def test_the_activations_small_multiples_are_drawn_once_and_shared(monkeypatch, empty_caches):
+    from explorer import figures
+
+    path = str(ROOT / "checkpoints" / "sparse_kl.pt")
+    key = "file:" + file_digest(path)
+    model = st_cache.checkpoint_model(path, key, "cpu")
+    report = st_cache.activation_report(key, model, "mnist-5k", "cpu", 1e-3, 0.05)
+    st_cache.unit_histograms.clear()
+    draws = counting(monkeypatch, figures, "unit_histograms")
+    units = tuple(range(report.n_units))
+    shown = all_at_once(lambda: st_cache.unit_histograms(key, "mnist-5k", "cpu", 1e-3, 0.05, units, True, None, report))
+    assert len(draws) == 1 and len({id(f) for f in shown}) == 1
+    assert len(shown[0].data) == report.n_units
+    other = st_cache.unit_histograms(key, "mnist-5k", "cpu", 1e-3, 0.05, units, False, None, report)
+    assert len(draws) == 2 and other is not shown[0]            # another setting: its own figure
