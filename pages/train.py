@@ -74,7 +74,7 @@ with left:
             st.session_state["train_job"] = TrainingJob(variant_name, params, data, settings, preview).start()
             st.rerun()
         except ValueError as exc:
-            st.error(f"Cannot train with these settings: {exc}", icon="⚠️")
+            st.error(f"Cannot train with these settings: {exc}", icon=":material/warning:")
 
 with right:
     job = st.session_state.get("train_job")
@@ -115,7 +115,7 @@ with right:
     draw()
 
     if job.status == "failed":
-        st.error(job.error, icon="💥")
+        st.error(job.error, icon=":material/error:")
         st.stop()
     if job.status == "cancelled":
         st.info("Cancelled before it started; nothing was trained.")
@@ -129,9 +129,9 @@ with right:
     st.success(f"{verb} after {len(job.history['epoch'])} epochs in {job.elapsed:.1f} s "
                f"({job.summary['samples_per_second']:,.0f} images/s). Test MSE {job.metrics['recon_mse']:.4f}, "
                f"mean L0 {job.metrics['mean_l0']:.1f}, dead units {job.metrics['dead_fraction']:.0%}.",
-               icon="✅")
+               icon=":material/check_circle:")
     if warning := learned_nothing(job.metrics, job.settings.lr):
-        st.warning(warning, icon="⚠️")
+        st.warning(warning, icon=":material/warning:")
     c1, c2, c3 = st.columns([1.2, 1, 1], vertical_alignment="bottom")
     name = c1.text_input("Checkpoint name", f"{job.variant}-{time.strftime('%H%M%S')}", key=f"name_{job.key}")
     if c1.button("Save as checkpoint", icon=":material/save:"):
@@ -144,6 +144,7 @@ with right:
     c2.download_button("Download .pt", checkpoint_bytes(job.model, job.data.name, job.metrics, job.history, job.summary),
                        file_name=f"{name or job.variant}.pt", mime="application/octet-stream",
                        icon=":material/download:")
-    c3.button("Make it the active model", type="primary", icon=":material/check_circle:",
+    c3.button("Make active", type="primary", icon=":material/check_circle:",
+              help="Show this model on every page (it stays in this browser tab only).",
               disabled=st.session_state.get(st_cache.ACTIVE) == job.key,
               on_click=st_cache.activate, args=(job.key, job.data.name))

@@ -83,7 +83,7 @@ def test_training_live_in_the_browser(server, browser):
         assert page.get_by_text("reconstructions after epoch 20").count() == 1
         sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
         assert "Active model" in sidebar and "Dataset" in sidebar   # the shared sidebar survived
-        page.get_by_role("button", name="Make it the active model").click()
+        page.get_by_role("button", name="Make active").click()
         wait_until_rendered(page, timeout=30)
         active = page.get_by_role("combobox", name="Active model").input_value()
         assert active.startswith("ae · mnist-5k · trained")
