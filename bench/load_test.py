@@ -128,7 +128,7 @@ def split_cpus() -> tuple[set[int], set[int]]:
     server (in a class each student's browser runs on the student's own machine)."""
     cpus = sorted(os.sched_getaffinity(0))
     half = max(1, len(cpus) // 2)
-    return (set(cpus[:half]), set(cpus[half:]) or set(cpus)) if len(cpus) > 1 else (set(cpus), set(cpus))
+    return set(cpus[:half]), set(cpus[half:]) or set(cpus)     # one CPU: both share it
 
 
 def pin(pid: int, cpus: set[int]) -> None:

@@ -19,9 +19,10 @@ def network_off_available() -> str | None:
     return None if probe.returncode == 0 else "this machine does not allow network namespaces"
 
 
+NO_BROWSER, NO_NETWORK_OFF = browser_available(), network_off_available()   # probe once
 pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(browser_available() is not None, reason=str(browser_available())),
-              pytest.mark.skipif(network_off_available() is not None, reason=str(network_off_available()))]
+              pytest.mark.skipif(NO_BROWSER is not None, reason=str(NO_BROWSER)),
+              pytest.mark.skipif(NO_NETWORK_OFF is not None, reason=str(NO_NETWORK_OFF))]
 
 
 def fresh_copy(target):
