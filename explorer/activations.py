@@ -5,12 +5,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from .datasets import Dataset
-from .metrics import FIRING_THRESHOLD, code_statistics, encode_all, kl_basis
+from .metrics import CodeStats, code_statistics
+from .variants.base import Autoencoder, evaluating
 
 HIST_BINS = 30
+DEFAULT_RHO = 0.05   # the seed's ρ: the KL view's target for a model that sets none
 
 
 @dataclass
@@ -18,11 +19,13 @@ class ActivationReport:
     """Everything the Activations page draws, computed once per (model, data, threshold, ρ)."""
 
     codes: np.ndarray            # (N, K) code of every test image
-    stats: dict                  # code_statistics(): the same numbers `evaluate --json` prints
+    active: np.ndarray           # (N, K) bool: unit j active on image i, in the code kind's meaning
+    stats: CodeStats             # the same numbers `evaluate --json` prints
     hist_counts: np.ndarray      # (K, HIST_BINS) per-unit activation histograms
     hist_edges: np.ndarray       # (K, HIST_BINS + 1) each unit's own bin edges
     l0: np.ndarray               # (N,) active units per image
     rho: float                   # target firing rate used for the KL view
+    per_unit_extras: dict[str, np.ndarray]   # title → (K,) the variant's per-unit metrics
 
     @property
     def n_units(self) -> int:
@@ -30,29 +33,33 @@ class ActivationReport:
 
     @property
     def mean_activation(self) -> np.ndarray:
-        return np.asarray(self.stats["unit_mean_activation"])
+        return np.asarray(self.stats.unit_mean_activation)
 
     @property
     def firing_rate(self) -> np.ndarray:
-        return np.asarray(self.stats["unit_firing_rate"])
+        return np.asarray(self.stats.unit_firing_rate)
 
     @property
     def unit_kl(self) -> np.ndarray:
-        return np.asarray(self.stats["unit_kl"])
+        return np.asarray(self.stats.unit_kl)
 
 
-@torch.no_grad()
-def activation_report(model: nn.Module, data: Dataset, threshold: float = FIRING_THRESHOLD,
+def activation_report(model: Autoencoder, data: Dataset, threshold: float | None = None,
                       rho: float | None = None) -> ActivationReport:
-    """Codes of the test split and their statistics; rho defaults to the model's own (sparse_kl),
-    else 0.05, so the KL view exists for every model."""
-    rho = rho if rho is not None else getattr(model.config, "rho", 0.05)
-    codes_t = encode_all(model, data.test_x)                      # (N, K)
-    stats = code_statistics(codes_t, threshold, rho, kl_basis(model))
+    """Codes of the test split and their statistics. threshold defaults to the code kind's; rho to
+    the model's own target firing rate, else the seed's 0.05, so the KL view exists for every model."""
+    target = model.target_firing_rate()
+    rho = rho if rho is not None else target if target is not None else DEFAULT_RHO
+    with evaluating(model):
+        codes_t = model.encode_all(data.test_x)                  # (N, K)
+        extras = model.measure_extras(data.test_x)
+    threshold = model.code.threshold if threshold is None else threshold
+    stats = code_statistics(codes_t, model.code, threshold, rho)
+    active = model.code.active(codes_t, threshold).cpu().numpy()
     codes = codes_t.cpu().numpy()
     counts, edges = zip(*(np.histogram(codes[:, j], bins=HIST_BINS) for j in range(codes.shape[1])))
-    l0 = (np.abs(codes) > threshold).sum(axis=1)
-    return ActivationReport(codes, stats, np.stack(counts), np.stack(edges), l0, rho)
+    per_unit = {m.title: np.asarray(extras[m.name]) for m in model.extra_metrics if m.per_unit}
+    return ActivationReport(codes, active, stats, np.stack(counts), np.stack(edges), active.sum(axis=1), rho, per_unit)
 
 
 def unit_order(report: ActivationReport, by: str) -> np.ndarray:
@@ -70,30 +77,21 @@ def top_activating(codes: np.ndarray, unit: int, k: int = 12) -> np.ndarray:
     return np.argsort(-codes[:, unit], kind="stable")[:k]
 
 
-def middle_of_range(codes: np.ndarray, unit: int, k: int = 6, threshold: float = FIRING_THRESHOLD) -> np.ndarray:
+def middle_of_range(codes: np.ndarray, active: np.ndarray, unit: int, k: int = 6) -> np.ndarray:
     """k images around the median of the unit's active values (a typical, not extreme, response)."""
-    active = np.flatnonzero(np.abs(codes[:, unit]) > threshold)
-    if len(active) == 0:
-        return active
-    ordered = active[np.argsort(codes[active, unit], kind="stable")]
+    on = np.flatnonzero(active[:, unit])
+    if len(on) == 0:
+        return on
+    ordered = on[np.argsort(codes[on, unit], kind="stable")]
     centre = len(ordered) // 2
     start = max(0, min(centre - k // 2, len(ordered) - k))
     return ordered[start:start + k]
 
 
-@torch.no_grad()
-def encoder_filters(model: nn.Module) -> np.ndarray:
-    """(K, D) input-space filter of each code unit: the product of the encoder's weight matrices.
-
-    Exact for a one-layer encoder (the seed's sparse AE: row j of W); for deeper encoders it is the
-    linear path through the layers, ignoring the ReLUs — the usual quick look at what a unit reads."""
-    linears = [m for m in model.encoder.modules() if isinstance(m, nn.Linear)]
-    if hasattr(model, "mu_head"):       # VAE: the code is μ, read by the μ head after the trunk
-        linears.append(model.mu_head)
-    product = linears[0].weight
-    for layer in linears[1:]:
-        product = layer.weight @ product
-    return product.cpu().numpy()
+def encoder_filters(model: Autoencoder) -> np.ndarray:
+    """(K, D) input-space filter of each code unit (see Autoencoder.code_filters)."""
+    with torch.no_grad():
+        return model.code_filters().cpu().numpy()
 
 
 def filters_as_images(filters: np.ndarray) -> np.ndarray:

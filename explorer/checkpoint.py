@@ -12,7 +12,8 @@ from typing import Any
 
 import torch
 
-from .registry import VARIANTS, get_variant
+from .registry import get_variant, variant_names
+from .variants.base import Autoencoder
 
 FORMAT = "ae-explorer/1"
 REQUIRED_KEYS = ("format", "variant", "config", "dataset", "state_dict", "metrics", "history",
@@ -23,7 +24,7 @@ class CheckpointError(Exception):
     """A checkpoint cannot be used; the message says why and what to do."""
 
 
-def checkpoint_dict(model: torch.nn.Module, dataset: str, metrics: dict | None = None,
+def checkpoint_dict(model: Autoencoder, dataset: str, metrics: dict | None = None,
                     history: dict | None = None, train: dict | None = None) -> dict[str, Any]:
     """Everything a checkpoint holds, as plain values and CPU tensors (weights_only-safe)."""
     return {
@@ -59,14 +60,14 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, dataset: str,
+def save_checkpoint(path: str | os.PathLike, model: Autoencoder, dataset: str,
                     metrics: dict | None = None, history: dict | None = None,
                     train: dict | None = None) -> Path:
     """Write atomically: a temp file in the same folder, fsync, then rename over the target."""
     return write_atomically(path, checkpoint_dict(model, dataset, metrics, history, train))
 
 
-def checkpoint_bytes(model: torch.nn.Module, dataset: str, metrics: dict | None = None,
+def checkpoint_bytes(model: Autoencoder, dataset: str, metrics: dict | None = None,
                      history: dict | None = None, train: dict | None = None) -> bytes:
     """The same checkpoint as bytes, for a download button."""
     buffer = io.BytesIO()
@@ -77,7 +78,7 @@ def checkpoint_bytes(model: torch.nn.Module, dataset: str, metrics: dict | None 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-def save_new_checkpoint(folder: str | os.PathLike, name: str, model: torch.nn.Module, dataset: str,
+def save_new_checkpoint(folder: str | os.PathLike, name: str, model: Autoencoder, dataset: str,
                         metrics: dict | None = None, history: dict | None = None,
                         train: dict | None = None) -> Path:
     """Save as folder/name.pt, refusing odd names and never overwriting an existing checkpoint."""
@@ -171,13 +172,13 @@ def _unpickler_reason(exc: Exception) -> str:
 
 
 def model_from_checkpoint(payload: dict[str, Any], label: str = "checkpoint",
-                          device: torch.device | str = "cpu") -> torch.nn.Module:
+                          device: torch.device | str = "cpu") -> Autoencoder:
     """Rebuild the model a checkpoint dict describes, in eval mode, with `.meta` (all but weights)."""
     try:
         cls = get_variant(payload["variant"])
     except ValueError:
         raise CheckpointError(f"{label}: unknown variant {payload['variant']!r}; this version knows "
-                              f"{', '.join(VARIANTS)}.") from None
+                              f"{', '.join(variant_names())}.") from None
     try:
         config = cls.config_class.from_dict(payload["config"])
     except (ValueError, TypeError) as exc:
@@ -192,7 +193,7 @@ def model_from_checkpoint(payload: dict[str, Any], label: str = "checkpoint",
     return model.to(device).eval()
 
 
-def _describe_mismatch(model: torch.nn.Module, state_dict: Any) -> str:
+def _describe_mismatch(model: Autoencoder, state_dict: Any) -> str:
     if not isinstance(state_dict, dict):
         return f"state_dict is a {type(state_dict).__name__}"
     expected = model.state_dict()
@@ -212,13 +213,13 @@ def _describe_mismatch(model: torch.nn.Module, state_dict: Any) -> str:
 
 
 def load_checkpoint(source: str | os.PathLike | Any, device: torch.device | str = "cpu",
-                    label: str | None = None) -> torch.nn.Module:
+                    label: str | None = None) -> Autoencoder:
     """The model saved at source (path or file object), in eval mode, with its metadata in `.meta`."""
     label = label or _label(source)
     return model_from_checkpoint(read_checkpoint(source, label), label, device)
 
 
-def check_dataset_fits(model: torch.nn.Module, dataset_name: str, input_dim: int,
+def check_dataset_fits(model: Autoencoder, dataset_name: str, input_dim: int,
                        image_shape: tuple[int, int]) -> None:
     """A model made for 64-pixel images cannot read 784-pixel ones: say so plainly."""
     if model.config.input_dim != input_dim:

@@ -13,7 +13,7 @@ from .datasets import DATASETS, DEFAULT_DATA_DIR, DEFAULT_DATASET, DatasetUnavai
 from .device import DEVICE_CHOICES, resolve_device
 from .latent import METHODS, code_sample, codes_csv, project, projector_tsv
 from .sweep import parse_values, run_sweep
-from .metrics import evaluate, learned_nothing
+from .metrics import Evaluation, evaluate
 from .registry import build_model, get_variant, variant_names
 from .training import NonFiniteLossError, TrainEvent, TrainSettings, default_epochs, train
 
@@ -132,7 +132,9 @@ def cmd_variants(args: argparse.Namespace) -> int:
     for name in variant_names():
         cls = get_variant(name)
         print(f"{name:12s} {cls.summary}")
-        print(f"{'':12s} objective: {cls.__doc__.splitlines()[0].removeprefix('Objective: ')}")
+        print(f"{'':12s} objective: {(cls.__doc__ or '').split(chr(10))[0].removeprefix('Objective: ')}")
+        print(f"{'':12s} code: {cls.code.name}, active when {cls.code.describe()}"
+              + (f"; paper: {cls.paper}" if cls.paper else ""))
         for key, spec in cls.config_class.field_specs().items():
             default = ",".join(map(str, spec["default"])) if isinstance(spec["default"], tuple) else spec["default"]
             print(f"{'':12s}   {key}={default}  [{spec['range']}]  {spec['help']}")
@@ -198,32 +200,44 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"on {device}: {epochs} epochs × batch {batch_size}, lr {args.lr:g}, seed {args.seed}; "
           f"config {model.config.to_dict()}", flush=True)
     result = train(model, data, settings, callback=ProgressPrinter())
-    metrics = evaluate(model, data)
-    path = save_checkpoint(out, model, data.name, metrics, result.history,
+    metrics = evaluate(model, data, lr=settings.lr)
+    path = save_checkpoint(out, model, data.name, metrics.to_dict(), result.history,
                            {**result.summary(), "device": str(device)})
     print(f"done in {result.seconds:.1f} s — {result.samples_per_second:,.0f} samples/s; "
-          f"test recon MSE {metrics['recon_mse']:.4f}, mean L0 {metrics['mean_l0']:.1f}, "
-          f"dead units {metrics['dead_fraction']:.0%}")
+          f"test recon MSE {metrics.recon_mse:.4f}, FVU {metrics.fvu:.3f}, mean L0 {metrics.code.mean_l0:.1f}, "
+          f"dead units {metrics.code.dead_fraction:.0%}")
     print(f"checkpoint written: {path}")
-    if warning := learned_nothing(metrics, args.lr):
-        print(f"warning: {warning}", file=sys.stderr)
+    warn_if_learned_nothing(metrics)
     return 0
+
+
+def warn_if_learned_nothing(metrics: Evaluation) -> None:
+    if metrics.learned_nothing_reason:
+        print(f"warning: {metrics.learned_nothing_reason}", file=sys.stderr)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model, data = _checkpoint_and_data(args)
-    metrics = evaluate(model, data, split=args.split)
+    lr = (model.meta.get("train") or {}).get("lr")
+    metrics = evaluate(model, data, split=args.split, lr=lr)
     if args.json:
-        print(json.dumps(metrics, indent=2))
+        print(json.dumps(metrics.to_dict(), indent=2))
         return 0
-    print(f"{args.checkpoint}: {model.name} on {data.name} ({args.split}, {metrics['n_test']} images)")
-    for key in ("recon_mse", "mean_l0", "mean_l1", "dead_fraction", "kl_sum", "denoise_mse"):
-        if key in metrics:
-            print(f"  {key:14s} {metrics[key]:.4f}")
-    worst = max(metrics["per_class_mse"].items(), key=lambda kv: kv[1])
+    code = metrics.code
+    print(f"{args.checkpoint}: {model.name} on {data.name} ({args.split}, {metrics.n_test} images)")
+    rows = [("recon_mse", metrics.recon_mse, ".4f"), ("fvu", metrics.fvu, ".4f"),
+            ("explained_var", metrics.explained_variance, ".1%"), ("l2_ratio", metrics.l2_ratio, ".3f"),
+            ("mean_l0", code.mean_l0, ".2f"), ("mean_l1", code.mean_l1, ".3f"),
+            ("dead_fraction", code.dead_fraction, ".1%"), ("dense_fraction", code.dense_fraction, ".1%"),
+            ("kl_sum", code.kl_sum, ".4f"),
+            *((m.name, metrics.extras[m.name], ".4f") for m in model.extra_metrics if not m.per_unit)]
+    for key, value, fmt in rows:
+        if value is not None:
+            print(f"  {key:14s} {value:{fmt}}")
+    print(f"  {'':14s} (a unit is active when {code.active_when})")
+    worst = max(metrics.per_class_mse.items(), key=lambda kv: kv[1])
     print(f"  worst class    {worst[0]} (MSE {worst[1]:.4f})")
-    if warning := learned_nothing(metrics):
-        print(f"warning: {warning}", file=sys.stderr)
+    warn_if_learned_nothing(metrics)
     return 0
 
 
@@ -250,10 +264,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
               flush=True)
 
     summary = run_sweep(args.variant, name, values, data, args.out, settings, dict(args.set), on_run)
-    print(f"{'value':>10s} {'recon MSE':>10s} {'mean L0':>8s} {'mean |z|':>9s} {'dead':>6s}")
+    print(f"{'value':>10s} {'recon MSE':>10s} {'FVU':>7s} {'mean L0':>8s} {'mean |z|':>9s} {'dead':>6s}")
     for run in summary["runs"]:
-        print(f"{run['value']:>10s} {run['recon_mse']:10.4f} {run['mean_l0']:8.1f} {run['mean_l1']:9.2f} "
-              f"{run['dead_fraction']:6.0%}")
+        flag = "  learned nothing" if run.get("learned_nothing") else ""
+        print(f"{run['value']:>10s} {run['recon_mse']:10.4f} {run['fvu']:7.3f} {run['mean_l0']:8.1f} "
+              f"{run['mean_l1']:9.2f} {run['dead_fraction']:6.0%}{flag}")
     print(f"summary written: {Path(args.out) / 'sweep.json'}")
     return 0
 

@@ -5,20 +5,19 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .compare import Point
 from .images import grid, to_images, to_png
 
 TRAIN_COLOR, TEST_COLOR = "#1f77b4", "#ff7f0e"
 CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                 "#bcbd22", "#17becf"]
-TERM_TITLES = {"total": "total loss", "recon": "reconstruction (MSE)", "l1": "‖z‖₁ (L1 term)",
-               "kl_sparsity": "Σ KL(ρ‖ρ̂ⱼ)", "contractive": "‖∂z/∂x‖²_F", "recon_bce": "reconstruction (BCE)",
-               "kl": "KL(q‖N(0,I))"}
 
 
-def loss_curves(history: dict, height: int = 300) -> go.Figure:
-    """One panel per loss term, train (solid) and test (dashed) per epoch."""
+def loss_curves(history: dict, titles: dict[str, str], height: int = 300) -> go.Figure:
+    """One panel per loss term, train (solid) and test (dashed) per epoch; titles from the variant
+    (`term_titles()`), the term's own name for one it does not know."""
     terms = list(history.get("train", {})) or ["total"]
-    fig = make_subplots(rows=1, cols=len(terms), subplot_titles=[TERM_TITLES.get(t, t) for t in terms],
+    fig = make_subplots(rows=1, cols=len(terms), subplot_titles=[titles.get(t, t) for t in terms],
                         horizontal_spacing=0.22 / max(1, len(terms) - 1) if len(terms) > 1 else 0.0)
     epochs = history.get("epoch", [])
     for col, term in enumerate(terms, start=1):
@@ -207,22 +206,69 @@ def class_mix(labels: np.ndarray, class_names: tuple[str, ...]) -> go.Figure:
     return fig
 
 
-def tradeoff(rows: list[dict], x_key: str, y_key: str = "recon MSE") -> go.Figure:
-    """Reconstruction error against sparsity, one labelled point per model; models of the same
-    variant are joined in table order (a sweep reads as a curve)."""
+def _group_colours(pts: list[Point]) -> dict[str, str]:
+    return {g: CLASS_COLORS[c % len(CLASS_COLORS)] for c, g in enumerate(dict.fromkeys(p.group for p in pts))}
+
+
+def _learned_nothing_trace(pts: list[Point], x_title: str, y_title: str) -> go.Scatter:
+    bad = [p for p in pts if p.learned_nothing]
+    return go.Scatter(x=[p.x for p in bad], y=[p.y for p in bad], mode="markers", name="learned nothing",
+                      marker=dict(symbol="x-thin", size=16, line=dict(width=3, color="#d62728")),
+                      text=[p.setting for p in bad],
+                      hovertemplate="%{text}<br><b>learned nothing</b>: no better than the average image<br>"
+                                    + x_title + " %{x:.3g}<br>" + y_title + " %{y:.4f}<extra></extra>")
+
+
+def tradeoff(pts: list[Point], x_title: str, y_title: str = "recon MSE") -> go.Figure:
+    """Reconstruction error against sparsity, one labelled point per model; each group (a sweep, or
+    a variant) joined in order of sparsity so a sweep reads as a curve; models that learned
+    nothing crossed out."""
     fig = go.Figure()
-    variants = {}
-    for i, row in enumerate(rows):
-        variants.setdefault(row["setting"].split(" ")[0], []).append(i)
-    for c, (variant, members) in enumerate(variants.items()):
-        members = sorted(members, key=lambda i: rows[i][x_key])
-        fig.add_trace(go.Scatter(x=[rows[i][x_key] for i in members], y=[rows[i][y_key] for i in members],
-                                 mode="lines+markers+text", name=variant, text=[rows[i]["setting"] for i in members],
-                                 textposition="top center", marker=dict(size=11, color=CLASS_COLORS[c % 10]),
-                                 line=dict(color=CLASS_COLORS[c % 10], dash="dot"),
-                                 hovertemplate="%{text}<br>" + x_key + " %{x:.3g}<br>" + y_key + " %{y:.4f}<extra></extra>"))
-    fig.update_layout(title=f"The trade-off: reconstruction error against sparsity ({x_key})", xaxis_title=x_key,
-                      yaxis_title=f"{y_key} (lower is better)", height=420, margin=dict(l=60, r=20, t=50, b=50))
+    colours = _group_colours(pts)
+    for group, colour in colours.items():
+        members = sorted((p for p in pts if p.group == group), key=lambda p: p.x)
+        fig.add_trace(go.Scatter(x=[p.x for p in members], y=[p.y for p in members],
+                                 mode="lines+markers+text", name=group, text=[p.setting for p in members],
+                                 textposition="top center", marker=dict(size=11, color=colour),
+                                 line=dict(color=colour, dash="dot"),
+                                 hovertemplate="%{text}<br>" + x_title + " %{x:.3g}<br>" + y_title
+                                               + " %{y:.4f}<extra></extra>"))
+    if any(p.learned_nothing for p in pts):
+        fig.add_trace(_learned_nothing_trace(pts, x_title, y_title))
+    fig.update_layout(title=f"The trade-off: {y_title} against sparsity ({x_title})", xaxis_title=x_title,
+                      yaxis_title=f"{y_title} (lower is better)", height=420, margin=dict(l=60, r=20, t=50, b=50))
+    return fig
+
+
+def frontier(pts: list[Point], front: list[int], log_x: bool = False) -> go.Figure:
+    """The L0–FVU frontier: each group a line, each model a point (hover: its setting), the Pareto
+    front as a grey staircase through the models no other model beats on both axes."""
+    fig = go.Figure()
+    for group, colour in _group_colours(pts).items():
+        members = sorted((p for p in pts if p.group == group and not p.learned_nothing), key=lambda p: p.x)
+        dense = any(p.dense for p in members)   # drawn hollow and dotted: L0 does not count what it uses
+        fig.add_trace(go.Scatter(x=[p.x for p in members], y=[p.y for p in members], mode="lines+markers",
+                                 name=group + (" (dense code)" if dense else ""), text=[p.setting for p in members],
+                                 marker=dict(size=9, color="white" if dense else colour,
+                                             line=dict(color=colour, width=2)),
+                                 line=dict(color=colour, width=2, dash="dot" if dense else "solid"),
+                                 hovertemplate="%{text}<br>mean L0 %{x:.2f}<br>FVU %{y:.4f}"
+                                               + ("<br>dense code: every unit reaches the decoder" if dense else "")
+                                               + "<extra></extra>"))
+    if front:
+        on_front = [pts[i] for i in front]
+        fig.add_trace(go.Scatter(x=[p.x for p in on_front], y=[p.y for p in on_front], mode="lines+markers",
+                                 name="Pareto front", line=dict(color="#444", width=1, dash="dash", shape="hv"),
+                                 marker=dict(size=17, color="rgba(0,0,0,0)", line=dict(color="#444", width=2)),
+                                 text=[p.setting for p in on_front],
+                                 hovertemplate="%{text}<br><b>on the Pareto front</b><br>mean L0 %{x:.2f}"
+                                               "<br>FVU %{y:.4f}<extra></extra>"))
+    if any(p.learned_nothing for p in pts):
+        fig.add_trace(_learned_nothing_trace(pts, "mean L0", "FVU"))
+    fig.update_layout(title="The frontier: fraction of variance unexplained against active units per image",
+                      xaxis_title="mean L0 (active units per image)" + (", log scale" if log_x else ""),
+                      yaxis_title="FVU (lower is better)", xaxis_type="log" if log_x else "linear",
+                      height=480, margin=dict(l=60, r=20, t=50, b=50))
     return fig
 
 
@@ -237,12 +283,16 @@ def overlaid_histograms(series: dict[str, np.ndarray], title: str, xaxis: str, l
     return fig
 
 
-def overlaid_curves(histories: dict[str, dict], term: str, split: str = "test") -> go.Figure:
+def overlaid_curves(histories: dict[str, dict], term: str, title: str, split: str = "test") -> go.Figure:
+    """One term's curve per model; a model whose history lacks the term is not drawn (never another
+    term in its place: a chart titled MSE shows MSE)."""
     fig = go.Figure()
     for c, (name, history) in enumerate(histories.items()):
-        values = history.get(split, {}).get(term) or history.get(split, {}).get("total") or []
+        values = history.get(split, {}).get(term)
+        if not values:
+            continue
         fig.add_trace(go.Scatter(x=history.get("epoch", [])[: len(values)], y=values, mode="lines", name=name,
                                  line=dict(color=CLASS_COLORS[c % 10])))
-    fig.update_layout(title=f"{split} {TERM_TITLES.get(term, term)} per epoch", xaxis_title="epoch",
-                      yaxis_title=term, yaxis_type="log", height=360, margin=dict(l=50, r=10, t=50, b=40))
+    fig.update_layout(title=f"{split} {title} per epoch", xaxis_title="epoch", yaxis_title=title,
+                      yaxis_type="log", height=360, margin=dict(l=50, r=10, t=50, b=40))
     return fig

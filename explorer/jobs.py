@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .datasets import DEFAULT_DATA_DIR, Dataset
+from .metrics import Evaluation
 from .registry import build_model
 from .training import TrainSettings, check_batch_size, new_history, record_epoch
 
@@ -88,7 +89,7 @@ class TrainingJob:
     history: dict = field(default_factory=new_history)
     preview: np.ndarray | None = None            # (n, D) reconstructions after the last epoch
     preview_epoch: int = 0
-    metrics: dict | None = None
+    metrics: Evaluation | None = None
     summary: dict | None = None
     started: float = 0.0
     finished: float = 0.0

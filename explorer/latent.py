@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from .datasets import Dataset
-from .metrics import encode_all
+from .variants.base import Autoencoder, evaluating
 
 METHODS = ("pca", "tsne", "umap", "raw")
 
@@ -38,7 +37,7 @@ class CodeSample:
 
 
 @torch.no_grad()
-def code_sample(model: nn.Module, data: Dataset, n: int = 2000, source: str = "all", seed: int = 0) -> CodeSample:
+def code_sample(model: Autoencoder, data: Dataset, n: int = 2000, source: str = "all", seed: int = 0) -> CodeSample:
     """n images drawn with `seed` from the test split ('test') or train + test ('all'), with codes."""
     if source not in ("test", "all"):
         raise ValueError(f"source must be 'test' or 'all'; got {source!r}")
@@ -50,7 +49,7 @@ def code_sample(model: nn.Module, data: Dataset, n: int = 2000, source: str = "a
     pick = np.sort(np.random.default_rng(seed).permutation(len(x))[: min(n, len(x))])
     chosen = torch.as_tensor(pick, device=x.device)
     images = x[chosen]
-    return CodeSample(encode_all(model, images).cpu().numpy(), y[chosen].cpu().numpy(), split[pick], index[pick],
+    return CodeSample(model.encode_all(images).cpu().numpy(), y[chosen].cpu().numpy(), split[pick], index[pick],
                       images.cpu().numpy())
 
 
@@ -110,28 +109,25 @@ def nearest_neighbours(codes: np.ndarray, i: int, k: int = 8) -> tuple[np.ndarra
     return order, distances[order]
 
 
-@torch.no_grad()
-def interpolate(model: nn.Module, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10) -> np.ndarray:
+def interpolate(model: Autoencoder, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10) -> np.ndarray:
     """Decode the straight line between the codes of two images (the VAE's means): (steps, D)."""
-    model.eval()
-    z = model.encode(torch.stack([x_a, x_b]))                     # (2, K)
-    t = torch.linspace(0, 1, steps, device=z.device)[:, None]     # (steps, 1)
-    return model.decode((1 - t) * z[0] + t * z[1]).cpu().numpy()
+    with evaluating(model):
+        z = model.encode(torch.stack([x_a, x_b]))                     # (2, K)
+        t = torch.linspace(0, 1, steps, device=z.device)[:, None]     # (steps, 1)
+        return model.decode((1 - t) * z[0] + t * z[1]).cpu().numpy()
 
 
-@torch.no_grad()
-def prior_samples(model: nn.Module, n: int, seed: int) -> np.ndarray:
-    """n images decoded from z ~ N(0, I) (VAE only)."""
+def prior_samples(model: Autoencoder, n: int, seed: int) -> np.ndarray:
+    """n images drawn from a generative model's prior (same seed, same images)."""
     generator = torch.Generator(device=model.device).manual_seed(seed)
-    return model.sample(n, generator=generator).cpu().numpy()
+    with evaluating(model):
+        return model.sample(n, generator=generator).cpu().numpy()
 
 
-@torch.no_grad()
-def manifold_grid(model: nn.Module, dims: tuple[int, int] = (0, 1), n: int = 15, span: float = 2.5) -> np.ndarray:
+def manifold_grid(model: Autoencoder, dims: tuple[int, int] = (0, 1), n: int = 15, span: float = 2.5) -> np.ndarray:
     """Kingma & Welling's figure: decode a n×n grid over two latent dimensions (others at 0).
 
     Rows go from +span (top) to −span, columns from −span to +span. Returns (n·n, D), row-major."""
-    model.eval()
     k = model.config.latent_dim
     if not (0 <= dims[0] < k and 0 <= dims[1] < k) or dims[0] == dims[1]:
         raise ValueError(f"choose two different latent dimensions between 0 and {k - 1}; got {dims}")
@@ -139,16 +135,16 @@ def manifold_grid(model: nn.Module, dims: tuple[int, int] = (0, 1), n: int = 15,
     z = torch.zeros(n, n, k, device=model.device)
     z[:, :, dims[0]] = values[None, :]                 # columns: first dimension
     z[:, :, dims[1]] = values.flip(0)[:, None]         # rows: second dimension, top = +span
-    return model.decode(z.reshape(n * n, k)).cpu().numpy()
+    with evaluating(model):
+        return model.decode(z.reshape(n * n, k)).cpu().numpy()
 
 
-@torch.no_grad()
-def traversal(model: nn.Module, x: torch.Tensor, dim: int, values: np.ndarray) -> np.ndarray:
+def traversal(model: Autoencoder, x: torch.Tensor, dim: int, values: np.ndarray) -> np.ndarray:
     """Decode an image's code with one dimension swept over `values`: (len(values), D)."""
-    model.eval()
-    z = model.encode(x[None]).repeat(len(values), 1)
-    z[:, dim] = torch.as_tensor(values, dtype=z.dtype, device=z.device)
-    return model.decode(z).cpu().numpy()
+    with evaluating(model):
+        z = model.encode(x[None]).repeat(len(values), 1)
+        z[:, dim] = torch.as_tensor(values, dtype=z.dtype, device=z.device)
+        return model.decode(z).cpu().numpy()
 
 
 def codes_csv(sample: CodeSample, class_names: tuple[str, ...], coords: np.ndarray | None = None) -> str:

@@ -1,9 +1,19 @@
 """Input corruptions for the denoising AE and for testing any model's robustness."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 NOISE_TYPES = ("gaussian", "masking", "salt_pepper")
+
+
+@dataclass(frozen=True)
+class NoiseSetting:
+    """A corruption: its kind (one of NOISE_TYPES) and level (σ, or the fraction of pixels hit)."""
+
+    kind: str
+    level: float
 
 
 def add_noise(x: torch.Tensor, kind: str, level: float, generator: torch.Generator | None = None,

@@ -9,13 +9,16 @@ from typing import Any
 
 def param(default: Any, help: str, *, low: float | None = None, high: float | None = None,
           low_open: bool = False, high_open: bool = False, choices: tuple[str, ...] | None = None,
-          log_scale: bool = False, ui_low: float | None = None, ui_high: float | None = None):
+          log_scale: bool = False, ui_low: float | None = None, ui_high: float | None = None,
+          symbol: str | None = None):
     """A dataclass field carrying what a user needs to set it well.
 
     low/high bound the allowed values (open or closed ends); ui_low/ui_high suggest the range a
-    widget or sweep should span (e.g. λ on a log scale around 1e-5…1e-2)."""
+    widget or sweep should span (e.g. λ on a log scale around 1e-5…1e-2); symbol is how tables
+    and legends name it (λ for lam; the field name when None)."""
     meta = {"help": help, "low": low, "high": high, "low_open": low_open, "high_open": high_open,
-            "choices": choices, "log_scale": log_scale, "ui_low": ui_low, "ui_high": ui_high}
+            "choices": choices, "log_scale": log_scale, "ui_low": ui_low, "ui_high": ui_high,
+            "symbol": symbol}
     if isinstance(default, tuple):
         return field(default_factory=lambda: default, metadata=meta)
     return field(default=default, metadata=meta)

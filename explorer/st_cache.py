@@ -15,14 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-import torch
 
 from . import activations, figures, latent, views
-from .catalog import CHECKPOINT_DIR, ModelEntry, bytes_digest, file_digest, shipped_checkpoint_paths
+from .catalog import CHECKPOINT_DIR, ModelEntry, bytes_digest, file_digest, shipped_checkpoint_paths, sweep_of
 from .checkpoint import CheckpointError, check_dataset_fits, load_checkpoint, read_checkpoint
+from .compare import ComparedModel, describe_settings
 from .datasets import DEFAULT_DATASET, Dataset, DatasetUnavailableError, load_dataset
 from .device import resolve_device
-from .metrics import evaluate
+from .metrics import Evaluation, evaluate
+from .noise import NoiseSetting
+from .variants.base import Autoencoder
 
 SESSION_MODELS = "session_models"   # session_state key: {key: ModelEntry} trained or uploaded here
 ACTIVE = "active_model"             # session_state key: the active entry's key
@@ -89,29 +91,29 @@ def dataset(name: str, device: str) -> Dataset:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=64)
-def checkpoint_model(path: str, key: str, device: str) -> torch.nn.Module:
+def checkpoint_model(path: str, key: str, device: str) -> Autoencoder:
     """A shipped checkpoint's model; `key` (its content hash) makes a replaced file a new entry."""
     return load_checkpoint(path, device=device)
 
 
 @st.cache_resource(show_spinner="Loading the uploaded model…", max_entries=64)
-def uploaded_model(key: str, _payload: bytes, name: str, device: str) -> torch.nn.Module:
+def uploaded_model(key: str, _payload: bytes, name: str, device: str) -> Autoencoder:
     return load_checkpoint(io.BytesIO(_payload), device, label=name)
 
 
 @st.cache_data(show_spinner="Evaluating on the test split…", max_entries=256)
-def metrics(model_key: str, _model: torch.nn.Module, dataset_name: str, device: str) -> dict:
+def metrics(model_key: str, _model: Autoencoder, dataset_name: str, device: str) -> Evaluation:
     return evaluate(_model, dataset(dataset_name, device))
 
 
 @st.cache_data(show_spinner="Measuring reconstruction error…", max_entries=256)
-def error_summary(model_key: str, _model: torch.nn.Module, dataset_name: str, device: str,
-                  noise: str | None, level: float, seed: int) -> views.ErrorSummary:
-    return views.error_summary(_model, dataset(dataset_name, device), noise, level, seed)
+def error_summary(model_key: str, _model: Autoencoder, dataset_name: str, device: str,
+                  noise: NoiseSetting | None, seed: int) -> views.ErrorSummary:
+    return views.error_summary(_model, dataset(dataset_name, device), noise, seed)
 
 
 @st.cache_data(show_spinner="Encoding the test split…", max_entries=256)
-def activation_report(model_key: str, _model: torch.nn.Module, dataset_name: str, device: str,
+def activation_report(model_key: str, _model: Autoencoder, dataset_name: str, device: str,
                       threshold: float, rho: float) -> activations.ActivationReport:
     return activations.activation_report(_model, dataset(dataset_name, device), threshold, rho)
 
@@ -127,12 +129,12 @@ def unit_histograms(model_key: str, dataset_name: str, device: str, threshold: f
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def encoder_filters(model_key: str, _model: torch.nn.Module) -> "np.ndarray":
+def encoder_filters(model_key: str, _model: Autoencoder) -> "np.ndarray":
     return activations.encoder_filters(_model)
 
 
 @st.cache_data(show_spinner="Encoding the images…", max_entries=128)
-def code_sample(model_key: str, _model: torch.nn.Module, dataset_name: str, device: str, n: int, source: str,
+def code_sample(model_key: str, _model: Autoencoder, dataset_name: str, device: str, n: int, source: str,
                 seed: int) -> latent.CodeSample:
     return latent.code_sample(_model, dataset(dataset_name, device), n, source, seed)
 
@@ -157,10 +159,10 @@ def _checkpoint_summary(path: str, mtime_ns: int, size: int) -> tuple[str, str, 
 
 
 @st.cache_data(show_spinner=False, ttl=5)
-def _shipped_entries(folder: str) -> list[tuple[str, str, str, str, str]]:
-    """(key, label, variant, dataset, path) of each readable checkpoint file. The folder is listed
-    again every 5 s (files may be added or removed); a file is only read again when it changes."""
-    rows = []
+def _shipped_entries(folder: str) -> list[ModelEntry]:
+    """Each readable checkpoint file as an entry. The folder is listed again every 5 s (files may be
+    added or removed); a file is only read again when it changes."""
+    entries = []
     for path in shipped_checkpoint_paths(Path(folder)):
         try:
             stat = path.stat()
@@ -171,14 +173,14 @@ def _shipped_entries(folder: str) -> list[tuple[str, str, str, str, str]]:
             continue
         key, variant, data_name = summary
         name = path.stem if path.stem == variant else f"{path.stem} ({variant})"
-        rows.append((key, f"{name} · {data_name} · shipped", variant, data_name, str(path)))
-    return rows
+        entries.append(ModelEntry(key, f"{name} · {data_name} · shipped", "shipped", variant, data_name,
+                                  path=str(path), sweep=sweep_of(path, Path(folder))))
+    return entries
 
 
 def model_entries() -> dict[str, ModelEntry]:
     """Shipped checkpoints, then this session's own trained and uploaded models."""
-    entries = {key: ModelEntry(key, label, "shipped", variant, data, path=path)
-               for key, label, variant, data, path in _shipped_entries(str(CHECKPOINT_DIR))}
+    entries = {entry.key: entry for entry in _shipped_entries(str(CHECKPOINT_DIR))}
     entries.update(st.session_state.get(SESSION_MODELS, {}))
     return entries
 
@@ -220,7 +222,7 @@ def default_model_key(entries: dict[str, ModelEntry]) -> str | None:
 @dataclass
 class PageContext:
     entry: ModelEntry
-    model: torch.nn.Module
+    model: Autoencoder
     data: Dataset
     device: str
 
@@ -245,7 +247,7 @@ def current_dataset() -> tuple[Dataset | None, str | None]:
         return None, str(exc)
 
 
-def load_entry(entry: ModelEntry, device: str) -> torch.nn.Module:
+def load_entry(entry: ModelEntry, device: str) -> Autoencoder:
     if entry.source == "shipped":
         return checkpoint_model(entry.path, entry.key, device)
     if entry.source == "upload":
@@ -293,3 +295,28 @@ def active_context() -> PageContext | None:
         st.error(f"{exc}", icon="🧩")
         return None
     return PageContext(entry, model, data, current_device())
+
+
+def compared_models(keys: list[str], data: Dataset) -> tuple[list[ComparedModel], list[str]]:
+    """The models behind keys, loaded and evaluated on data (both cached), each named by what sets it
+    apart from the others; and a message for each one left out (it does not fit the data)."""
+    entries, device = model_entries(), current_device()
+    loaded, skipped = [], []
+    for key in keys:
+        entry = entries[key]
+        try:
+            model = load_entry(entry, device)
+            check_dataset_fits(model, data.name, data.input_dim, data.image_shape)
+            loaded.append((entry, model))
+        except CheckpointError as exc:
+            skipped.append(f"{entry.label}: {exc}")
+    compared: list[ComparedModel] = []
+    for (entry, model), setting in zip(loaded, describe_settings([m for _, m in loaded])):
+        if any(c.setting == setting for c in compared):      # the same settings twice: tell them apart
+            setting = f"{setting} [{entry.label}]"
+        meta = getattr(model, "meta", None) or entry.meta
+        compared.append(ComparedModel(entry.key, entry.label, setting, entry.sweep or model.name, model,
+                                      metrics(entry.key, model, data.name, device), meta.get("history") or {},
+                                      meta.get("train") or {}))
+    return compared, skipped
+

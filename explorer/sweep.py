@@ -14,7 +14,8 @@ from .metrics import evaluate
 from .registry import build_model, get_variant
 from .training import TrainSettings, train
 
-SUMMARY_KEYS = ("recon_mse", "mean_l0", "mean_l1", "dead_fraction", "kl_sum")
+SUMMARY_KEYS = ("recon_mse", "fvu", "explained_variance", "mean_l0", "mean_l1", "dead_fraction", "dense_fraction",
+                "l2_ratio", "kl_sum", "learned_nothing", "learned_nothing_reason")
 
 
 def parse_values(text: str) -> list[str]:
@@ -84,7 +85,7 @@ def run_sweep(variant: str, param: str, values: list[str], data: Dataset, out_di
             continue
         model = build_model(variant, {**base, param: value}, input_dim=data.input_dim, seed=settings.seed)
         result = train(model, data, settings)
-        metrics = evaluate(model, data)
+        metrics = evaluate(model, data, lr=settings.lr).to_dict()
         summary = {**result.summary(), "device": str(data.device)}
         save_checkpoint(path, model, data.name, metrics, result.history, summary)
         runs.append(SweepRun(value, path, False, metrics, summary))

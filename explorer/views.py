@@ -7,8 +7,9 @@ import numpy as np
 import torch
 
 from .datasets import Dataset
-from .metrics import per_class_mean, reconstruct_all
-from .noise import add_noise
+from .metrics import per_class_mean
+from .noise import NoiseSetting
+from .variants.base import Autoencoder
 
 
 def as_np(tensor: torch.Tensor) -> np.ndarray:
@@ -17,8 +18,8 @@ def as_np(tensor: torch.Tensor) -> np.ndarray:
 
 def pick_indices(labels: torch.Tensor, n: int, seed: int, classes: list[int] | None = None) -> np.ndarray:
     """n distinct indices drawn with `seed`, optionally only from the given classes (sorted by draw)."""
-    labels = labels.cpu().numpy()
-    pool = np.flatnonzero(np.isin(labels, classes)) if classes else np.arange(len(labels))
+    labels_np = labels.cpu().numpy()
+    pool = np.flatnonzero(np.isin(labels_np, classes)) if classes else np.arange(len(labels_np))
     rng = np.random.default_rng(seed)
     return rng.permutation(pool)[: min(n, len(pool))]
 
@@ -31,18 +32,13 @@ class ReconstructionRows:
     mse: np.ndarray               # (n,) against the original
 
 
-@torch.no_grad()
-def reconstruction_rows(model: torch.nn.Module, x: torch.Tensor, noise: str | None = None,
-                        level: float = 0.0, seed: int = 0) -> ReconstructionRows:
+def reconstruction_rows(model: Autoencoder, x: torch.Tensor, noise: NoiseSetting | None = None,
+                        seed: int = 0) -> ReconstructionRows:
     """Originals, optionally corrupted (same seed → same noise), and the model's reconstructions."""
-    noisy = None
-    inputs = x
-    if noise and level > 0:
-        generator = torch.Generator(device=x.device).manual_seed(seed)
-        inputs = noisy = add_noise(x, noise, level, generator)
-    recon = reconstruct_all(model, inputs)
+    inputs, recon = model.reconstruct_noisy(x, noise, seed)
     mse = (recon - x).pow(2).mean(dim=1)
-    return ReconstructionRows(as_np(x), None if noisy is None else as_np(noisy), as_np(recon), as_np(mse))
+    noisy = None if inputs is x else as_np(inputs)
+    return ReconstructionRows(as_np(x), noisy, as_np(recon), as_np(mse))
 
 
 @dataclass
@@ -55,15 +51,11 @@ class ErrorSummary:
     worst_reconstructions: np.ndarray  # (k, D)
 
 
-@torch.no_grad()
-def error_summary(model: torch.nn.Module, data: Dataset, noise: str | None = None, level: float = 0.0,
-                  seed: int = 0, n_worst: int = 16) -> ErrorSummary:
+def error_summary(model: Autoencoder, data: Dataset, noise: NoiseSetting | None = None, seed: int = 0,
+                  n_worst: int = 16) -> ErrorSummary:
     """Reconstruction error on the test split, by image, by class and by pixel."""
     x, y = data.test_x, data.test_y
-    inputs = x
-    if noise and level > 0:
-        inputs = add_noise(x, noise, level, torch.Generator(device=x.device).manual_seed(seed))
-    recon = reconstruct_all(model, inputs)
+    inputs, recon = model.reconstruct_noisy(x, noise, seed)
     squared = (recon - x).pow(2)                                     # (N, D)
     per_image = squared.mean(dim=1)
     worst = torch.argsort(per_image, descending=True)[:n_worst]

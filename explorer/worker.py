@@ -10,7 +10,6 @@ import sys
 import time
 from multiprocessing.connection import Connection
 
-import torch
 
 PROGRESS_EVERY = 0.1   # seconds between step-progress messages
 
@@ -21,6 +20,7 @@ def run_job(spec: dict, send, stop_requested) -> None:
     from .metrics import evaluate
     from .registry import build_model
     from .training import NonFiniteLossError, train
+    from .variants.base import evaluating
 
     try:
         data = load_dataset(spec["dataset"], device=spec["device"], data_dir=spec["data_dir"])
@@ -36,14 +36,14 @@ def run_job(spec: dict, send, stop_requested) -> None:
                 send(("progress", event.fraction_done, event.epoch, event.terms))
             elif event.kind == "epoch":
                 h = event.history
-                with torch.no_grad():
+                with evaluating(event.model):       # as the finished model will reconstruct them
                     preview = event.model(preview_x).cpu().numpy()
                 send(("epoch", event.epoch, {k: v[-1] for k, v in h["train"].items()},
                       {k: v[-1] for k, v in h["test"].items()}, h["seconds"][-1], preview, event.fraction_done))
             return stop_requested()
 
         result = train(model, data, settings, callback=on_event)
-        metrics = evaluate(model, data)
+        metrics = evaluate(model, data, lr=settings.lr)
         state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
         send(("done", state, metrics, {**result.summary(), "device": str(data.device)}, result.stopped_early))
     except NonFiniteLossError as exc:

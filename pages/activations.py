@@ -6,12 +6,12 @@ from explorer import st_cache
 from explorer.activations import filters_as_images, middle_of_range, top_activating, unit_order
 from explorer.figures import (PLOTLY_CONFIG, clickable_strip, code_bars, firing_density, l0_histogram,
                               tiles_png, unit_bars, unit_histogram)
-from explorer.metrics import FIRING_THRESHOLD
 from explorer.views import pick_indices
 
 ctx = st_cache.model_page("Activations & sparsity")
 data, model = ctx.data, ctx.model
-own_rho = getattr(model.config, "rho", None)
+own_rho = model.target_firing_rate()
+code = model.code
 
 with st.expander("How to read this page", icon=":material/help:"):
     st.markdown(
@@ -21,21 +21,25 @@ with st.expander("How to read this page", icon=":material/help:"):
         "and a thin tail; a dead unit is a single bar at 0.\n"
         "- **ρ̂ⱼ (mean activation)** against the target **ρ**: the KL penalty of the sparse AE pulls every "
         "ρ̂ⱼ towards ρ; **KL(ρ‖ρ̂ⱼ)** is that penalty unit by unit, and its sum is what training adds (×β).\n"
-        "- **Firing rate**: the fraction of images on which a unit exceeds the threshold. *Dead* units "
-        "never fire (wasted capacity); *always-on* units fire on every image (not selective).\n"
+        f"- **Active / firing**: this model's code is {code.name}; a unit counts as active on an image when "
+        f"{code.describe()}. The **firing rate** is the fraction of images on which it is active. *Dead* "
+        "units never fire (wasted capacity); *always-on* units fire on every image (not selective).\n"
         "- **L0**: how many units are active per image — small L0 is what 'sparse code' means.\n"
         "- **Good sparsity** looks like: few dead units, firing rates clustered around a small value "
         "(e.g. ρ), small L0, and units whose top images share a stroke or a shape.")
 
 c1, c2, c3, c4 = st.columns([1.2, 1.2, 1.2, 1], vertical_alignment="bottom")
-threshold = c1.select_slider("Firing threshold", [1e-6, 1e-4, 1e-3, 1e-2, 0.05, 0.1, 0.2, 0.5], value=FIRING_THRESHOLD,
-                             format_func=lambda v: f"{v:g}", key="act_threshold",
-                             help="A unit 'fires' on an image when |z| exceeds this. `evaluate` uses 1e-3.")
+choices = sorted({*code.choices, code.threshold})
+threshold = c1.select_slider("Activity threshold", choices, value=code.threshold, format_func=lambda v: f"{v:g}",
+                             key=f"act_threshold_{code.name}",
+                             help=f"A unit is active on an image when {code.measured} exceeds this. "
+                                  f"`evaluate` uses {code.threshold:g} for this {code.name} code.")
 rho = own_rho if own_rho is not None else c2.select_slider(
     "Target ρ for the KL view", [0.01, 0.02, 0.05, 0.1, 0.2, 0.5], value=0.05, key="act_rho",
     help="This model has no target firing rate; pick one to see what the seed's KL penalty would say.")
 if own_rho is not None:
-    c2.metric("Target ρ (from the model)", f"{own_rho:g}")
+    c2.metric("Target ρ (from the model)", f"{own_rho:.3g}",
+              help="The fraction of images each unit is meant to be active on (sparse_kl's ρ; k / units for top-k).")
 order_by = c3.selectbox("Order units by", ["unit", "mean", "firing", "kl"], key="act_order",
                         format_func={"unit": "unit index", "mean": "mean activation ρ̂", "firing": "firing rate",
                                      "kl": "KL(ρ‖ρ̂)"}.get)
@@ -47,10 +51,10 @@ order = unit_order(report, order_by)
 
 m = st.columns(5)
 m[0].metric("Code units", report.n_units)
-m[1].metric("Mean L0 per image", f"{stats['mean_l0']:.1f}")
-m[2].metric("Dead units", f"{len(stats['dead_units'])} ({stats['dead_fraction']:.0%})")
-m[3].metric("Always-on units", len(stats["always_on_units"]))
-m[4].metric("Σ KL(ρ‖ρ̂ⱼ)", f"{stats['kl_sum']:.3f}", help="The seed's sparsity penalty before the β weight.")
+m[1].metric("Mean L0 per image", f"{stats.mean_l0:.1f}", help=f"Active units per image ({stats.active_when})")
+m[2].metric("Dead units", f"{len(stats.dead_units)} ({stats.dead_fraction:.0%})")
+m[3].metric("Dense units", f"{stats.dense_fraction:.0%}", help="Active on more than 10 % of the test images")
+m[4].metric("Σ KL(ρ‖ρ̂ⱼ)", f"{stats.kl_sum:.3f}", help="The seed's sparsity penalty before the β weight.")
 
 st.subheader("Every unit's activation histogram")
 st.plotly_chart(st_cache.unit_histograms(ctx.key, data.name, ctx.device, float(threshold), float(rho),
@@ -63,15 +67,18 @@ if report.n_units > 64:
 st.subheader("Mean activation and the KL sparsity penalty, per unit")
 st.latex(r"\mathrm{KL}(\rho\,\Vert\,\hat\rho_j) = \rho\log\frac{\rho}{\hat\rho_j} + (1-\rho)\log\frac{1-\rho}{1-\hat\rho_j},"
          r"\qquad \hat\rho_j = \frac{1}{N}\sum_{i} z_j(x_i)")
-if stats["kl_on"] == "firing_rate":
+if stats.kl_on == "firing_rate":
     st.caption("This code is not a probability (its units are not sigmoids), so the KL view uses each unit's "
                "firing rate as ρ̂ⱼ; the left chart still shows the mean activation.")
 left, right = st.columns(2)
 left.plotly_chart(unit_bars(report.mean_activation, order, "Mean activation ρ̂ⱼ", "ρ̂ⱼ",
-                            reference=rho if stats["kl_on"] == "mean_activation" else None,
+                            reference=rho if stats.kl_on == "mean_activation" else None,
                             reference_label=f"target ρ = {rho:g}"), config=PLOTLY_CONFIG, key="rho_hat")
-right.plotly_chart(unit_bars(report.unit_kl, order, f"KL(ρ‖ρ̂ⱼ), sum = {stats['kl_sum']:.3f}", "KL"),
+right.plotly_chart(unit_bars(report.unit_kl, order, f"KL(ρ‖ρ̂ⱼ), sum = {stats.kl_sum:.3f}", "KL"),
                    config=PLOTLY_CONFIG, key="unit_kl")
+
+for n, (title, values) in enumerate(report.per_unit_extras.items()):   # what only this variant has, per unit
+    st.plotly_chart(unit_bars(values, order, title, "value"), config=PLOTLY_CONFIG, key=f"extra_{n}")
 
 st.subheader("How often units fire, and how many fire per image")
 left, right = st.columns(2)
@@ -79,8 +86,8 @@ if (report.firing_rate > 0).any():
     left.plotly_chart(firing_density(report.firing_rate), config=PLOTLY_CONFIG, key="density")
 else:
     left.warning("No unit fires on any test image at this threshold.")
-left.caption(f"Dead (never fire): {', '.join(map(str, stats['dead_units'])) or 'none'} · "
-             f"always on: {', '.join(map(str, stats['always_on_units'])) or 'none'}")
+left.caption(f"Dead (never fire): {', '.join(map(str, stats.dead_units)) or 'none'} · "
+             f"always on: {', '.join(map(str, stats.always_on_units)) or 'none'}")
 right.plotly_chart(l0_histogram(report.l0, report.n_units), config=PLOTLY_CONFIG, key="l0")
 
 st.subheader("One image's code")
@@ -99,9 +106,8 @@ if c1.button("Other images", icon=":material/shuffle:"):
     st.rerun()
 c1.image(tiles_png(data.test_x[[image_index]].cpu().numpy(), data.image_shape, ncols=1, scale=6),
          caption=f"#{image_index} · class {data.class_names[int(data.test_y[image_index])]}")
-code = report.codes[image_index]
-c2.plotly_chart(code_bars(code, f"Hidden activations of test image #{image_index} "
-                                f"({int((abs(code) > threshold).sum())} of {report.n_units} active)"),
+c2.plotly_chart(code_bars(report.codes[image_index], f"Hidden activations of test image #{image_index} "
+                                f"({int(report.active[image_index].sum())} of {report.n_units} active)"),
                 config=PLOTLY_CONFIG, key="one_code")
 
 st.subheader("What one unit responds to")
@@ -115,7 +121,7 @@ top = top_activating(report.codes, unit, 12)
 mid.image(tiles_png(data.test_x[top].cpu().numpy(), data.image_shape, ncols=6, scale=3),
           caption=f"Top 12 activating test images (z from {report.codes[top[0], unit]:.3g} down to "
                   f"{report.codes[top[-1], unit]:.3g})")
-middle = middle_of_range(report.codes, unit, 6, threshold)
+middle = middle_of_range(report.codes, report.active, unit, 6)
 if len(middle):
     mid.image(tiles_png(data.test_x[middle].cpu().numpy(), data.image_shape, ncols=6, scale=3),
               caption="Typical activations: images around the median of this unit's active values")

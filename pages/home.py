@@ -4,31 +4,43 @@ import streamlit as st
 
 from explorer import st_cache
 from explorer.figures import rows_png
-from explorer.registry import get_variant
 from explorer.views import pick_indices, reconstruction_rows
 
 st_cache.leave_legacy_pages_mode()
 st.title("Autoencoder Explorer")
 st.markdown(
-    "Train or load autoencoders — **plain, sparse (L1 and KL), denoising, contractive, variational** — "
-    "and *see* what they learn: how well they reconstruct, which hidden units fire and how often, "
-    "and where the digits fall in the code. Everything runs on this machine, offline.")
+    "Train or load autoencoders — **plain, sparse (L1 and KL), denoising, contractive, variational**, and "
+    "the modern sparse autoencoders **TopK, BatchTopK and JumpReLU** — and *see* what they learn: how well "
+    "they reconstruct, which hidden units fire and how often, and where the digits fall in the code. "
+    "Everything runs on this machine, offline.")
 
 ctx = st_cache.active_context()
 if ctx is None:
     st.stop()
 
 metrics = st_cache.metrics(ctx.key, ctx.model, ctx.data.name, ctx.device)
-variant = get_variant(ctx.model.name)
-cols = st.columns(5)
+code = metrics.code
+variant = type(ctx.model)
+cols = st.columns(6)
 cols[0].metric("Active model", ctx.model.name, help=ctx.entry.label)
-cols[1].metric("Test reconstruction MSE", f"{metrics['recon_mse']:.4f}", help="Mean squared error per pixel")
-cols[2].metric("Active units per image (L0)", f"{metrics['mean_l0']:.1f} / {len(metrics['unit_firing_rate'])}")
-cols[3].metric("Dead units", f"{metrics['dead_fraction']:.0%}", help="Code units that never exceed 1e-3 on the test split")
-cols[4].metric("Device", ctx.device)
+cols[1].metric("Test MSE", f"{metrics.recon_mse:.4f}",
+               help="Reconstruction error: mean squared error per pixel on the clean test images")
+cols[2].metric("Variance explained", f"{metrics.explained_variance:.1%}",
+               help=f"1 − FVU; FVU = Σ‖x − x̂‖² / Σ‖x − x̄‖² over the test split = {metrics.fvu:.3f}")
+cols[3].metric("L0 (active units)", f"{code.mean_l0:.1f} / {len(code.unit_firing_rate)}",
+               help=f"Active units per image, averaged. A unit of this {variant.code.name} code is active when "
+                    f"{code.active_when}.")
+cols[4].metric("Dead units", f"{code.dead_fraction:.0%}", help=f"Never active on the test split ({code.active_when})")
+cols[5].metric("Device", ctx.device)
+if own := [f"{m.title}: {metrics.extras[m.name]:.4g}" for m in variant.extra_metrics if not m.per_unit]:
+    st.caption("This variant also measures — " + " · ".join(own))
+if metrics.learned_nothing_reason:
+    st.warning(metrics.learned_nothing_reason, icon=":material/warning:")
 
 st.subheader(f"{variant.summary}")
 st.latex(variant.objective_latex)
+if variant.paper:
+    st.caption(f"From: {variant.paper}")
 x = ctx.data.test_x[pick_indices(ctx.data.test_y, 12, seed=0)]
 rows = reconstruction_rows(ctx.model, x)
 st.image(rows_png([rows.original, rows.reconstruction], ctx.data.image_shape, scale=4),

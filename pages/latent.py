@@ -102,8 +102,8 @@ strip = np.concatenate([data.test_x[[a]].cpu().numpy(), path, data.test_x[[b]].c
 st.image(tiles_png(strip, data.image_shape, ncols=len(strip), scale=4),
          caption="Left: the first image · then the decoded straight line between their codes · right: the second image")
 
-if model.name == "vae":
-    st.subheader("Generating: the VAE's prior, manifold and traversals")
+if model.generative:
+    st.subheader("Generating: the prior, the manifold and traversals")
     c1, c2 = st.columns([1, 1])
     if c1.button("New samples", icon=":material/casino:"):
         st.session_state["lat_prior_seed"] = st.session_state.get("lat_prior_seed", 0) + 1

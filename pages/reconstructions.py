@@ -4,33 +4,34 @@ import streamlit as st
 
 from explorer import st_cache
 from explorer.figures import PLOTLY_CONFIG, heatmap, per_class_bar, rows_png
-from explorer.noise import NOISE_TYPES
+from explorer.noise import NOISE_TYPES, NoiseSetting
 from explorer.views import pick_indices, reconstruction_rows
 
 ctx = st_cache.model_page("Reconstructions")
 data, model = ctx.data, ctx.model
 st.caption(f"{ctx.entry.label} on the {data.name} test split ({len(data.test_x):,} images)")
 
-is_denoiser = model.name == "denoising"
+trained_noise = model.training_noise()     # a denoiser opens on the corruption it was trained for
 c1, c2, c3, c4 = st.columns([1, 2, 1.4, 1.2], vertical_alignment="bottom")
 count = c1.slider("Images", 4, 48, 16, step=4, key="rec_count")
 classes = c2.multiselect("Only these classes", list(range(len(data.class_names))), key="rec_classes",
                          format_func=lambda c: data.class_names[c], placeholder="all classes")
 noise = c3.selectbox("Noise at inference", ["none", *NOISE_TYPES], key="rec_noise",
-                     index=1 + NOISE_TYPES.index(model.config.noise) if is_denoiser else 0,
+                     index=1 + NOISE_TYPES.index(trained_noise.kind) if trained_noise else 0,
                      help="Corrupt the input before encoding: the denoising AE was trained for this; "
                           "other models show how robust they are.")
 if c4.button("Reshuffle", icon=":material/shuffle:"):
     st.session_state["rec_seed"] = st.session_state.get("rec_seed", 0) + 1
 seed = st.session_state.get("rec_seed", 0)
-level = 0.0
+setting = None
 if noise != "none":
-    default_level = float(model.config.noise_level) if is_denoiser else 0.3
+    default_level = trained_noise.level if trained_noise else 0.3
     level = st.slider("Noise level (σ for Gaussian, fraction of pixels otherwise)", 0.0, 1.0,
                       min(default_level, 1.0), 0.05, key=f"rec_level_{noise}")
+    setting = NoiseSetting(noise, float(level))
 
 indices = pick_indices(data.test_y, count, seed, classes)
-rows = reconstruction_rows(model, data.test_x[indices], None if noise == "none" else noise, level, seed)
+rows = reconstruction_rows(model, data.test_x[indices], setting, seed)
 if rows.noisy is not None:   # the seed's denoising figure: noisy / denoised / original
     strip, caption = [rows.noisy, rows.reconstruction, rows.original], "Top: noisy input · Middle: denoised · Bottom: original"
 else:
@@ -40,7 +41,7 @@ st.image(png, caption=f"{caption} · mean MSE of these {len(indices)}: {rows.mse
 st.download_button("Download PNG", png, file_name=f"reconstructions-{model.name}.png", mime="image/png",
                    icon=":material/download:")
 
-summary = st_cache.error_summary(ctx.key, model, data.name, ctx.device, None if noise == "none" else noise, level, 0)
+summary = st_cache.error_summary(ctx.key, model, data.name, ctx.device, setting, 0)
 left, right = st.columns([3, 2])
 left.plotly_chart(per_class_bar(summary.per_class), config=PLOTLY_CONFIG, key="per_class")
 right.plotly_chart(heatmap(summary.pixel_map, "Where the error is: mean squared error per pixel"),

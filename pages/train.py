@@ -11,14 +11,13 @@ from explorer.checkpoint import checkpoint_bytes, save_new_checkpoint
 from explorer.figures import PLOTLY_CONFIG, loss_curves, rows_png
 from explorer import jobs
 from explorer.jobs import TrainingJob
-from explorer.metrics import learned_nothing
 from explorer.params import log_grid
 from explorer.registry import get_variant, variant_names
 from explorer.training import TrainSettings, default_epochs
 from explorer.views import pick_indices
 
 SAVE_DIR = os.environ.get("AE_EXPLORER_SAVE_DIR", "runs")
-QUICK_EPOCHS = 20          # a live demo default; sparse_kl needs the seeds' full step budget instead
+QUICK_EPOCHS = 20          # a live demo default, unless the variant needs the seeds' full step budget
 PREVIEW_COUNT = 10
 
 data = st_cache.data_page("Train")
@@ -32,11 +31,12 @@ with left:
     st.latex(variant.objective_latex)
     params = {}
     with st.container(border=True):
-        st.markdown("**Hyperparameters** (defaults from the seed notes)")
+        st.markdown("**Hyperparameters** (the variant's defaults)")
         for name, spec in variant.config_class.field_specs().items():
             if name == "input_dim":
                 continue
-            key, label, help_text = f"hp_{variant_name}_{name}", name, f"{spec['help']} Allowed: {spec['range']}."
+            key, help_text = f"hp_{variant_name}_{name}", f"{spec['help']} Allowed: {spec['range']}."
+            label = f"{name} ({spec['symbol']})" if spec["symbol"] and spec["symbol"] != name else name
             if spec["choices"]:
                 params[name] = st.selectbox(label, spec["choices"], key=key, help=help_text)
             elif isinstance(spec["default"], tuple):
@@ -56,7 +56,7 @@ with left:
         batch_size = st.select_slider("Batch size", [16, 32, 64, 128, 256, 512],
                                       value=variant.default_batch_size, key=f"bs_{variant_name}")
         budget = default_epochs(len(data.train_x), batch_size)
-        quick = budget if variant_name == "sparse_kl" else min(QUICK_EPOCHS, budget)
+        quick = budget if variant.demo_needs_full_budget else min(QUICK_EPOCHS, budget)
         epochs = st.number_input("Epochs", 1, 5000, quick, key=f"epochs_{variant_name}_{batch_size}_{data.name}",
                                  help=f"The seeds' budget (10 epochs of 60,000 images) is {budget} epochs of "
                                       f"{data.name} at this batch size.")
@@ -86,6 +86,7 @@ with right:
     # Training runs in a child process; this loop only redraws. A click anywhere interrupts the
     # loop (Streamlit reruns the page) and the rerun simply picks the drawing up again.
     progress_slot, stop_slot, curves_slot, strip_slot = st.empty(), st.empty(), st.empty(), st.empty()
+    st.caption(" · ".join(f"**{t.title}**: {t.about}" for t in get_variant(job.variant).terms()))
 
     draws = iter(range(10**9))   # each redraw needs its own element key within one script run
 
@@ -101,7 +102,8 @@ with right:
         history = {"epoch": list(job.history["epoch"]),
                    "train": {k: list(v) for k, v in job.history["train"].items()},
                    "test": {k: list(v) for k, v in job.history["test"].items()}}
-        curves_slot.plotly_chart(loss_curves(history), config=PLOTLY_CONFIG, key=f"curves_{next(draws)}")
+        curves_slot.plotly_chart(loss_curves(history, get_variant(job.variant).term_titles()), config=PLOTLY_CONFIG,
+                                 key=f"curves_{next(draws)}")
         if job.preview is not None:
             strip_slot.image(rows_png([job.preview_x.numpy(), job.preview], job.data.image_shape, scale=4),
                              caption=f"Top: fixed test images · Bottom: reconstructions after epoch {job.preview_epoch}")
@@ -123,25 +125,27 @@ with right:
     if job.key not in st.session_state.get(st_cache.SESSION_MODELS, {}):
         label = f"{job.variant} · {job.data.name} · trained {time.strftime('%H:%M')} ({len(job.history['epoch'])} epochs)"
         st_cache.add_session_model(ModelEntry(job.key, label, "trained", job.variant, job.data.name, model=job.model,
-                                              meta={"history": job.history, "metrics": job.metrics}),
+                                              meta={"history": job.history, "metrics": job.metrics.to_dict()}),
                                    activate_it=False)
     verb = "Stopped early" if job.status == "stopped" else "Finished"
+    metrics = job.metrics
     st.success(f"{verb} after {len(job.history['epoch'])} epochs in {job.elapsed:.1f} s "
-               f"({job.summary['samples_per_second']:,.0f} images/s). Test MSE {job.metrics['recon_mse']:.4f}, "
-               f"mean L0 {job.metrics['mean_l0']:.1f}, dead units {job.metrics['dead_fraction']:.0%}.",
-               icon=":material/check_circle:")
-    if warning := learned_nothing(job.metrics, job.settings.lr):
-        st.warning(warning, icon=":material/warning:")
+               f"({job.summary['samples_per_second']:,.0f} images/s). Test MSE {metrics.recon_mse:.4f}, "
+               f"variance explained {metrics.explained_variance:.1%}, mean L0 {metrics.code.mean_l0:.1f}, "
+               f"dead units {metrics.code.dead_fraction:.0%}.", icon=":material/check_circle:")
+    if metrics.learned_nothing_reason:
+        st.warning(metrics.learned_nothing_reason, icon=":material/warning:")
     c1, c2, c3 = st.columns([1.2, 1, 1], vertical_alignment="bottom")
     name = c1.text_input("Checkpoint name", f"{job.variant}-{time.strftime('%H%M%S')}", key=f"name_{job.key}")
     if c1.button("Save as checkpoint", icon=":material/save:"):
         try:
-            path = save_new_checkpoint(SAVE_DIR, name, job.model, job.data.name, job.metrics, job.history, job.summary)
+            path = save_new_checkpoint(SAVE_DIR, name, job.model, job.data.name, metrics.to_dict(), job.history,
+                                       job.summary)
             st.toast(f"Saved {path}")
             c1.caption(f"Saved to `{path}` — load it later with the sidebar's upload box or the CLI.")
         except (ValueError, OSError) as exc:
             c1.error(str(exc))
-    c2.download_button("Download .pt", checkpoint_bytes(job.model, job.data.name, job.metrics, job.history, job.summary),
+    c2.download_button("Download .pt", checkpoint_bytes(job.model, job.data.name, metrics.to_dict(), job.history, job.summary),
                        file_name=f"{name or job.variant}.pt", mime="application/octet-stream",
                        icon=":material/download:")
     c3.button("Make active", type="primary", icon=":material/check_circle:",

@@ -12,6 +12,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "checkpoints"
+sys.path.insert(0, str(ROOT))
+
+from explorer.compare import Point, frontier_at, pareto_front  # noqa: E402
+from explorer.registry import get_variant  # noqa: E402
 
 # name → extra CLI flags; each trains on mnist-5k with the seed's defaults and step budget.
 SHIPPED = {
@@ -22,6 +26,9 @@ SHIPPED = {
     "contractive": [],
     "vae": [],
     "vae-2d": ["--variant", "vae", "--param", "latent_dim=2"],   # the classic 2-D map and manifold
+    "topk": [],
+    "batch_topk": [],
+    "jumprelu": [],
 }
 
 
@@ -29,7 +36,11 @@ SHIPPED = {
 SWEEPS = [
     ("sparse_l1-lam", "sparse_l1", "lam=0,1e-4,3e-4,1e-3,3e-3"),
     ("sparse_kl-beta", "sparse_kl", "beta=1e-3,1e-2,1e-1,1"),
+    ("topk-k", "topk", "k=2,5,10,20,32"),
+    ("batch_topk-k", "batch_topk", "k=2,5,10,20,32"),
+    ("jumprelu-lam", "jumprelu", "lam=1e-4,3e-4,1e-3,3e-3,1e-2"),
 ]
+FRONTIER_AT = (5.0, 10.0)   # the L0s at which checkpoints/README.md says which sweep is best
 
 
 def run(argv: list[str]) -> str:
@@ -63,46 +74,85 @@ def main() -> None:
     write_readme(rows, sweeps)
 
 
+def extras(m: dict) -> str:
+    """The variant's own numbers (its extra metrics; per-unit ones as a range) and the KL view."""
+    parts = []
+    if m.get("kl_sum") is not None:       # ρ̂ as the KL view reads it: mean activation or firing rate
+        basis = m["unit_mean_activation"] if m["kl_on"] == "mean_activation" else m["unit_firing_rate"]
+        parts.append(f"ρ = {m['rho']:.3g}, mean ρ̂ ({m['kl_on'].replace('_', ' ')}) = {sum(basis) / len(basis):.3f}, "
+                     f"Σ KL = {m['kl_sum']:.3f}")
+    for metric in get_variant(m["variant"]).extra_metrics:
+        value = m[metric.name]
+        parts.append(f"{metric.name} {min(value):.2f}–{max(value):.2f}" if metric.per_unit
+                     else f"{metric.name} {value:.4f}")
+    return "; ".join(parts)
+
+
+def flag(m: dict) -> str:
+    return "**learned nothing**" if m.get("learned_nothing") else ""
+
+
 def write_readme(rows, sweeps) -> None:
     lines = [
         "# Shipped checkpoints",
         "",
         "One pretrained model per variant on `mnist-5k` (4,000 train / 1,000 test), made by this",
-        "project's CLI with the seeds' defaults and about the seeds' optimizer-step budget (10 epochs",
+        "project's CLI with each variant's defaults and about the seeds' optimizer-step budget (10 epochs",
         "of 60,000 images = 147 epochs of mnist-5k). Re-make them all with",
-        "`python scripts/make_checkpoints.py`. Test-split metrics from `python -m explorer evaluate`:",
+        "`python scripts/make_checkpoints.py`. Test-split metrics from `python -m explorer evaluate --json`",
+        "(FVU = Σ‖x − x̂‖² / Σ‖x − x̄‖²; L0 = active units per image, 'active' in each code's own terms;",
+        "dense = active on more than 10 % of images; L2 ratio = mean ‖x̂‖/‖x‖):",
         "",
-        "| file | recon MSE | mean L0 | dead units | mean ‖z‖₁ | extra |",
-        "|---|---|---|---|---|---|",
+        "| file | recon MSE | FVU | mean L0 | active when | dead | dense | L2 ratio | its own numbers | |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, _, m, _ in rows:
-        extra = ""
-        if "kl_sum" in m:
-            rho_hat = sum(m["unit_mean_activation"]) / len(m["unit_mean_activation"])
-            extra = f"ρ = {m['rho']}, mean ρ̂ = {rho_hat:.3f}, Σ KL = {m['kl_sum']:.3f}"
-        elif "denoise_mse" in m:
-            extra = f"denoised MSE {m['denoise_mse']:.4f} (noisy input {m['noisy_input_mse']:.4f})"
-        elif "kl_per_dim" in m:
-            extra = f"KL per dim {', '.join(f'{k:.2f}' for k in m['kl_per_dim'])}"
-        elif "contractive" in m["loss_terms"]:
-            extra = f"mean ‖∂z/∂x‖²_F = {m['loss_terms']['contractive']:.2f}"
-        lines.append(f"| `{name}.pt` | {m['recon_mse']:.4f} | {m['mean_l0']:.1f} | "
-                     f"{m['dead_fraction']:.0%} | {m['mean_l1']:.1f} | {extra} |")
+        lines.append(f"| `{name}.pt` | {m['recon_mse']:.4f} | {m['fvu']:.3f} | {m['mean_l0']:.1f} | "
+                     f"{m['active_when'].replace('|', chr(92) + '|')} | {m['dead_fraction']:.0%} | {m['dense_fraction']:.0%} | "
+                     f"{m['l2_ratio']:.3f} | {extras(m)} | {flag(m)} |")
     lines += ["", "Commands (run from the repository root):", ""]
     lines += [f"    {cmd}" for _, cmd, _, _ in rows]
     lines += ["", "Training output (last line of each):", ""]
     lines += [f"- `{name}`: {tail}" for name, _, _, tail in rows]
     lines += ["", "## Sweeps (for the Compare page)", ""]
+    pts = []
     for folder, cmd, summary in sweeps:
         lines += [f"`sweeps/{folder}/`: `{summary['variant']}` over `{summary['param']}`, "
                   f"{summary['settings']['epochs']} epochs each, made by", "", f"    {cmd}", "",
-                  f"| {summary['param']} | recon MSE | mean L0 | mean ‖z‖₁ | dead units | Σ KL |", "|---|---|---|---|---|---|"]
+                  f"| {summary['param']} | recon MSE | FVU | mean L0 | mean ‖z‖₁ | dead units | Σ KL | |",
+                  "|---|---|---|---|---|---|---|---|"]
         for r in summary["runs"]:
             kl = f"{r['kl_sum']:.3f}" if r.get("kl_sum") is not None else "—"
-            lines.append(f"| {r['value']} | {r['recon_mse']:.4f} | {r['mean_l0']:.1f} | {r['mean_l1']:.2f} | "
-                         f"{r['dead_fraction']:.0%} | {kl} |")
+            lines.append(f"| {r['value']} | {r['recon_mse']:.4f} | {r['fvu']:.3f} | {r['mean_l0']:.1f} | "
+                         f"{r['mean_l1']:.2f} | {r['dead_fraction']:.0%} | {kl} | {flag(r)} |")
+            pts.append(Point(folder, f"{summary['variant']} {summary['param']}={r['value']}", r["mean_l0"],
+                             r["fvu"], bool(r.get("learned_nothing")), not get_variant(summary["variant"]).code.exact_zeros))
         lines.append("")
+    lines += ["## The L0–FVU frontier", "",
+              "Which sweep reconstructs best (lowest FVU, linear interpolation along each sweep) at a given",
+              "number of active units per image, over the sweeps above. Left out: models that learned nothing,",
+              "and dense codes (`sparse_kl`'s sigmoid units below 0.5 still pass values to the decoder, so its",
+              "L0 — units more on than off — ranks β settings against each other, not against codes with exact",
+              "zeros). The networks differ as each variant's defaults do: `sparse_l1` is the seed's 784-128-32",
+              "encoder and decoder, the sparse autoencoders one linear layer of 64 units and its mirror.", ""]
+    for l0 in FRONTIER_AT:
+        holder = frontier_at(pts, l0)
+        if holder is None:
+            continue
+        others = sorted((g, y) for g in dict.fromkeys(p.group for p in pts)
+                        if g != holder[0] and (y := _at(pts, g, l0)) is not None)
+        lines.append(f"- **L0 ≈ {l0:g}: `{holder[0]}`**, FVU {holder[1]:.3f}"
+                     + (" (then " + ", ".join(f"`{g}` {y:.3f}" for g, y in sorted(others, key=lambda o: o[1])) + ")"
+                        if others else ""))
+    front = pareto_front(pts)
+    lines += ["", "Pareto front (no other shipped sweep point is both sparser and more faithful): "
+              + ", ".join(f"{pts[i].setting} (L0 {pts[i].x:.1f}, FVU {pts[i].y:.3f})" for i in front) + "."]
     (OUT / "README.md").write_text("\n".join(lines) + "\n")
+
+
+def _at(pts: list[Point], group: str, l0: float) -> float | None:
+    holder = frontier_at([p for p in pts if p.group == group], l0)
+    return None if holder is None else holder[1]
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from explorer import TrainSettings, build_model, load_dataset, train  # noqa: E402
+from explorer import TrainSettings, build_model, load_dataset, train, variant_names  # noqa: E402
 from explorer.idx import write_mnist_folder  # noqa: E402
 
 
@@ -49,9 +49,11 @@ def idx_data_dir(tmp_path):
 def trained_digits_models(digits):
     """One briefly trained model per variant on the 8×8 digits (fast), keyed by variant name."""
     models = {}
-    for name in ("ae", "sparse_l1", "sparse_kl", "denoising", "contractive", "vae"):
-        model = build_model(name, {"latent_dim": 8, "hidden": "32"} if name != "sparse_kl" else
-                            {"latent_dim": 16}, input_dim=digits.input_dim)
+    for name in variant_names():
+        params = {"latent_dim": 16} if name == "sparse_kl" else {"latent_dim": 8, "hidden": "32"}
+        if name in ("topk", "batch_topk"):
+            params["k"] = 3
+        model = build_model(name, params, input_dim=digits.input_dim)
         result = train(model, digits, TrainSettings(epochs=3, batch_size=64, seed=0))
         models[name] = (model, result)
     return models

@@ -14,44 +14,47 @@ from explorer import evaluate, load_checkpoint
 from explorer.activations import (activation_report, encoder_filters, filters_as_images, middle_of_range,
                                   top_activating, unit_order)
 
-SAME_KEYS = ("unit_mean_activation", "unit_firing_rate", "dead_fraction", "dead_units", "always_on_units",
-             "mean_l0", "mean_l1")
-
-
-@pytest.mark.parametrize("variant", ["ae", "sparse_kl", "vae"])
-def test_report_numbers_are_evaluates_numbers(trained_digits_models, digits, variant):
+@pytest.mark.parametrize("variant", ["ae", "sparse_kl", "vae", "topk", "jumprelu"])
+@pytest.mark.parametrize("threshold", [None, 1e-3])
+def test_report_numbers_are_evaluates_numbers(trained_digits_models, digits, variant, threshold):
     model, _ = trained_digits_models[variant]
-    report = activation_report(model, digits, threshold=1e-3, rho=0.05)
-    metrics = evaluate(model, digits, threshold=1e-3, rho=0.05)
-    for key in SAME_KEYS + ("unit_kl", "kl_sum", "rho", "kl_on"):
-        assert report.stats[key] == metrics[key], key
+    report = activation_report(model, digits, threshold=threshold, rho=0.05)
+    metrics = evaluate(model, digits, threshold=threshold, rho=0.05)
+    assert report.stats == metrics.code
     assert report.codes.shape == (360, model.config.latent_dim)
     assert (report.hist_counts.sum(axis=1) == 360).all()
-    assert report.l0.mean() == pytest.approx(metrics["mean_l0"], rel=1e-6)
+    assert report.l0.mean() == pytest.approx(metrics.code.mean_l0, rel=1e-6)
+    assert report.active.sum(axis=0).tolist() == [round(r * 360) for r in metrics.code.unit_firing_rate]
+    per_unit = [m for m in model.extra_metrics if m.per_unit]
+    assert [report.per_unit_extras[m.title].tolist() for m in per_unit] == [metrics.extras[m.name] for m in per_unit]
 
 
 def test_kl_view_uses_mean_for_sigmoid_codes_and_firing_rate_otherwise(trained_digits_models, digits):
     kl = activation_report(trained_digits_models["sparse_kl"][0], digits)
-    assert kl.stats["kl_on"] == "mean_activation" and kl.rho == 0.05
+    assert kl.stats.kl_on == "mean_activation" and kl.rho == 0.05
     relu = activation_report(trained_digits_models["ae"][0], digits, rho=0.1)
-    assert relu.stats["kl_on"] == "firing_rate"
+    assert relu.stats.kl_on == "firing_rate" and relu.stats.threshold == 0.0
     rate = relu.firing_rate
     expected = 0.1 * np.log(0.1 / np.clip(rate, 1e-6, 1 - 1e-6)) + 0.9 * np.log(0.9 / (1 - np.clip(rate, 1e-6, 1 - 1e-6)))
     assert np.allclose(relu.unit_kl, expected, rtol=2e-3)   # float32 clamp at 1 − 1e-6
-    assert relu.stats["kl_sum"] < 1000     # finite and sane even with ReLU means above 1
+    assert relu.stats.kl_sum < 1000        # finite and sane even with ReLU means above 1
+    assert activation_report(trained_digits_models["ae"][0], digits).rho == 0.05   # no target: the seed's ρ
+    assert activation_report(trained_digits_models["topk"][0], digits).rho == 3 / 8  # k / units
 
 
 def test_threshold_changes_firing(trained_digits_models, digits):
     model = trained_digits_models["sparse_kl"][0]
-    low, high = activation_report(model, digits, threshold=1e-3), activation_report(model, digits, threshold=0.5)
+    low, high = activation_report(model, digits, threshold=1e-3), activation_report(model, digits, threshold=0.9)
     assert (high.firing_rate <= low.firing_rate).all() and high.l0.mean() < low.l0.mean()
+    assert activation_report(model, digits).stats.threshold == 0.5          # a sigmoid code's default
 
 
 def test_orders_top_images_and_typical_images():
     codes = np.array([[0.0, 5.0], [3.0, 1.0], [1.0, 0.0], [2.0, 4.0], [4.0, 0.0]])
     assert list(top_activating(codes, 0, 3)) == [4, 1, 3]
-    assert list(middle_of_range(codes, 0, 2)) == [3, 1]       # active values 1,2,3,4 → middle 2,3
-    assert len(middle_of_range(np.zeros((5, 1)), 0, 2)) == 0
+    assert list(middle_of_range(codes, codes > 0, 0, 2)) == [3, 1]     # active values 1,2,3,4 → middle 2,3
+    assert list(middle_of_range(codes, codes > 2.5, 0, 2)) == [1, 4]   # the mask decides: active 3,4 only
+    assert len(middle_of_range(np.zeros((5, 1)), np.zeros((5, 1), bool), 0, 2)) == 0
 
     class Report:
         mean_activation = np.array([0.1, 0.5, 0.3])
@@ -87,13 +90,28 @@ def test_shipped_sparse_kl_clusters_near_rho_and_matches_the_cli(mnist5k):
     proc = subprocess.run([sys.executable, "-m", "explorer", "evaluate", "--checkpoint", str(path), "--json"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     cli = json.loads(proc.stdout)
-    assert cli["kl_sum"] == pytest.approx(report.stats["kl_sum"], rel=1e-6)
-    assert cli["unit_kl"] == pytest.approx(report.stats["unit_kl"], rel=1e-6)
-    assert cli["mean_l0"] == pytest.approx(report.stats["mean_l0"], rel=1e-9)
+    assert cli["kl_sum"] == pytest.approx(report.stats.kl_sum, rel=1e-6)
+    assert cli["unit_kl"] == pytest.approx(report.stats.unit_kl, rel=1e-6)
+    assert cli["mean_l0"] == pytest.approx(report.stats.mean_l0, rel=1e-9)
 
 
 def test_shipped_ae_has_dead_units(mnist5k):
     report = activation_report(load_checkpoint(ROOT / "checkpoints" / "ae.pt"), mnist5k)
-    dead = report.stats["dead_units"]
+    dead = report.stats.dead_units
     assert len(dead) >= 3 and all((report.hist_counts[u] > 0).sum() == 1 for u in dead)   # one spike at 0
-    assert torch.tensor(report.codes[:, dead]).abs().max() <= 1e-3
+    assert torch.tensor(report.codes[:, dead]).abs().max() == 0
+
+
+def test_shipped_topk_never_exceeds_k_and_batch_topk_averages_about_k(mnist5k):
+    topk = activation_report(load_checkpoint(ROOT / "checkpoints" / "topk.pt"), mnist5k)
+    assert topk.l0.max() <= 10 and topk.stats.mean_l0 > 9.5
+    batch = activation_report(load_checkpoint(ROOT / "checkpoints" / "batch_topk.pt"), mnist5k)
+    assert batch.l0.min() < batch.l0.max()                 # an image's L0 varies …
+    assert 7.5 < batch.stats.mean_l0 < 12.5                # … and averages about k = 10
+
+
+def test_shipped_jumprelu_sweep_gets_sparser_as_lambda_grows(mnist5k):
+    folder = ROOT / "checkpoints" / "sweeps" / "jumprelu-lam"
+    l0 = [evaluate(load_checkpoint(folder / f"jumprelu-lam={lam}.pt"), mnist5k).code.mean_l0
+          for lam in ("1e-4", "3e-4", "1e-3", "3e-3", "1e-2")]
+    assert l0 == sorted(l0, reverse=True) and l0[0] > 3 * l0[-1]

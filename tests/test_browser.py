@@ -3,6 +3,7 @@
 Run alone with `pytest -m browser`. Screenshots land in artifacts/screenshots/."""
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -205,5 +206,36 @@ def test_lasso_selection_on_the_latent_map_shows_images(server, browser):
         full_screenshot(page, str(SHOTS / "latent-selection.png"))
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.get_by_text("Nothing selected yet").count() == 0
+    finally:
+        page.close()
+
+
+def test_compare_with_every_shipped_variant_plots_mse_where_it_says_mse(server, browser, mnist5k):
+    """In the browser, the chart titled MSE holds MSEs for all ten shipped models (the VAE's included),
+    each ending at the model's evaluated test MSE; the frontier marks its Pareto front."""
+    from explorer import evaluate, load_checkpoint
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{server}/compare", wait_until="domcontentloaded")
+        wait_until_rendered(page, timeout=90)
+        page.get_by_role("button", name="the shipped variants").click()
+        page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].some(el =>
+            (el.layout?.title?.text || '').includes('reconstruction MSE') && (el.data || []).length === 10)""",
+                               timeout=120_000)
+        wait_until_rendered(page, timeout=120)
+        full_screenshot(page, str(SHOTS / "compare-shipped-variants.png"))
+        assert page.locator('[data-testid="stException"]').count() == 0
+        charts = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(el => ({
+            title: el.layout && el.layout.title && el.layout.title.text,
+            traces: (el.data || []).map(t => ({name: t.name, y: Array.from(t.y || [])}))}))""")
+        by_title = {re.sub("<[^>]+>", "", c["title"] or ""): c for c in charts}   # the theme wraps titles in <b>
+        curves = by_title["test reconstruction MSE per epoch"]
+        last = {t["name"]: t["y"][-1] for t in curves["traces"]}
+        assert len(last) == 10 and all(0 < v < 0.07 for v in last.values()), last
+        vae = evaluate(load_checkpoint(ROOT / "checkpoints" / "vae.pt"), mnist5k)
+        assert last["vae latent=8"] == pytest.approx(vae.recon_mse, rel=1e-3)
+        frontier = next(c for t, c in by_title.items() if t and t.startswith("The frontier"))
+        assert "Pareto front" in [t["name"] for t in frontier["traces"]]
     finally:
         page.close()

@@ -51,8 +51,9 @@ def test_evaluate_json_keys(capsys, cli_checkpoints):
     code, out, _ = run(capsys, "evaluate", "--checkpoint", str(cli_checkpoints["ae"][0]), "--json")
     metrics = json.loads(out)
     assert code == 0
-    for key in ("n_test", "recon_mse", "per_class_mse", "unit_mean_activation", "unit_firing_rate",
-                "dead_fraction", "mean_l0"):
+    for key in ("n_test", "recon_mse", "fvu", "explained_variance", "l2_ratio", "per_class_mse",
+                "unit_mean_activation", "unit_firing_rate", "dead_fraction", "dense_fraction", "mean_l0",
+                "active_when", "learned_nothing", "learned_nothing_reason"):
         assert key in metrics
     assert metrics["n_test"] == 360 and len(metrics["unit_firing_rate"]) == 32
     # evaluate agrees with what training stored in the checkpoint
@@ -62,12 +63,15 @@ def test_evaluate_json_keys(capsys, cli_checkpoints):
     kl = json.loads(out)
     assert kl["rho"] == 0.05 and len(kl["unit_kl"]) == 16
     code, out, _ = run(capsys, "evaluate", "--checkpoint", str(cli_checkpoints["vae"][0]), "--json")
-    assert len(json.loads(out)["kl_per_dim"]) == 2
+    vae = json.loads(out)
+    assert len(vae["kl_per_dim"]) == 2 and set(vae["loss_terms"]) == {"total", "nll", "kl", "recon_mse"}
+    assert "recon_bce" not in vae                         # one name, one meaning: the VAE's term is `nll`
 
 
 def test_evaluate_human_readable(capsys, cli_checkpoints):
     code, out, _ = run(capsys, "evaluate", "--checkpoint", str(cli_checkpoints["sparse_kl"][0]))
     assert code == 0 and "recon_mse" in out and "kl_sum" in out and "worst class" in out
+    assert "fvu" in out and "dense_fraction" in out and "(a unit is active when |z_j| > 0.5)" in out
 
 
 def test_listings(capsys, tmp_path):

@@ -75,7 +75,7 @@ def test_the_dataset_and_its_evaluation_are_built_once(monkeypatch, empty_caches
     evaluations = counting(monkeypatch, st_cache, "evaluate")
     results = all_at_once(lambda: st_cache.metrics(key, model, "mnist-5k", "cpu"))
     assert len(data_loads) == 1 and len(evaluations) == 1
-    assert all(r == results[0] for r in results) and 0 < results[0]["recon_mse"] < 0.05
+    assert all(r == results[0] for r in results) and 0 < results[0].recon_mse < 0.05
 
 
 def test_a_t_sne_map_asked_for_by_every_session_at_once_is_computed_once(monkeypatch, empty_caches):

@@ -16,14 +16,14 @@ def test_job_runs_to_completion_with_preview_and_metrics(digits):
                       list(range(6))).start().wait(60)
     assert job.status == "done" and job.error is None and job.fraction == 1.0
     assert job.history["epoch"] == [1, 2, 3] and job.preview.shape == (6, 64) and job.preview_epoch == 3
-    assert set(job.history["train"]) == {"total", "recon"} and len(job.history["test"]["recon"]) == 3
+    assert set(job.history["train"]) == {"total", "recon_mse"} and len(job.history["test"]["recon_mse"]) == 3
     # the weights came back: the preview is what the returned model reconstructs
     assert torch.allclose(job.model(digits.test_x[:6]).detach(), torch.from_numpy(job.preview), atol=1e-5)
     # the same run in this process gives the same losses (same seed, same loop)
     same = train(build_model("ae", {"latent_dim": 8, "hidden": "32"}, input_dim=64, seed=0), digits,
                  TrainSettings(epochs=3, batch_size=64))
     assert same.history["train"]["total"] == pytest.approx(job.history["train"]["total"], rel=1e-6)
-    assert job.metrics["n_test"] == 360 and job.summary["epochs_run"] == 3
+    assert job.metrics.n_test == 360 and job.summary["epochs_run"] == 3
     assert not job.model.training and job.key.startswith("session:")
 
 
@@ -35,7 +35,7 @@ def test_stop_keeps_what_was_learned(digits):
     job.stop()
     job.wait(30)
     assert job.status == "stopped" and 2 <= len(job.history["epoch"]) < 500
-    assert job.metrics is not None and job.metrics["recon_mse"] < 0.2
+    assert job.metrics is not None and job.metrics.recon_mse < 0.2
 
 
 def test_bad_hyperparameter_raises_before_starting(digits):

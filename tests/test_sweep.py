@@ -60,9 +60,12 @@ def test_larger_l1_weight_gives_sparser_codes_and_worse_reconstruction(tmp_path,
     mean_abs = [r["mean_l1"] for r in runs]
     l0 = [r["mean_l0"] for r in runs]
     mse = [r["recon_mse"] for r in runs]
+    fvu = [r["fvu"] for r in runs]
     assert mean_abs[0] > mean_abs[1] > mean_abs[2]
     assert l0[0] > l0[1] > l0[2]
-    assert mse[0] < mse[1] < mse[2]
+    assert mse[0] < mse[1] < mse[2] and fvu[0] < fvu[1] < fvu[2]
+    assert not runs[0]["learned_nothing"] and not runs[1]["learned_nothing"]
+    assert runs[2]["learned_nothing"] == (runs[2]["fvu"] > 0.95)     # flagged exactly when no better than x̄
 
 
 def test_cli_sweep(tmp_path):

@@ -10,6 +10,7 @@ from PIL import Image
 
 from explorer.figures import heatmap, loss_curves, per_class_bar, rows_png
 from explorer.images import grid, to_png, upscale
+from explorer.noise import NoiseSetting
 from explorer.params import log_grid
 from explorer.registry import get_variant
 from explorer.views import error_summary, pick_indices, reconstruction_rows
@@ -28,8 +29,8 @@ def test_reconstruction_rows_with_and_without_noise(trained_digits_models, digit
     x = digits.test_x[:6]
     clean = reconstruction_rows(model, x)
     assert clean.noisy is None and clean.original.shape == clean.reconstruction.shape == (6, 64)
-    noisy = reconstruction_rows(model, x, "masking", 0.5, seed=1)
-    again = reconstruction_rows(model, x, "masking", 0.5, seed=1)
+    noisy = reconstruction_rows(model, x, NoiseSetting("masking", 0.5), seed=1)
+    again = reconstruction_rows(model, x, NoiseSetting("masking", 0.5), seed=1)
     assert np.array_equal(noisy.noisy, again.noisy)                     # same seed, same noise
     assert (noisy.noisy == 0).mean() > (clean.original == 0).mean()    # half the pixels masked
     assert noisy.mse.mean() > clean.mse.mean()
@@ -66,11 +67,14 @@ def test_rows_png_stacks_rows():
 
 
 def test_figures_carry_every_term_and_value():
-    history = {"epoch": [1, 2], "train": {"total": [1.0, 0.5], "recon": [0.9, 0.4], "kl_sparsity": [3.0, 2.0]},
-               "test": {"total": [1.1, 0.6], "recon": [1.0, 0.5], "kl_sparsity": [3.1, 2.1]}}
-    fig = loss_curves(history)
-    assert len(fig.data) == 6 and [a.text for a in fig.layout.annotations] == ["total loss", "reconstruction (MSE)", "Σ KL(ρ‖ρ̂ⱼ)"]
+    history = {"epoch": [1, 2], "train": {"total": [1.0, 0.5], "recon_mse": [0.9, 0.4], "kl_sparsity": [3.0, 2.0]},
+               "test": {"total": [1.1, 0.6], "recon_mse": [1.0, 0.5], "kl_sparsity": [3.1, 2.1]}}
+    fig = loss_curves(history, get_variant("sparse_kl").term_titles())
+    assert len(fig.data) == 6 and [a.text for a in fig.layout.annotations] == [
+        "total loss", "reconstruction MSE", "Σⱼ KL(ρ‖ρ̂ⱼ)"]
     assert list(fig.data[5].y) == [3.1, 2.1] and fig.data[5].line.dash == "dash"
+    unknown = loss_curves({"epoch": [1], "train": {"recon": [0.1]}, "test": {"recon": [0.2]}}, {})
+    assert [a.text for a in unknown.layout.annotations] == ["recon"]      # an old history: its own names
     bar = per_class_bar({"0": 0.1, "1": 0.2})
     assert list(bar.data[0].x) == ["0", "1"] and list(bar.data[0].y) == [0.1, 0.2]
     hm = heatmap(np.array([[0.0, 1.0], [2.0, 3.0]]), "t")
@@ -86,31 +90,66 @@ def test_log_grid_spans_the_suggested_range_with_zero_and_default():
     assert 0.0 not in rho and 0.05 in rho      # ρ = 0 is not allowed, so not offered
 
 
-def test_describe_setting_and_metrics_row(trained_digits_models):
-    from explorer import build_model
-    from explorer.compare import describe_setting, describe_settings, metrics_row, sweep_value
+def test_describe_setting_and_the_table_row(trained_digits_models, digits):
+    from explorer import build_model, evaluate
+    from explorer.catalog import sweep_value
+    from explorer.compare import ComparedModel, describe_setting, describe_settings
 
-    assert describe_setting(build_model("ae")) == "ae (seed defaults)"
+    assert describe_setting(build_model("ae")) == "ae (defaults)"
     assert describe_setting(build_model("sparse_l1", {"lam": 1e-3})) == "sparse_l1 λ=0.001"
     assert describe_setting(build_model("sparse_kl", {"beta": 0.1, "rho": 0.02})) == "sparse_kl ρ=0.02 β=0.1"
     assert describe_setting(build_model("ae", {"hidden": "256,128"})) == "ae hidden=256,128"
+    assert describe_setting(build_model("topk", {"k": 5})) == "topk k=5"
+    assert describe_setting(build_model("jumprelu", {"bandwidth": 1.0})) == "jumprelu ε=1"
     sweep = [build_model("sparse_l1", {"lam": v}) for v in (0.0, 1e-4, 1e-3)] + [build_model("ae")]
-    assert describe_settings(sweep) == ["sparse_l1 λ=0", "sparse_l1 λ=0.0001", "sparse_l1 λ=0.001", "ae (seed defaults)"]
+    assert describe_settings(sweep) == ["sparse_l1 λ=0", "sparse_l1 λ=0.0001", "sparse_l1 λ=0.001", "ae (defaults)"]
     assert sweep_value("sparse_l1-lam=3e-4") == 3e-4 and sweep_value("ae") == float("inf")
-    metrics = {"recon_mse": 0.02, "unit_mean_activation": [0.1, 0.3], "mean_l1": 4.0, "mean_l0": 2.5,
-               "dead_fraction": 0.5}
-    row = metrics_row("x.pt", "ae (seed defaults)", metrics, {"train": {"seconds": 3.2, "epochs_run": 7}})
-    assert row["mean activation"] == pytest.approx(0.2) and row["Σ KL(ρ‖ρ̂)"] is None
-    assert row["train seconds"] == 3.2 and row["epochs"] == 7
+    model = trained_digits_models["sparse_kl"][0]
+    ev = evaluate(model, digits)
+    row = ComparedModel("k", "x.pt", "sparse_kl (defaults)", "sparse_kl", model, ev,
+                        train={"seconds": 3.2, "epochs_run": 7}).table_row()
+    assert row["FVU"] == ev.fvu and row["explained variance"] == pytest.approx(1 - ev.fvu)
+    assert row["mean activation"] == pytest.approx(float(np.mean(ev.code.unit_mean_activation)))
+    assert row["Σ KL(ρ‖ρ̂)"] == ev.code.kl_sum and row["active when"] == "|z_j| > 0.5"
+    assert row["train seconds"] == 3.2 and row["epochs"] == 7 and row["learned nothing"] in ("", "yes")
 
 
-def test_tradeoff_joins_a_sweep_in_sparsity_order():
+def _points():
+    from explorer.compare import Point
+
+    return [Point("sparse_l1-lam", "sparse_l1 λ=0.001", 4.0, 0.45, False),
+            Point("sparse_l1-lam", "sparse_l1 λ=0", 20.0, 0.25, False),
+            Point("sparse_l1-lam", "sparse_l1 λ=0.0001", 15.0, 0.26, False),
+            Point("sparse_l1-lam", "sparse_l1 λ=0.003", 0.0, 1.0, True),
+            Point("topk-k", "topk k=5", 5.0, 0.39, False),
+            Point("topk-k", "topk k=10", 10.0, 0.29, False),
+            Point("topk-k", "topk k=20", 20.0, 0.20, False),
+            Point("ae", "ae (defaults)", 21.0, 0.21, False)]
+
+
+def test_tradeoff_joins_a_sweep_in_sparsity_order_and_crosses_out_what_learned_nothing():
     from explorer.figures import tradeoff
 
-    rows = [{"setting": "sparse_l1 λ=0.001", "mean L0": 4.0, "recon MSE": 0.045},
-            {"setting": "sparse_l1 λ=0", "mean L0": 20.0, "recon MSE": 0.025},
-            {"setting": "sparse_l1 λ=0.0001", "mean L0": 15.0, "recon MSE": 0.026},
-            {"setting": "ae (seed defaults)", "mean L0": 21.0, "recon MSE": 0.014}]
-    fig = tradeoff(rows, "mean L0")
-    assert [t.name for t in fig.data] == ["sparse_l1", "ae"]
-    assert list(fig.data[0].x) == [4.0, 15.0, 20.0] and list(fig.data[0].text)[0] == "sparse_l1 λ=0.001"
+    fig = tradeoff(_points(), "mean L0", "FVU")
+    assert [t.name for t in fig.data] == ["sparse_l1-lam", "topk-k", "ae", "learned nothing"]
+    assert list(fig.data[0].x) == [0.0, 4.0, 15.0, 20.0] and list(fig.data[0].text)[1] == "sparse_l1 λ=0.001"
+    assert list(fig.data[3].text) == ["sparse_l1 λ=0.003"] and fig.data[3].marker.symbol == "x-thin"
+
+
+def test_pareto_front_and_who_holds_the_frontier():
+    from explorer.compare import frontier_at, pareto_front
+    from explorer.figures import frontier
+
+    pts = _points()
+    front = pareto_front(pts)
+    # sparsest first; the learned-nothing point at L0 0 is no part of it; λ=0 (20, 0.25) is beaten by topk k=20
+    assert [pts[i].setting for i in front] == ["sparse_l1 λ=0.001", "topk k=5", "topk k=10", "sparse_l1 λ=0.0001",
+                                               "topk k=20"]
+    assert frontier_at(pts, 10.0) == ("topk-k", pytest.approx(0.29))
+    l1_at_10 = 0.45 + (0.26 - 0.45) * (10 - 4) / (15 - 4)
+    assert frontier_at([p for p in pts if p.group == "sparse_l1-lam"], 10.0) == ("sparse_l1-lam", pytest.approx(l1_at_10))
+    assert frontier_at(pts, 30.0) is None                         # no line reaches that far
+    fig = frontier(pts, front)
+    names = [t.name for t in fig.data]
+    assert names == ["sparse_l1-lam", "topk-k", "ae", "Pareto front", "learned nothing"]
+    assert list(fig.data[3].x) == [4.0, 5.0, 10.0, 15.0, 20.0] and fig.layout.yaxis.title.text.startswith("FVU")

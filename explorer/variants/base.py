@@ -1,16 +1,20 @@
-"""The shared autoencoder skeleton: config fields every variant has, the MLP builder, the base model."""
+"""The shared autoencoder skeleton: the config every variant has, the MLP builder, what a code is, and
+the base model, which computes the reconstruction term and the total from what a variant declares."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..noise import NoiseSetting, add_noise
 from ..params import Config, param
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "identity": nn.Identity}
+BATCH = 2048   # images per forward pass when a whole split is encoded or reconstructed
 
 
 @dataclass
@@ -20,7 +24,87 @@ class AutoencoderConfig(Config):
     input_dim: int = param(784, "Pixels per image (set from the dataset).", low=1)
     hidden: tuple[int, ...] = param((128,), "Hidden layer sizes between input and code, e.g. 128 or "
                                     "256,128; the decoder mirrors them. Empty for one layer.", low=1)
-    latent_dim: int = param(32, "Size of the code z (the bottleneck).", low=1, ui_low=2, ui_high=256)
+    latent_dim: int = param(32, "Size of the code z (the bottleneck).", low=1, ui_low=2, ui_high=256,
+                            symbol="latent")
+
+
+@dataclass(frozen=True)
+class Term:
+    """A number a variant's loss reports: its key in `loss()` and in training histories, its short
+    title on charts and tables, what it is in a sentence, and (penalties only) the config field that
+    weights it in the total."""
+
+    name: str
+    title: str
+    about: str = ""
+    weight: str | None = None
+
+
+RECON_MSE = Term("recon_mse", "reconstruction MSE", "per-pixel MSE of the reconstruction of the clean input")
+TOTAL = Term("total", "total loss", "what training minimises")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """An extra number a variant adds to `evaluate`: one value, or one per code unit."""
+
+    name: str
+    title: str
+    per_unit: bool = False
+
+
+@dataclass(frozen=True)
+class CodeKind:
+    """What a variant's code is, and so what 'active' means for it (L0, firing rates, dead units).
+
+    For value codes a unit is active on an image when |z_j| > threshold: 0 for codes with exact
+    zeros (ReLU, top-k, JumpReLU — L0 counts the non-zeros, as SAEBench does) and 0.5 for sigmoid
+    codes (more on than off). A Gaussian code (a VAE's posterior mean) is dense on every image, so
+    there a unit is active when its mean varies across images, Var_x z_j(x) > threshold (the 'active
+    units' of Burda et al. 2016); an inactive one has collapsed to the prior: a dead unit."""
+
+    name: str
+    threshold: float
+    on_variance: bool = False    # Gaussian codes: active = the unit's variance over images
+    probability: bool = False    # z in [0, 1]: ρ̂_j = mean activation is a firing probability (KL view)
+    exact_zeros: bool = True     # an inactive unit is exactly 0, so L0 counts the units the decoder uses;
+    #                              False for dense codes (sigmoid, Gaussian), whose L0 compares only within
+    choices: tuple[float, ...] = (0.0, 1e-4, 1e-3, 1e-2, 0.05, 0.1, 0.2, 0.5)   # for a threshold slider
+
+    @property
+    def measured(self) -> str:
+        """What the threshold is compared with."""
+        return "Var over images of z_j" if self.on_variance else "|z_j|"
+
+    def describe(self, threshold: float | None = None) -> str:
+        """'|z_j| > 0' — what 'unit j is active' means, for labels and help texts."""
+        return f"{self.measured} > {self.threshold if threshold is None else threshold:g}"
+
+    def active(self, codes: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
+        """(N, K) codes → (N, K) bool: unit j active on image i."""
+        t = self.threshold if threshold is None else threshold
+        if self.on_variance:
+            varies = codes.var(dim=0, unbiased=False) > t          # (K,)
+            return varies.expand_as(codes)
+        return codes.abs() > t
+
+
+RELU_CODE = CodeKind("ReLU", 0.0)
+SIGMOID_CODE = CodeKind("sigmoid", 0.5, probability=True, exact_zeros=False)
+GAUSSIAN_CODE = CodeKind("Gaussian (posterior mean)", 0.01, on_variance=True, exact_zeros=False,
+                         choices=(1e-3, 1e-2, 0.1, 0.5))
+
+
+@dataclass
+class Pass:
+    """One forward pass as training sees it, for the objective and the penalties."""
+
+    x_in: torch.Tensor           # (B, D) what the encoder read: x, or a denoiser's corrupted x̃
+    pre: torch.Tensor            # (B, K) the code before its sparsifying step (z where there is none)
+    z: torch.Tensor              # (B, K) the code the decoder read (a sample, for the VAE)
+    x_hat: torch.Tensor          # (B, D) the reconstruction
+
+    # A variant that needs more from the pass (a VAE's log σ², a Jacobian) subclasses this.
 
 
 def mlp(sizes: list[int], out_activation: str) -> nn.Sequential:
@@ -33,17 +117,49 @@ def mlp(sizes: list[int], out_activation: str) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class Autoencoder(nn.Module):
-    """Plain autoencoder: min E ‖x − g(f(x))‖² (mean per pixel), with f, g MLPs.
+def linear_path(layers: list[nn.Linear]) -> torch.Tensor:
+    """W_L ⋯ W_1: the product of the weight matrices, (n_out of the last, n_in of the first)."""
+    product = layers[0].weight
+    for layer in layers[1:]:
+        product = layer.weight @ product
+    return product
 
-    Subclasses change the code activation, add a penalty in `loss`, or replace the encoder."""
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module) -> Iterator[None]:
+    """Eval mode and no gradients inside; the model's mode is restored after (a training run that
+    measures itself keeps training; a shared, cached model stays in eval mode)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+class Autoencoder(nn.Module):
+    """min E ‖x − g(f(x))‖² (MSE, mean per pixel) + Σ_i w_i·Ω_i, with f, g MLPs.
+
+    A variant is one file in explorer/variants/: a subclass that declares its config, its code kind
+    (what 'active' means), its objective term when it is not the clean reconstruction MSE, and its
+    penalty terms Ω_i with the config field w_i that weights each. `loss` is computed here: the
+    objective, the penalties, the weighted total and, for every variant alike, `recon_mse`."""
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     objective_latex: ClassVar[str] = ""        # the objective in one formula, for st.latex
+    paper: ClassVar[str] = ""                  # where the objective comes from
+    order: ClassVar[int] = 1000                # position in menus and listings
     config_class: ClassVar[type[AutoencoderConfig]] = AutoencoderConfig
-    code_activation: ClassVar[str] = "relu"   # the seed's AE has a ReLU at the bottleneck
-    default_batch_size: ClassVar[int] = 128   # the seed's batch size for this variant
+    code_activation: ClassVar[str] = "relu"    # the encoder's last activation (the seed's AE: ReLU)
+    code: ClassVar[CodeKind] = RELU_CODE
+    objective_term: ClassVar[Term] = RECON_MSE
+    penalty_terms: ClassVar[tuple[Term, ...]] = ()
+    extra_metrics: ClassVar[tuple[Metric, ...]] = ()
+    generative: ClassVar[bool] = False         # has a prior to sample new images from (`sample`)
+    default_batch_size: ClassVar[int] = 128    # the seed's batch size for this variant
+    demo_needs_full_budget: ClassVar[bool] = False   # a short demo run shows nothing useful
 
     def __init__(self, config: AutoencoderConfig | None = None):
         super().__init__()
@@ -56,6 +172,7 @@ class Autoencoder(nn.Module):
         c = self.config
         return mlp([c.input_dim, *c.hidden, c.latent_dim], self.code_activation)
 
+    # -- the model ---------------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, input_dim) in [0, 1] → code z (B, latent_dim)."""
         return self.encoder(x)
@@ -67,10 +184,90 @@ class Autoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
+    # -- the objective -----------------------------------------------------------------------------
+    def training_pass(self, x: torch.Tensor) -> Pass:
+        """What the loss needs from one pass over a batch x (B, D)."""
+        z = self.encode(x)
+        return Pass(x, z, z, self.decode(z))
+
+    def objective(self, out: Pass, x: torch.Tensor) -> torch.Tensor:
+        """The data-fit term named by `objective_term`: MSE of the reconstruction against clean x."""
+        return F.mse_loss(out.x_hat, x)
+
+    def penalties(self, out: Pass, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The value of each declared penalty term, unweighted; none for the plain autoencoder."""
+        return {}
+
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Named loss terms; `total` is what training minimises."""
-        recon = F.mse_loss(self(x), x)
-        return {"total": recon, "recon": recon}
+        """Named loss terms; `total` is what training minimises, `recon_mse` the clean reconstruction's
+        per-pixel MSE (the same meaning for every variant)."""
+        out = self.training_pass(x)
+        fit = self.objective(out, x)
+        penalties = self.penalties(out, x)
+        total = fit
+        for term in self.penalty_terms:
+            weight = float(getattr(self.config, term.weight)) if term.weight else 1.0
+            total = total + weight * penalties[term.name]
+        terms = {TOTAL.name: total, self.objective_term.name: fit, **penalties}
+        if RECON_MSE.name not in terms:
+            with torch.no_grad():      # reported, not trained on: the model's reconstruction of clean x
+                terms[RECON_MSE.name] = F.mse_loss(self(x), x)
+        return terms
+
+    @classmethod
+    def terms(cls) -> tuple[Term, ...]:
+        """Every term `loss` reports, in the order training histories list them."""
+        own = (cls.objective_term, *cls.penalty_terms)
+        return (TOTAL, *own) + (() if RECON_MSE in own else (RECON_MSE,))
+
+    @classmethod
+    def term_titles(cls) -> dict[str, str]:
+        """Every term `loss` reports → its short title."""
+        return {t.name: t.title for t in cls.terms()}
+
+    # -- what the rest of the product asks ---------------------------------------------------------
+    def target_firing_rate(self) -> float | None:
+        """The fraction of images each unit is meant to be active on, if the variant sets one."""
+        return None
+
+    def training_noise(self) -> NoiseSetting | None:
+        """The corruption this model was trained to remove (denoisers), shown by default at inference."""
+        return None
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n new images (n, D) from the model's prior (generative variants only)."""
+        raise NotImplementedError(f"{self.name} is not generative: it has no prior to sample from")
+
+    def measure_extras(self, x: torch.Tensor) -> dict[str, float | list[float]]:
+        """The values of `extra_metrics` on images x (N, D), computed in eval mode."""
+        return {}
+
+    def code_filters(self) -> torch.Tensor:
+        """(K, D) input-space filter of each code unit: the product of the encoder's weight matrices.
+
+        Exact for a one-layer encoder; for deeper ones the linear path through the layers, ignoring
+        the ReLUs — the usual quick look at what a unit reads."""
+        return linear_path([m for m in self.encoder.modules() if isinstance(m, nn.Linear)])
+
+    # -- whole splits, in batches, in eval mode ----------------------------------------------------
+    def encode_all(self, x: torch.Tensor) -> torch.Tensor:
+        """Codes (N, K) of every row of x."""
+        with evaluating(self):
+            return torch.cat([self.encode(x[i:i + BATCH]) for i in range(0, len(x), BATCH)])
+
+    def reconstruct_all(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstructions (N, D) of every row of x."""
+        with evaluating(self):
+            return torch.cat([self(x[i:i + BATCH]) for i in range(0, len(x), BATCH)])
+
+    def reconstruct_noisy(self, x: torch.Tensor, noise: NoiseSetting | None,
+                          seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(what the model saw, its reconstruction): x corrupted by `noise` (same seed, same noise),
+        or x itself when noise is None or zero."""
+        inputs = x
+        if noise is not None and noise.level > 0:
+            inputs = add_noise(x, noise.kind, noise.level, torch.Generator(device=x.device).manual_seed(seed))
+        return inputs, self.reconstruct_all(inputs)
 
     @property
     def device(self) -> torch.device:

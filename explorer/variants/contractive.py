@@ -4,19 +4,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..params import param
 from ..registry import register
-from .base import Autoencoder, AutoencoderConfig
+from .base import Autoencoder, AutoencoderConfig, Pass, Term
 
 
 @dataclass
 class ContractiveConfig(AutoencoderConfig):
     lam: float = param(1e-3, "λ, weight of the Jacobian penalty ‖∂z/∂x‖²_F: larger → a code that "
                        "changes less when the input is nudged (try 1e-5…1e-1).", low=0.0,
-                       log_scale=True, ui_low=1e-5, ui_high=1e-1)
+                       log_scale=True, ui_low=1e-5, ui_high=1e-1, symbol="λ")
 
 
 def _activation_derivative(module: nn.Module, pre: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
@@ -55,19 +54,29 @@ def encoder_jacobian_sq_norm(encoder: nn.Sequential, x: torch.Tensor) -> tuple[t
     return h, ((m @ gram) * m).sum(dim=(1, 2))
 
 
+@dataclass
+class ContractivePass(Pass):
+    jacobian_sq: torch.Tensor | None = None     # (B,) ‖∂z/∂x‖²_F of each image
+
+
 @register
 class ContractiveAutoencoder(Autoencoder):
     """Objective: min E [ ‖x − g(z)‖² + λ·‖∂z/∂x‖²_F ],  z = f(x); contractive = batch mean of ‖J‖²_F."""
 
     name = "contractive"
+    order = 50
     summary = "Contractive autoencoder: penalises how much the code moves when the input moves."
+    paper = "Rifai et al., Contractive auto-encoders: explicit invariance during feature extraction, ICML 2011"
     config_class = ContractiveConfig
     objective_latex = (r"\min_{\theta,\phi}\ \mathbb{E}_{x}\Big[\lVert x - g_\phi(f_\theta(x)) \rVert^2"
                        r" + \lambda \Big\lVert \frac{\partial f_\theta(x)}{\partial x} \Big\rVert_F^2\Big]")
+    penalty_terms = (Term("contractive", "‖∂z/∂x‖²_F", "the Jacobian penalty: how much the code moves when the "
+                          "input moves, per image", weight="lam"),)
 
-    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        z, jac_sq = encoder_jacobian_sq_norm(self.encoder, x)
-        recon = F.mse_loss(self.decode(z), x)
-        contractive = jac_sq.mean()
-        return {"total": recon + self.config.lam * contractive, "recon": recon,
-                "contractive": contractive}
+    def training_pass(self, x: torch.Tensor) -> ContractivePass:
+        z, jacobian_sq = encoder_jacobian_sq_norm(self.encoder, x)    # one encoder pass for both
+        return ContractivePass(x, z, z, self.decode(z), jacobian_sq)
+
+    def penalties(self, out: Pass, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        assert isinstance(out, ContractivePass) and out.jacobian_sq is not None
+        return {"contractive": out.jacobian_sq.mean()}

@@ -4,12 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
-from ..noise import NOISE_TYPES, add_noise
+from ..noise import NOISE_TYPES, NoiseSetting, add_noise
 from ..params import param
 from ..registry import register
-from .base import Autoencoder, AutoencoderConfig
+from .base import Autoencoder, AutoencoderConfig, Metric, Pass, Term
 
 
 @dataclass
@@ -18,7 +17,8 @@ class DenoisingConfig(AutoencoderConfig):
                        "noise, masking (pixels set to 0) or salt-and-pepper (pixels set to 0 or 1).",
                        choices=NOISE_TYPES)
     noise_level: float = param(0.3, "σ of the Gaussian noise, or the fraction of pixels hit by "
-                               "masking / salt-and-pepper.", low=0.0, ui_low=0.0, ui_high=1.0)
+                               "masking / salt-and-pepper.", low=0.0, ui_low=0.0, ui_high=1.0,
+                               symbol="σ/fraction")
 
     def validate(self) -> None:
         super().validate()
@@ -32,12 +32,26 @@ class DenoisingAutoencoder(Autoencoder):
     """Objective: min E ‖x − g(f(x̃))‖²,  x̃ = corrupt(x) (Gaussian σ=0.3 by default, as the seed)."""
 
     name = "denoising"
+    order = 40
     summary = "Denoising autoencoder: corrupted input in, clean image out."
+    paper = "Vincent et al., Extracting and composing robust features with denoising autoencoders, ICML 2008"
     config_class = DenoisingConfig
     objective_latex = (r"\min_{\theta,\phi}\ \mathbb{E}_{x,\tilde x}\lVert x - g_\phi(f_\theta(\tilde x))"
                        r" \rVert^2,\quad \tilde x = \mathrm{corrupt}(x)")
+    objective_term = Term("denoise_mse", "denoising MSE", "per-pixel MSE of the reconstruction of the corrupted "
+                          "input against the clean image")
+    extra_metrics = (Metric("denoise_mse", "MSE of the denoised corrupted test images (training noise)"),
+                     Metric("noisy_input_mse", "MSE of the corrupted test images themselves"))
 
-    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def training_pass(self, x: torch.Tensor) -> Pass:
         noisy = add_noise(x, self.config.noise, self.config.noise_level)
-        recon = F.mse_loss(self(noisy), x)  # target is the clean image
-        return {"total": recon, "recon": recon}
+        z = self.encode(noisy)
+        return Pass(noisy, z, z, self.decode(z))       # the objective compares x_hat with the clean x
+
+    def training_noise(self) -> NoiseSetting:
+        return NoiseSetting(self.config.noise, self.config.noise_level)
+
+    def measure_extras(self, x: torch.Tensor) -> dict[str, float | list[float]]:
+        noisy, denoised = self.reconstruct_noisy(x, self.training_noise(), seed=0)
+        return {"denoise_mse": float((denoised - x).pow(2).mean()),
+                "noisy_input_mse": float((noisy - x).pow(2).mean())}

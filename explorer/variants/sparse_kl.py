@@ -4,11 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from ..params import param
 from ..registry import register
-from .base import Autoencoder, AutoencoderConfig
+from .base import SIGMOID_CODE, Autoencoder, AutoencoderConfig, Pass, Term
 
 RHO_HAT_EPS = 1e-6  # keeps log(ρ̂) and log(1−ρ̂) finite; the seed's 1e-10 rounds to 1.0 in float32
 
@@ -23,13 +22,13 @@ def kl_divergence(rho: float, rho_hat: torch.Tensor) -> torch.Tensor:
 class SparseKLConfig(AutoencoderConfig):
     hidden: tuple[int, ...] = param((), "Hidden layers before the code; the seed has none "
                                     "(784 → 64 sigmoid units → 784).", low=1)
-    latent_dim: int = param(64, "Number of sigmoid code units.", low=1, ui_low=2, ui_high=512)
+    latent_dim: int = param(64, "Number of sigmoid code units.", low=1, ui_low=2, ui_high=512, symbol="latent")
     rho: float = param(0.05, "ρ, the target mean activation of each unit: the fraction of the "
                        "time it should be on.", low=0.0, high=1.0, low_open=True, high_open=True,
-                       log_scale=True, ui_low=0.005, ui_high=0.5)
+                       log_scale=True, ui_low=0.005, ui_high=0.5, symbol="ρ")
     beta: float = param(1e-2, "β, weight of the KL sparsity penalty: larger pulls every unit's mean "
                         "activation ρ̂_j harder towards ρ.", low=0.0, log_scale=True,
-                        ui_low=1e-4, ui_high=1.0)
+                        ui_low=1e-4, ui_high=1.0, symbol="β")
 
 
 @register
@@ -37,15 +36,21 @@ class SparseKLAutoencoder(Autoencoder):
     """Objective: min E ‖x − g(z)‖² + β·Σ_j KL(ρ‖ρ̂_j),  z = σ(Wx+b),  ρ̂_j = batch mean of z_j."""
 
     name = "sparse_kl"
+    order = 30
     summary = "Sparse autoencoder: sigmoid code pulled to a target firing rate ρ by a KL penalty."
+    paper = "Ng, Sparse autoencoder, CS294A lecture notes (2011)"
     config_class = SparseKLConfig
-    objective_latex = (r"\min_{\theta,\phi}\ \mathbb{E}_{x}\lVert x - g_\phi(z) \rVert^2 + \beta \sum_j"
-                       r" \mathrm{KL}(\rho \,\Vert\, \hat\rho_j),\quad \hat\rho_j = \tfrac{1}{B}\sum_{b} z_{bj}")
+    objective_latex = (r"\begin{gathered}\min_{\theta,\phi}\ \mathbb{E}_{x}\lVert x - g_\phi(z) \rVert^2 + \beta \sum_j"
+                       r" \mathrm{KL}(\rho \,\Vert\, \hat\rho_j) \\ \hat\rho_j = \tfrac{1}{B}\sum_{b} z_{bj}\end{gathered}")
     code_activation = "sigmoid"
-    default_batch_size = 256  # the seed trains this one with batch 256
+    code = SIGMOID_CODE
+    penalty_terms = (Term("kl_sparsity", "Σⱼ KL(ρ‖ρ̂ⱼ)", "the sparsity penalty: how far each unit's batch mean "
+                          "activation ρ̂ⱼ is from ρ", weight="beta"),)
+    default_batch_size = 256             # the seed trains this one with batch 256
+    demo_needs_full_budget = True        # ρ̂ settles near ρ only after about the seeds' step budget
 
-    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        z = self.encode(x)                                        # (B, latent) in (0, 1)
-        recon = F.mse_loss(self.decode(z), x)
-        kl = kl_divergence(self.config.rho, z.mean(dim=0)).sum()  # Σ_j KL(ρ‖ρ̂_j)
-        return {"total": recon + self.config.beta * kl, "recon": recon, "kl_sparsity": kl}
+    def penalties(self, out: Pass, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"kl_sparsity": kl_divergence(self.config.rho, out.z.mean(dim=0)).sum()}   # Σ_j KL(ρ‖ρ̂_j)
+
+    def target_firing_rate(self) -> float:
+        return self.config.rho

@@ -4,18 +4,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from ..params import param
 from ..registry import register
-from .base import Autoencoder, AutoencoderConfig
+from .base import Autoencoder, AutoencoderConfig, Pass, Term
 
 
 @dataclass
 class SparseL1Config(AutoencoderConfig):
     lam: float = param(1e-4, "λ, weight of the L1 penalty on the code: larger → fewer active units, "
                        "blurrier reconstructions (try 1e-5…1e-2).", low=0.0, log_scale=True,
-                       ui_low=1e-5, ui_high=1e-2)
+                       ui_low=1e-5, ui_high=1e-2, symbol="λ")
 
 
 @register
@@ -23,13 +22,13 @@ class SparseL1Autoencoder(Autoencoder):
     """Objective: min E [ ‖x − g(z)‖² + λ·‖z‖₁ ],  z = f(x) (ReLU code); l1 = batch mean of ‖z‖₁."""
 
     name = "sparse_l1"
+    order = 20
     summary = "Sparse autoencoder with an L1 penalty λ·‖z‖₁ on the code."
+    paper = "Goodfellow, Bengio & Courville, Deep Learning, §14.2.1 (2016)"
     config_class = SparseL1Config
     objective_latex = (r"\min_{\theta,\phi}\ \mathbb{E}_{x}\Big[\lVert x - g_\phi(z) \rVert^2"
                        r" + \lambda \lVert z \rVert_1\Big],\quad z = f_\theta(x)")
+    penalty_terms = (Term("l1", "‖z‖₁", "L1 norm of the code, per image", weight="lam"),)
 
-    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        z = self.encode(x)                      # (B, latent)
-        recon = F.mse_loss(self.decode(z), x)
-        l1 = z.abs().sum(dim=1).mean()          # mean over the batch of ‖z‖₁
-        return {"total": recon + self.config.lam * l1, "recon": recon, "l1": l1}
+    def penalties(self, out: Pass, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"l1": out.z.abs().sum(dim=1).mean()}        # mean over the batch of ‖z‖₁

@@ -8,7 +8,7 @@ from torch import nn
 
 from ..params import param
 from ..registry import register
-from .base import Autoencoder, AutoencoderConfig, mlp
+from .base import BATCH, GAUSSIAN_CODE, Autoencoder, AutoencoderConfig, Metric, Pass, Term, linear_path, mlp
 
 
 @dataclass
@@ -16,10 +16,15 @@ class VAEConfig(AutoencoderConfig):
     hidden: tuple[int, ...] = param((256,), "Hidden layer sizes of encoder and (mirrored) decoder.", low=1)
     latent_dim: int = param(8, "Size of the latent z: 8 reconstructs recognisably; 2 gives the "
                             "classic 2-D map and manifold (blurrier).",
-                            low=1, ui_low=2, ui_high=64)
+                            low=1, ui_low=2, ui_high=64, symbol="latent")
     beta: float = param(1.0, "β, weight of KL(q(z|x)‖N(0,I)): 1 is the ELBO, larger gives a "
                         "smoother, blurrier latent space (β-VAE).", low=0.0, log_scale=True,
-                        ui_low=0.01, ui_high=10.0)
+                        ui_low=0.01, ui_high=10.0, symbol="β")
+
+
+@dataclass
+class GaussianPass(Pass):
+    logvar: torch.Tensor | None = None       # (B, K) log σ² of q(z|x); `pre` holds μ
 
 
 @register
@@ -28,11 +33,18 @@ class VariationalAutoencoder(Autoencoder):
     q(z|x) = N(μ(x), diag σ²(x)), z = μ + σ·ε (reparameterisation). `encode` returns μ."""
 
     name = "vae"
+    order = 60
     summary = "Variational autoencoder: a probabilistic code you can sample new digits from."
+    paper = "Kingma & Welling, Auto-encoding variational Bayes, ICLR 2014; Higgins et al., β-VAE, ICLR 2017"
     config_class = VAEConfig
     objective_latex = (r"\min\ \mathbb{E}_{x}\Big[-\mathbb{E}_{q(z|x)} \log p(x|z) + \beta\,"
                        r"\mathrm{KL}\big(q(z|x) \,\Vert\, \mathcal{N}(0, I)\big)\Big]")
     code_activation = "identity"
+    code = GAUSSIAN_CODE
+    objective_term = Term("nll", "−log p(x|z)", "binary cross-entropy summed over pixels, nats per image")
+    penalty_terms = (Term("kl", "KL(q ‖ N(0, I))", "KL(q(z|x) ‖ N(0, I)), nats per image", weight="beta"),)
+    extra_metrics = (Metric("kl_per_dim", "KL(q(z_j|x) ‖ N(0, 1)) per latent dimension (nats)", per_unit=True),)
+    generative = True
 
     def build_encoder(self) -> nn.Module:
         c = self.config
@@ -51,18 +63,34 @@ class VariationalAutoencoder(Autoencoder):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encode_distribution(x)[0]
 
-    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def training_pass(self, x: torch.Tensor) -> GaussianPass:
         mu, logvar = self.encode_distribution(x)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)   # reparameterisation
-        recon = bernoulli_nll(self.decode(z), x).mean()
-        kl = kl_to_standard_normal(mu, logvar).sum(dim=1).mean()
-        return {"total": recon + self.config.beta * kl, "recon_bce": recon, "kl": kl}
+        return GaussianPass(x, mu, z, self.decode(z), logvar)
+
+    def objective(self, out: Pass, x: torch.Tensor) -> torch.Tensor:
+        return bernoulli_nll(out.x_hat, x).mean()
+
+    def penalties(self, out: Pass, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        assert isinstance(out, GaussianPass) and out.logvar is not None
+        return {"kl": kl_to_standard_normal(out.pre, out.logvar).sum(dim=1).mean()}
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n images (n, D) decoded from z ~ N(0, I)."""
         z = torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
         return self.decode(z)
+
+    @torch.no_grad()
+    def measure_extras(self, x: torch.Tensor) -> dict[str, float | list[float]]:
+        kl = torch.cat([kl_to_standard_normal(*self.encode_distribution(x[i:i + BATCH]))
+                        for i in range(0, len(x), BATCH)])             # (N, K)
+        return {"kl_per_dim": kl.mean(dim=0).tolist()}
+
+    def code_filters(self) -> torch.Tensor:
+        # The code is μ: the trunk's layers, then the μ head.
+        trunk = [m for m in self.encoder.modules() if isinstance(m, nn.Linear)]
+        return linear_path([*trunk, self.mu_head])
 
 
 def bernoulli_nll(x_hat: torch.Tensor, x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
