@@ -26,6 +26,7 @@ class ActivationReport:
     l0: np.ndarray               # (N,) active units per image
     rho: float                   # target firing rate used for the KL view
     per_unit_extras: dict[str, np.ndarray]   # title → (K,) the variant's per-unit metrics
+    unit_thresholds: np.ndarray | None       # (K,) learned cut-offs below which a unit is 0, if any
 
     @property
     def n_units(self) -> int:
@@ -53,13 +54,15 @@ def activation_report(model: Autoencoder, data: Dataset, threshold: float | None
     with evaluating(model):
         codes_t = model.encode_all(data.test_x)                  # (N, K)
         extras = model.measure_extras(data.test_x)
+        learned = model.unit_thresholds()
     threshold = model.code.threshold if threshold is None else threshold
     stats = code_statistics(codes_t, model.code, threshold, rho)
     active = model.code.active(codes_t, threshold).cpu().numpy()
     codes = codes_t.cpu().numpy()
     counts, edges = zip(*(np.histogram(codes[:, j], bins=HIST_BINS) for j in range(codes.shape[1])))
     per_unit = {m.title: np.asarray(extras[m.name]) for m in model.extra_metrics if m.per_unit}
-    return ActivationReport(codes, active, stats, np.stack(counts), np.stack(edges), active.sum(axis=1), rho, per_unit)
+    return ActivationReport(codes, active, stats, np.stack(counts), np.stack(edges), active.sum(axis=1), rho, per_unit,
+                            None if learned is None else learned.cpu().numpy())
 
 
 def unit_order(report: ActivationReport, by: str) -> np.ndarray:

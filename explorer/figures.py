@@ -88,10 +88,15 @@ def unit_histograms(counts: np.ndarray, edges: np.ndarray, units: np.ndarray, lo
     return fig
 
 
-def unit_histogram(counts: np.ndarray, edges: np.ndarray, unit: int, log_counts: bool) -> go.Figure:
+def unit_histogram(counts: np.ndarray, edges: np.ndarray, unit: int, log_counts: bool,
+                   threshold: float | None = None) -> go.Figure:
+    """One unit's activations; with the unit's learned threshold θ marked, below which it outputs 0."""
     centres = (edges[:-1] + edges[1:]) / 2
     fig = go.Figure(go.Bar(x=centres, y=counts, marker_color=TEST_COLOR, marker_line_width=0,
                            hovertemplate="z ≈ %{x:.3g}<br>%{y} images<extra></extra>"))
+    if threshold is not None:
+        fig.add_vline(x=threshold, line_dash="dash", line_color=TRAIN_COLOR,
+                      annotation_text=f"learned θ = {threshold:.3g}", annotation_position="top right")
     fig.update_layout(title=f"Unit {unit}: activations on the test split", xaxis_title="activation z",
                       yaxis_title="images", yaxis_type="log" if log_counts else "linear", bargap=0.02,
                       height=320, margin=dict(l=50, r=10, t=50, b=40))

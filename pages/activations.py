@@ -115,7 +115,8 @@ alive_first = [int(u) for u in unit_order(report, "firing")]
 unit = st.selectbox("Unit", alive_first, key="act_unit",
                     format_func=lambda u: f"unit {u} — fires on {report.firing_rate[u]:.1%}, ρ̂ = {report.mean_activation[u]:.3g}")
 left, mid, right = st.columns([2, 2, 1])
-left.plotly_chart(unit_histogram(report.hist_counts[unit], report.hist_edges[unit], unit, log_counts),
+learned = None if report.unit_thresholds is None else float(report.unit_thresholds[unit])
+left.plotly_chart(unit_histogram(report.hist_counts[unit], report.hist_edges[unit], unit, log_counts, learned),
                   config=PLOTLY_CONFIG, key="unit_hist")
 top = top_activating(report.codes, unit, 12)
 mid.image(tiles_png(data.test_x[top].cpu().numpy(), data.image_shape, ncols=6, scale=3),

@@ -115,3 +115,14 @@ def test_shipped_jumprelu_sweep_gets_sparser_as_lambda_grows(mnist5k):
     l0 = [evaluate(load_checkpoint(folder / f"jumprelu-lam={lam}.pt"), mnist5k).code.mean_l0
           for lam in ("1e-4", "3e-4", "1e-3", "3e-3", "1e-2")]
     assert l0 == sorted(l0, reverse=True) and l0[0] > 3 * l0[-1]
+
+
+def test_learned_thresholds_are_reported_per_unit_and_nothing_below_them_fires(trained_digits_models, digits):
+    jump = activation_report(trained_digits_models["jumprelu"][0], digits)
+    assert jump.unit_thresholds.shape == (8,)
+    for j, theta in enumerate(jump.unit_thresholds):
+        on = jump.codes[:, j][jump.codes[:, j] != 0]
+        assert (on > theta).all()                                       # the jump: no value in (0, θ_j]
+    assert activation_report(trained_digits_models["ae"][0], digits).unit_thresholds is None
+    batch = activation_report(trained_digits_models["batch_topk"][0], digits).unit_thresholds
+    assert len(set(batch.tolist())) == 1 and batch[0] > 0                # one learned θ for every unit

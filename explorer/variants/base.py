@@ -230,6 +230,10 @@ class Autoencoder(nn.Module):
         """The fraction of images each unit is meant to be active on, if the variant sets one."""
         return None
 
+    def unit_thresholds(self) -> torch.Tensor | None:
+        """(K,) the learned cut-off below which each unit outputs exactly 0, if the variant learns one."""
+        return None
+
     def training_noise(self) -> NoiseSetting | None:
         """The corruption this model was trained to remove (denoisers), shown by default at inference."""
         return None

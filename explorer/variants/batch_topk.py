@@ -63,5 +63,8 @@ class BatchTopKAutoencoder(TopKAutoencoder):
                 self.threshold.copy_(torch.where(torch.isfinite(smallest), moved, self.threshold))
         return super().penalties(out, x)
 
+    def unit_thresholds(self) -> torch.Tensor:
+        return self.threshold.detach().expand(self.config.latent_dim)    # one θ for every unit
+
     def measure_extras(self, x: torch.Tensor) -> dict[str, float | list[float]]:
         return {"inference_threshold": float(self.threshold)}

@@ -120,5 +120,8 @@ class JumpReLUAutoencoder(Autoencoder):
         active = StepFunction.apply(out.pre, self.threshold, self.config.bandwidth)   # (B, K) 0/1
         return {"l0": active.sum(dim=1).mean()}
 
+    def unit_thresholds(self) -> torch.Tensor:
+        return self.threshold.detach()
+
     def measure_extras(self, x: torch.Tensor) -> dict[str, float | list[float]]:
-        return {"unit_threshold": self.threshold.tolist()}
+        return {"unit_threshold": self.unit_thresholds().tolist()}
