@@ -28,6 +28,17 @@ class AutoencoderConfig(Config):
                             symbol="latent")
 
 
+@dataclass
+class DictionaryConfig(AutoencoderConfig):
+    """The sparse autoencoders' shape (SAE work's): one linear layer into a code of 64 units — a
+    dictionary of 64 features — and its mirror."""
+
+    hidden: tuple[int, ...] = param((), "Hidden layers before the code; none by default (one linear "
+                                    "encoder layer, as in sparse-autoencoder work).", low=1)
+    latent_dim: int = param(64, "Number of code units (the dictionary size).", low=1, ui_low=2,
+                            ui_high=512, symbol="latent")
+
+
 @dataclass(frozen=True)
 class Term:
     """A number a variant's loss reports: its key in `loss()` and in training histories, its short

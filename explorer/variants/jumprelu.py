@@ -10,7 +10,7 @@ import torch
 
 from ..params import param
 from ..registry import register
-from .base import Autoencoder, AutoencoderConfig, CodeKind, Metric, Pass, Term
+from .base import Autoencoder, CodeKind, DictionaryConfig, Metric, Pass, Term
 
 # θ starts just above zero, so at first a JumpReLU is a ReLU: a start above the initial
 # pre-activations (std ≈ 0.2) would silence units for good, as nothing below θ gets a gradient.
@@ -63,11 +63,7 @@ class StepFunction(torch.autograd.Function):
 
 
 @dataclass
-class JumpReLUConfig(AutoencoderConfig):
-    hidden: tuple[int, ...] = param((), "Hidden layers before the code; none by default (one linear "
-                                    "encoder layer, as in sparse-autoencoder work).", low=1)
-    latent_dim: int = param(64, "Number of code units (the dictionary size).", low=1, ui_low=2,
-                            ui_high=512, symbol="latent")
+class JumpReLUConfig(DictionaryConfig):
     lam: float = param(1e-3, "λ, weight of the L0 penalty (active units per image): larger → fewer "
                        "units per image, each threshold θ_j pushed up (try 1e-5…1e-2).", low=0.0,
                        log_scale=True, ui_low=1e-5, ui_high=1e-2, symbol="λ")

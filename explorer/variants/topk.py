@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from ..params import param
 from ..registry import register
-from .base import Autoencoder, AutoencoderConfig, CodeKind, Pass, Term
+from .base import Autoencoder, CodeKind, DictionaryConfig, Pass, Term
 
 # A unit that fired on none of the last this-many training images is dead, for AuxK. Gao et al.
 # count 10M tokens of a language model; a few hundred batches of digits is the same idea here.
@@ -22,11 +22,7 @@ def top_k_relu(pre: torch.Tensor, k: int) -> torch.Tensor:
 
 
 @dataclass
-class TopKConfig(AutoencoderConfig):
-    hidden: tuple[int, ...] = param((), "Hidden layers before the code; none by default (one linear "
-                                    "encoder layer, as in sparse-autoencoder work).", low=1)
-    latent_dim: int = param(64, "Number of code units (the dictionary size).", low=1, ui_low=2,
-                            ui_high=512, symbol="latent")
+class TopKConfig(DictionaryConfig):
     k: int = param(10, "Units kept per image: the k largest pre-activations survive (then ReLU), so "
                    "no image ever uses more than k units.", low=1, ui_low=1, ui_high=64, symbol="k")
     aux_coeff: float = param(1 / 32, "α, weight of the AuxK loss, in which units that stopped firing "
