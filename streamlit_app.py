@@ -1,16 +1,18 @@
 """Autoencoder Explorer — the entry point: page navigation and the shared sidebar."""
 import time
 
-RUN_STARTED = time.perf_counter()   # for the load test's server-side page times (st_cache.run_timer)
-import explorer.preload  # noqa: E402,F401  — the first library import in every script: see its docstring
-import streamlit as st
+RUN_STARTED = time.perf_counter()   # for the load test's server-side page times (app.timing)
+import explorer.app.preload  # noqa: E402,F401  — the first library import in every script: see its docstring
+import streamlit as st  # noqa: E402
 
-from explorer import st_cache
-from explorer.checkpoint import CheckpointError
-from explorer.datasets import DATASETS, DEFAULT_DATASET
-from explorer.device import available_devices
+from explorer.app import keys, models  # noqa: E402
+from explorer.app.legacy_pages import leave_legacy_pages_mode  # noqa: E402
+from explorer.app.timing import run_timer  # noqa: E402
+from explorer.checkpoint import CheckpointError  # noqa: E402
+from explorer.datasets import DATASETS, DEFAULT_DATASET  # noqa: E402
+from explorer.device import available_devices  # noqa: E402
 
-st_cache.leave_legacy_pages_mode()
+leave_legacy_pages_mode()
 st.set_page_config(page_title="Autoencoder Explorer", page_icon="🧠", layout="wide")
 # Small images are upscaled by the browser: keep pixels square and crisp, never blurred.
 st.markdown("<style>img { image-rendering: pixelated; }</style>", unsafe_allow_html=True)
@@ -25,53 +27,53 @@ PAGES = [
 ]
 navigation = st.navigation(PAGES)
 
-st.session_state.setdefault("dataset", DEFAULT_DATASET)
-st.session_state.setdefault("device", "auto")
+st.session_state.setdefault(keys.DATASET, DEFAULT_DATASET)
+st.session_state.setdefault(keys.DEVICE, "auto")
 
 # An upload from the last interaction is handled before the selectors exist, so it can select itself.
-upload = st.session_state.get("upload")
-if upload is not None and st.session_state.get("_upload_seen") != upload.file_id:
-    st.session_state["_upload_seen"] = upload.file_id
+upload = st.session_state.get(keys.UPLOAD)
+if upload is not None and st.session_state.get(keys.UPLOAD_SEEN) != upload.file_id:
+    st.session_state[keys.UPLOAD_SEEN] = upload.file_id
     try:
-        added = st_cache.add_upload(upload.name, upload.getvalue())
-        st.session_state["_upload_note"] = ("success", f"Loaded {upload.name}: {added.variant} on {added.dataset}.")
+        added = models.add_upload(upload.name, upload.getvalue())
+        st.session_state[keys.UPLOAD_NOTE] = ("success", f"Loaded {upload.name}: {added.variant} on {added.dataset}.")
     except CheckpointError as exc:
-        st.session_state["_upload_note"] = ("error", str(exc))
+        st.session_state[keys.UPLOAD_NOTE] = ("error", str(exc))
 
-entries = st_cache.model_entries()
-if st.session_state.get(st_cache.ACTIVE) not in entries:
-    if st.session_state.get(st_cache.ACTIVE):   # it was there: its file was removed or replaced
-        st.session_state["_model_gone"] = True
-    st.session_state[st_cache.ACTIVE] = st_cache.default_model_key(entries)
+entries = models.model_entries()
+if st.session_state.get(keys.ACTIVE_MODEL) not in entries:
+    if st.session_state.get(keys.ACTIVE_MODEL):   # it was there: its file was removed or replaced
+        st.session_state[keys.MODEL_GONE] = True
+    st.session_state[keys.ACTIVE_MODEL] = models.default_model_key(entries)
 
 
 def follow_model_dataset() -> None:
     """Picking a model switches to the dataset it was trained on (its images have that size)."""
-    entry = st_cache.model_entries().get(st.session_state.get(st_cache.ACTIVE))
+    entry = models.model_entries().get(st.session_state.get(keys.ACTIVE_MODEL) or "")
     if entry is not None and entry.dataset in DATASETS:
-        st.session_state["dataset"] = entry.dataset
+        st.session_state[keys.DATASET] = entry.dataset
 
 
 with st.sidebar:
-    st.selectbox("Active model", options=list(entries), key=st_cache.ACTIVE,
+    st.selectbox("Active model", options=list(entries), key=keys.ACTIVE_MODEL,
                  format_func=lambda key: entries[key].label if key in entries else key,
                  on_change=follow_model_dataset, placeholder="no model yet — train one",
                  help="Shipped checkpoints, and the models you trained or uploaded in this browser tab.")
-    st.selectbox("Dataset", list(DATASETS), key="dataset",
+    st.selectbox("Dataset", list(DATASETS), key=keys.DATASET,
                  help="Test images shown on every page. " + " · ".join(
                      f"**{name}**: {spec.description}" for name, spec in DATASETS.items()))
-    st.selectbox("Device", ["auto", *available_devices()], key="device",
+    st.selectbox("Device", ["auto", *available_devices()], key=keys.DEVICE,
                  help="'auto' uses a GPU when there is one.")
     with st.expander("Upload a checkpoint (.pt)"):
-        st.file_uploader("Checkpoint file", type=["pt"], key="upload", label_visibility="collapsed",
+        st.file_uploader("Checkpoint file", type=["pt"], key=keys.UPLOAD, label_visibility="collapsed",
                          help="A file written by this app or `python -m explorer train`.")
-        note = st.session_state.get("_upload_note")
+        note = st.session_state.get(keys.UPLOAD_NOTE)
         if note:
             (st.success if note[0] == "success" else st.error)(note[1])
-    if st.session_state.pop("_model_gone", False):
+    if st.session_state.pop(keys.MODEL_GONE, False):
         st.warning("The model you had selected is no longer on disk (its checkpoint was removed or "
                    "replaced); showing the default model instead.")
-    st.caption(f"Running on **{st_cache.current_device()}**")
+    st.caption(f"Running on **{models.current_device()}**")
 
-with st_cache.run_timer(navigation.url_path or "home", RUN_STARTED):
+with run_timer(navigation.url_path or "home", RUN_STARTED):
     navigation.run()

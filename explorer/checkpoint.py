@@ -4,9 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-import re
 import pickle
+import re
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,24 @@ REQUIRED_KEYS = ("format", "variant", "config", "dataset", "state_dict", "metric
 
 class CheckpointError(Exception):
     """A checkpoint cannot be used; the message says why and what to do."""
+
+
+@dataclass
+class ModelRecord:
+    """What a checkpoint says about its model besides the weights (a loaded model's `meta`)."""
+
+    dataset: str                                   # the dataset it was trained on
+    metrics: dict[str, Any] = field(default_factory=dict)    # `evaluate --json` at save time
+    history: dict[str, Any] = field(default_factory=dict)    # per-epoch loss terms, train and test
+    train: dict[str, Any] = field(default_factory=dict)      # the training run: settings, seconds, device
+    created: str = ""
+    torch_version: str = ""
+
+    @property
+    def lr(self) -> float | None:
+        """The learning rate it was trained with, when known."""
+        value = self.train.get("lr")
+        return float(value) if isinstance(value, (int, float)) else None
 
 
 def checkpoint_dict(model: Autoencoder, dataset: str, metrics: dict | None = None,
@@ -173,7 +192,7 @@ def _unpickler_reason(exc: Exception) -> str:
 
 def model_from_checkpoint(payload: dict[str, Any], label: str = "checkpoint",
                           device: torch.device | str = "cpu") -> Autoencoder:
-    """Rebuild the model a checkpoint dict describes, in eval mode, with `.meta` (all but weights)."""
+    """Rebuild the model a checkpoint dict describes, in eval mode, with its record in `.meta`."""
     try:
         cls = get_variant(payload["variant"])
     except ValueError:
@@ -189,8 +208,13 @@ def model_from_checkpoint(payload: dict[str, Any], label: str = "checkpoint",
     except (RuntimeError, TypeError, AttributeError) as exc:
         raise CheckpointError(f"{label}: its weights do not fit its config ({_describe_mismatch(model, payload['state_dict'])}); "
                               f"the file was probably edited or written by another program.") from exc
-    model.meta = {k: v for k, v in payload.items() if k != "state_dict"}
+    model.meta = ModelRecord(str(payload["dataset"]), *(_as_dict(payload.get(k)) for k in ("metrics", "history", "train")),
+                             str(payload.get("created", "")), str(payload.get("torch_version", "")))
     return model.to(device).eval()
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _describe_mismatch(model: Autoencoder, state_dict: Any) -> str:
@@ -214,7 +238,7 @@ def _describe_mismatch(model: Autoencoder, state_dict: Any) -> str:
 
 def load_checkpoint(source: str | os.PathLike | Any, device: torch.device | str = "cpu",
                     label: str | None = None) -> Autoencoder:
-    """The model saved at source (path or file object), in eval mode, with its metadata in `.meta`."""
+    """The model saved at source (path or file object), in eval mode, with its ModelRecord in `.meta`."""
     label = label or _label(source)
     return model_from_checkpoint(read_checkpoint(source, label), label, device)
 
@@ -223,7 +247,7 @@ def check_dataset_fits(model: Autoencoder, dataset_name: str, input_dim: int,
                        image_shape: tuple[int, int]) -> None:
     """A model made for 64-pixel images cannot read 784-pixel ones: say so plainly."""
     if model.config.input_dim != input_dim:
-        trained_on = getattr(model, "meta", {}).get("dataset", "another dataset")
+        trained_on = model.meta.dataset if model.meta is not None else "another dataset"
         raise CheckpointError(f"this {model.name} model reads {model.config.input_dim}-pixel images "
                               f"(trained on {trained_on}), but {dataset_name} has {input_dim}-pixel "
                               f"images ({image_shape[0]}×{image_shape[1]}). Pick the dataset it "

@@ -8,14 +8,15 @@ import sys
 import time
 from pathlib import Path
 
-from .checkpoint import CheckpointError, check_dataset_fits, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, check_dataset_fits, load_checkpoint
 from .datasets import DATASETS, DEFAULT_DATA_DIR, DEFAULT_DATASET, DatasetUnavailableError, is_available, load_dataset
 from .device import DEVICE_CHOICES, resolve_device
 from .latent import METHODS, code_sample, codes_csv, project, projector_tsv
 from .sweep import parse_values, run_sweep
 from .metrics import Evaluation, evaluate
-from .registry import build_model, get_variant, variant_names
-from .training import NonFiniteLossError, TrainEvent, TrainSettings, default_epochs, train
+from .registry import get_variant, variant_names
+from .runs import train_and_evaluate
+from .training import NonFiniteLossError, TrainEvent, TrainSettings, default_epochs
 
 USER_ERRORS = (ValueError, CheckpointError, DatasetUnavailableError, NonFiniteLossError)
 
@@ -190,7 +191,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     params = dict(args.param)
     cls.config_class.from_dict(params)  # validate hyperparameters before loading any data
     data = load_dataset(args.dataset, device=device, data_dir=args.data_dir)
-    model = build_model(args.variant, params, input_dim=data.input_dim, seed=args.seed)
+    config = cls.config_class.from_dict({**params, "input_dim": data.input_dim})
     settings = train_settings(args, cls, data)
     epochs, batch_size = settings.epochs, settings.batch_size
     out = Path(args.out)
@@ -198,11 +199,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {out} is a folder; give a file path such as {out / (args.variant + '.pt')}")
     print(f"training {args.variant} on {data.name} ({len(data.train_x)} train / {len(data.test_x)} test) "
           f"on {device}: {epochs} epochs × batch {batch_size}, lr {args.lr:g}, seed {args.seed}; "
-          f"config {model.config.to_dict()}", flush=True)
-    result = train(model, data, settings, callback=ProgressPrinter())
-    metrics = evaluate(model, data, lr=settings.lr)
-    path = save_checkpoint(out, model, data.name, metrics.to_dict(), result.history,
-                           {**result.summary(), "device": str(device)})
+          f"config {config.to_dict()}", flush=True)
+    run = train_and_evaluate(args.variant, params, data, settings, callback=ProgressPrinter())
+    path = run.save(out, data.name)
+    result, metrics = run.result, run.metrics
     print(f"done in {result.seconds:.1f} s — {result.samples_per_second:,.0f} samples/s; "
           f"test recon MSE {metrics.recon_mse:.4f}, FVU {metrics.fvu:.3f}, mean L0 {metrics.code.mean_l0:.1f}, "
           f"dead units {metrics.code.dead_fraction:.0%}")
@@ -218,8 +218,7 @@ def warn_if_learned_nothing(metrics: Evaluation) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model, data = _checkpoint_and_data(args)
-    lr = (model.meta.get("train") or {}).get("lr")
-    metrics = evaluate(model, data, split=args.split, lr=lr)
+    metrics = evaluate(model, data, split=args.split, lr=model.meta.lr if model.meta else None)
     if args.json:
         print(json.dumps(metrics.to_dict(), indent=2))
         return 0
@@ -244,7 +243,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _checkpoint_and_data(args: argparse.Namespace):
     device = resolve_device(args.device)
     model = load_checkpoint(args.checkpoint, device=device)
-    data = load_dataset(args.dataset or model.meta["dataset"], device=device, data_dir=args.data_dir)
+    trained_on = model.meta.dataset if model.meta else DEFAULT_DATASET
+    data = load_dataset(args.dataset or trained_on, device=device, data_dir=args.data_dir)
     check_dataset_fits(model, data.name, data.input_dim, data.image_shape)
     return model, data
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, read_checkpoint
 from .datasets import Dataset
-from .metrics import evaluate
 from .registry import build_model, get_variant
-from .training import TrainSettings, train
+from .runs import train_and_evaluate
+from .training import TrainSettings
 
 SUMMARY_KEYS = ("recon_mse", "fvu", "explained_variance", "mean_l0", "mean_l1", "dead_fraction", "dense_fraction",
                 "l2_ratio", "kl_sum", "learned_nothing", "learned_nothing_reason")
@@ -83,12 +83,9 @@ def run_sweep(variant: str, param: str, values: list[str], data: Dataset, out_di
         if payload is not None:
             runs.append(SweepRun(value, path, True, payload["metrics"], payload.get("train", {})))
             continue
-        model = build_model(variant, {**base, param: value}, input_dim=data.input_dim, seed=settings.seed)
-        result = train(model, data, settings)
-        metrics = evaluate(model, data, lr=settings.lr).to_dict()
-        summary = {**result.summary(), "device": str(data.device)}
-        save_checkpoint(path, model, data.name, metrics, result.history, summary)
-        runs.append(SweepRun(value, path, False, metrics, summary))
+        run = train_and_evaluate(variant, {**base, param: value}, data, settings)
+        run.save(path, data.name)
+        runs.append(SweepRun(value, path, False, run.metrics.to_dict(), run.summary))
     summary = {
         "variant": variant, "param": param, "values": values, "dataset": data.name,
         "base_params": base, "settings": settings.__dict__,

@@ -9,10 +9,10 @@ from typing import Callable
 import torch
 
 from .datasets import Dataset
+from .variants.base import BATCH, Autoencoder
 
 SEED_EPOCHS = 10          # the seeds train 10 epochs …
 SEED_TRAIN_SIZE = 60000   # … of MNIST's 60,000 training images
-EVAL_BATCH = 2048
 
 
 class NonFiniteLossError(RuntimeError):
@@ -51,7 +51,7 @@ class TrainEvent:
     global_step: int
     terms: dict[str, float]      # this step's terms, or the epoch's train means
     history: dict
-    model: torch.nn.Module
+    model: Autoencoder
 
     @property
     def fraction_done(self) -> float:
@@ -60,7 +60,7 @@ class TrainEvent:
 
 @dataclass
 class TrainResult:
-    model: torch.nn.Module
+    model: Autoencoder
     history: dict
     settings: TrainSettings
     stopped_early: bool
@@ -92,7 +92,7 @@ def new_history() -> dict:
 
 
 @torch.no_grad()
-def mean_loss_terms(model: torch.nn.Module, x: torch.Tensor, seed: int = 0) -> dict[str, float]:
+def mean_loss_terms(model: Autoencoder, x: torch.Tensor, seed: int = 0) -> dict[str, float]:
     """Loss terms over all of x in eval mode, with fixed randomness so epochs compare fairly."""
     was_training = model.training
     model.eval()
@@ -100,8 +100,8 @@ def mean_loss_terms(model: torch.nn.Module, x: torch.Tensor, seed: int = 0) -> d
     sums: dict[str, float] = {}
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        for start in range(0, len(x), EVAL_BATCH):
-            batch = x[start:start + EVAL_BATCH]
+        for start in range(0, len(x), BATCH):
+            batch = x[start:start + BATCH]
             for name, value in model.loss(batch).items():
                 sums[name] = sums.get(name, 0.0) + float(value) * len(batch)
     model.train(was_training)
@@ -115,7 +115,7 @@ def check_batch_size(settings: TrainSettings, data: Dataset) -> None:
                          f"training images of {data.name}; use at most {len(data.train_x)}")
 
 
-def train(model: torch.nn.Module, data: Dataset, settings: TrainSettings,
+def train(model: Autoencoder, data: Dataset, settings: TrainSettings,
           callback: Callable[[TrainEvent], bool | None] | None = None,
           history: dict | None = None) -> TrainResult:
     """Train in place; the callback may return True to stop early and keep what was learned.
@@ -178,7 +178,7 @@ def train(model: torch.nn.Module, data: Dataset, settings: TrainSettings,
     return TrainResult(model, history, settings, stopped, time.perf_counter() - started, seen, global_step)
 
 
-def make_optimizer(model: torch.nn.Module, lr: float, device: torch.device) -> torch.optim.Optimizer:
+def make_optimizer(model: Autoencoder, lr: float, device: torch.device) -> torch.optim.Optimizer:
     """Adam; the fused kernel (CPU and CUDA) is ~20 % faster than the default for these small nets."""
     fused = device.type in ("cpu", "cuda")
     return torch.optim.Adam(model.parameters(), lr=lr, fused=fused, foreach=None if fused else True)

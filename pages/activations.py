@@ -1,14 +1,14 @@
 """Activations & sparsity: what each code unit does, how often it fires, and the KL penalty per unit."""
-import explorer.preload  # noqa: F401  — first: see its docstring
+import explorer.app.preload  # noqa: F401  — first: see its docstring
 import streamlit as st
 
-from explorer import st_cache
+from explorer.app import caches, keys, page
 from explorer.activations import filters_as_images, middle_of_range, top_activating, unit_order
 from explorer.figures import (PLOTLY_CONFIG, clickable_strip, code_bars, firing_density, l0_histogram,
                               tiles_png, unit_bars, unit_histogram)
 from explorer.views import pick_indices
 
-ctx = st_cache.model_page("Activations & sparsity")
+ctx = page.model_page("Activations & sparsity")
 data, model = ctx.data, ctx.model
 own_rho = model.target_firing_rate()
 code = model.code
@@ -45,7 +45,7 @@ order_by = c3.selectbox("Order units by", ["unit", "mean", "firing", "kl"], key=
                                      "kl": "KL(ρ‖ρ̂)"}.get)
 log_counts = c4.toggle("Log counts", value=True, key="act_log", help="Log scale for histogram counts.")
 
-report = st_cache.activation_report(ctx.key, model, data.name, ctx.device, float(threshold), float(rho))
+report = caches.activation_report(ctx.key, model, data.name, ctx.device, float(threshold), float(rho))
 stats = report.stats
 order = unit_order(report, order_by)
 
@@ -57,9 +57,9 @@ m[3].metric("Dense units", f"{stats.dense_fraction:.0%}", help="Active on more t
 m[4].metric("Σ KL(ρ‖ρ̂ⱼ)", f"{stats.kl_sum:.3f}", help="The seed's sparsity penalty before the β weight.")
 
 st.subheader("Every unit's activation histogram")
-st.plotly_chart(st_cache.unit_histograms(ctx.key, data.name, ctx.device, float(threshold), float(rho),
+st.plotly_chart(caches.unit_histograms(ctx.key, data.name, ctx.device, float(threshold), float(rho),
                                          tuple(int(u) for u in order[:64]), log_counts,
-                                         st.session_state.get("act_unit"), report),
+                                         st.session_state.get(keys.ACTIVATIONS_UNIT), report),
                 config=PLOTLY_CONFIG, key="small_multiples")
 if report.n_units > 64:
     st.caption(f"Showing the first 64 of {report.n_units} units in the chosen order.")
@@ -91,7 +91,7 @@ left.caption(f"Dead (never fire): {', '.join(map(str, stats.dead_units)) or 'non
 right.plotly_chart(l0_histogram(report.l0, report.n_units), config=PLOTLY_CONFIG, key="l0")
 
 st.subheader("One image's code")
-strip_idx = pick_indices(data.test_y, 16, seed=st.session_state.get("act_strip_seed", 0))
+strip_idx = pick_indices(data.test_y, 16, seed=page.seed(keys.ACTIVATIONS_STRIP_SEED))
 strip_labels = [f"test #{i} · class {data.class_names[int(data.test_y[i])]}" for i in strip_idx]
 event = st.plotly_chart(clickable_strip(data.test_x[strip_idx].cpu().numpy(), data.image_shape, strip_labels),
                         config={"displayModeBar": False}, key="act_strip", on_select="rerun",
@@ -102,7 +102,7 @@ c1, c2 = st.columns([1, 3])
 image_index = c1.number_input("Test image index", 0, len(data.test_x) - 1, default_image, key=f"act_image_{default_image}",
                               help="Click an image in the strip above, or type an index.")
 if c1.button("Other images", icon=":material/shuffle:"):
-    st.session_state["act_strip_seed"] = st.session_state.get("act_strip_seed", 0) + 1
+    page.next_seed(keys.ACTIVATIONS_STRIP_SEED)
     st.rerun()
 c1.image(tiles_png(data.test_x[[image_index]].cpu().numpy(), data.image_shape, ncols=1, scale=6),
          caption=f"#{image_index} · class {data.class_names[int(data.test_y[image_index])]}")
@@ -112,7 +112,7 @@ c2.plotly_chart(code_bars(report.codes[image_index], f"Hidden activations of tes
 
 st.subheader("What one unit responds to")
 alive_first = [int(u) for u in unit_order(report, "firing")]
-unit = st.selectbox("Unit", alive_first, key="act_unit",
+unit = st.selectbox("Unit", alive_first, key=keys.ACTIVATIONS_UNIT,
                     format_func=lambda u: f"unit {u} — fires on {report.firing_rate[u]:.1%}, ρ̂ = {report.mean_activation[u]:.3g}")
 left, mid, right = st.columns([2, 2, 1])
 learned = None if report.unit_thresholds is None else float(report.unit_thresholds[unit])
@@ -128,7 +128,7 @@ if len(middle):
               caption="Typical activations: images around the median of this unit's active values")
 else:
     mid.info("This unit never fires: it has no typical images.")
-filters = filters_as_images(st_cache.encoder_filters(ctx.key, model))
+filters = filters_as_images(caches.encoder_filters(ctx.key, model))
 right.image(tiles_png(filters[[unit]], data.image_shape, ncols=1, scale=5),
             caption="Encoder filter (gray = 0, light = positive weight)")
 

@@ -1,13 +1,13 @@
 """Compare: two to ten models side by side — metrics, the error/sparsity trade-off, the L0–FVU frontier
 across variants, reconstructions, activation distributions, filters and loss curves."""
-import explorer.preload  # noqa: F401  — first: see its docstring
+import explorer.app.preload  # noqa: F401  — first: see its docstring
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import st_cache
+from explorer.app import caches, keys, models, page
 from explorer.activations import filters_as_images
-from explorer.catalog import group_sweeps
+from explorer.app.catalog import group_sweeps
 from explorer.compare import SPARSITY_MEASURES, frontier_at, pareto_front, points
 from explorer.figures import (PLOTLY_CONFIG, frontier, overlaid_curves, overlaid_histograms, tiles_png,
                               tradeoff)
@@ -16,33 +16,34 @@ from explorer.views import pick_indices, reconstruction_rows
 
 MAX_MODELS = 10      # every shipped variant at once
 
-data = st_cache.data_page("Compare")
-entries = st_cache.model_entries()
+data = page.data_page("Compare")
+entries = models.model_entries()
 
 sweeps = group_sweeps(entries)      # each shipped sweep's models, in the order of the swept value
 
-PRESETS = {**{title: keys[:MAX_MODELS] for title, keys in sweeps.items()},
-           "the shipped variants": [k for k, e in entries.items() if e.source == "shipped" and not e.sweep][:MAX_MODELS],
+PRESETS = {**{title: members[:MAX_MODELS] for title, members in sweeps.items()},
+           "the shipped variants": [k for k, e in entries.items() if e.source == "shipped"
+                                    and not any(k in members for members in sweeps.values())][:MAX_MODELS],
            "models I trained or uploaded": [k for k, e in entries.items() if e.source != "shipped"][:MAX_MODELS]}
-st.session_state.setdefault("cmp_models", next((v for v in PRESETS.values() if len(v) >= 2), list(entries)[:2]))
-st.session_state["cmp_models"] = [k for k in st.session_state["cmp_models"] if k in entries]
+st.session_state.setdefault(keys.COMPARE_MODELS, next((v for v in PRESETS.values() if len(v) >= 2), list(entries)[:2]))
+st.session_state[keys.COMPARE_MODELS] = [k for k in st.session_state[keys.COMPARE_MODELS] if k in entries]
 
 st.caption("Presets")
 per_row = 4
 names = list(PRESETS)
 for start in range(0, len(names), per_row):
     for col, name in zip(st.columns(per_row), names[start:start + per_row]):
-        keys = PRESETS[name]
-        col.button(name, disabled=len(keys) < 2, width="stretch", key=f"preset_{name}",
-                   on_click=lambda keys=keys: st.session_state.update(cmp_models=keys),
-                   help="Needs at least two models." if len(keys) < 2 else f"{len(keys)} models")
-chosen = st.multiselect(f"Models to compare (two to {MAX_MODELS})", list(entries), key="cmp_models",
+        preset = PRESETS[name]
+        col.button(name, disabled=len(preset) < 2, width="stretch", key=f"preset_{name}",
+                   on_click=lambda preset=preset: st.session_state.update({keys.COMPARE_MODELS: preset}),
+                   help="Needs at least two models." if len(preset) < 2 else f"{len(preset)} models")
+chosen = st.multiselect(f"Models to compare (two to {MAX_MODELS})", list(entries), key=keys.COMPARE_MODELS,
                         max_selections=MAX_MODELS, format_func=lambda k: entries[k].label)
 if len(chosen) < 2:
     st.info("Pick at least two models — a preset above, or any shipped, trained or uploaded model.")
     st.stop()
 
-compared, skipped = st_cache.compared_models(chosen, data)
+compared, skipped = models.compared_models(chosen, data)
 for message in skipped:
     st.warning(f"Left out — {message}")
 if len(compared) < 2:
@@ -83,8 +84,8 @@ with_sweeps = c1.toggle("Add every shipped sweep", value=True, key="cmp_all_swee
 log_x = c2.toggle("Log scale for L0", value=False, key="cmp_log_l0")
 shown = list(compared)
 if with_sweeps and sweeps:
-    extra = [k for keys in sweeps.values() for k in keys if k not in chosen]
-    swept, _ = st_cache.compared_models(extra, data)
+    extra = [k for members in sweeps.values() for k in members if k not in chosen]
+    swept, _ = models.compared_models(extra, data)
     shown += swept
 pts = points(shown, "mean L0", "FVU")
 front = pareto_front(pts)
@@ -98,7 +99,7 @@ st.caption("FVU = Σ‖x − x̂‖² / Σ‖x − x̄‖² on the test split: 0
            + " · ".join(f"At L0 ≈ {l0:g}: **{h[0]}** holds the frontier (FVU {h[1]:.3f})" for l0, h in holders if h))
 
 st.subheader("The same test images, reconstructed by each model")
-shown_images = pick_indices(data.test_y, 8, seed=st.session_state.get("cmp_seed", 0))
+shown_images = pick_indices(data.test_y, 8, seed=page.seed(keys.COMPARE_SEED))
 x = data.test_x[shown_images]
 columns = st.columns(len(compared) + 1)
 columns[0].image(tiles_png(x.cpu().numpy(), data.image_shape, ncols=1, scale=3), caption="original", width=84)
@@ -107,7 +108,7 @@ for column, c in zip(columns[1:], compared):
     column.image(tiles_png(rec.reconstruction, data.image_shape, ncols=1, scale=3),
                  caption=f"{c.setting} · MSE {rec.mse.mean():.4f}", width=84)
 if st.button("Other images", icon=":material/shuffle:"):
-    st.session_state["cmp_seed"] = st.session_state.get("cmp_seed", 0) + 1
+    page.next_seed(keys.COMPARE_SEED)
     st.rerun()
 
 st.subheader("How the units behave")
@@ -125,7 +126,7 @@ per_row = 3
 for start in range(0, len(compared), per_row):
     for column, c in zip(st.columns(per_row), compared[start:start + per_row]):
         order = np.argsort(-np.asarray(c.evaluation.code.unit_firing_rate), kind="stable")
-        filters = filters_as_images(st_cache.encoder_filters(c.key, c.model))[order][:64]
+        filters = filters_as_images(caches.encoder_filters(c.key, c.model))[order][:64]
         column.image(tiles_png(filters, data.image_shape, ncols=8, scale=2), caption=c.setting)
 
 st.subheader("Loss curves")

@@ -1,12 +1,14 @@
 """Home: what this is, the device, the dataset, the active model and where to go next."""
-import explorer.preload  # noqa: F401  — first: see its docstring
+import explorer.app.preload  # noqa: F401  — first: see its docstring
 import streamlit as st
 
-from explorer import st_cache
+from explorer.app import caches, models
+from explorer.app.legacy_pages import leave_legacy_pages_mode
+from explorer.app.page import active_context
 from explorer.figures import rows_png
 from explorer.views import pick_indices, reconstruction_rows
 
-st_cache.leave_legacy_pages_mode()
+leave_legacy_pages_mode()
 st.title("Autoencoder Explorer")
 st.markdown(
     "Train or load autoencoders — **plain, sparse (L1 and KL), denoising, contractive, variational**, and "
@@ -14,11 +16,11 @@ st.markdown(
     "they reconstruct, which hidden units fire and how often, and where the digits fall in the code. "
     "Everything runs on this machine, offline.")
 
-ctx = st_cache.active_context()
+ctx = active_context()
 if ctx is None:
     st.stop()
 
-metrics = st_cache.metrics(ctx.key, ctx.model, ctx.data.name, ctx.device)
+metrics = caches.metrics(ctx.key, ctx.model, ctx.data.name, ctx.device)
 code = metrics.code
 variant = type(ctx.model)
 cols = st.columns(6)
@@ -58,7 +60,7 @@ link_cols[2].markdown("Pick another model, dataset or device in the sidebar.")
 st.subheader("Models available in this session")
 st.dataframe(
     [{"model": e.label, "variant": e.variant, "dataset": e.dataset, "source": e.source,
-      "active": "●" if e.key == ctx.key else ""} for e in st_cache.model_entries().values()],
+      "active": "●" if e.key == ctx.key else ""} for e in models.model_entries().values()],
     hide_index=True, width="stretch")
 data_info = f"{ctx.data.name}: {len(ctx.data.train_x):,} train / {len(ctx.data.test_x):,} test images of " \
             f"{ctx.data.image_shape[0]}×{ctx.data.image_shape[1]} pixels, held on {ctx.device}."

@@ -1,15 +1,15 @@
 """Latent space: maps of the codes (PCA / t-SNE / UMAP / raw), selections, neighbours, decoded paths,
 and the VAE's generative views; exports for the Embedding Projector."""
-import explorer.preload  # noqa: F401  — first: see its docstring
+import explorer.app.preload  # noqa: F401  — first: see its docstring
 import numpy as np
 import streamlit as st
 
-from explorer import st_cache
+from explorer.app import caches, keys, page
 from explorer.figures import PLOTLY_CONFIG, class_mix, latent_map, tiles_png, variance_bars
 from explorer.latent import (TSNE_ITERATIONS, codes_csv, interpolate, manifold_grid, nearest_neighbours,
                              prior_samples, projector_tsv, traversal, umap_available)
 
-ctx = st_cache.model_page("Latent space")
+ctx = page.model_page("Latent space")
 data, model = ctx.data, ctx.model
 k = model.config.latent_dim
 names = data.class_names
@@ -34,15 +34,15 @@ if method == "tsne":
                                      help="Roughly how many neighbours each point pays attention to."))
         iterations = int(st.slider("Iterations", 250, 2000, TSNE_ITERATIONS, step=250, key="lat_iterations"))
 
-sample = st_cache.code_sample(ctx.key, model, data.name, ctx.device, n, source, seed)
+sample = caches.code_sample(ctx.key, model, data.name, ctx.device, n, source, seed)
 if method == "tsne":
     with st.status(f"Running t-SNE on {len(sample):,} codes (a few seconds the first time; cached after)…",
                    expanded=False) as status:
-        proj = st_cache.projection(ctx.key, data.name, ctx.device, n, source, seed, method, dims, perplexity,
+        proj = caches.projection(ctx.key, data.name, ctx.device, n, source, seed, method, dims, perplexity,
                                    iterations, sample.codes)
         status.update(label=f"t-SNE map of {len(sample):,} codes", state="complete")
 else:
-    proj = st_cache.projection(ctx.key, data.name, ctx.device, n, source, seed, method, dims, perplexity,
+    proj = caches.projection(ctx.key, data.name, ctx.device, n, source, seed, method, dims, perplexity,
                                iterations, sample.codes)
 
 hover = [f"{split} #{idx} · class {names[y]}" for split, idx, y in zip(sample.split, sample.index, sample.labels)]
@@ -106,8 +106,8 @@ if model.generative:
     st.subheader("Generating: the prior, the manifold and traversals")
     c1, c2 = st.columns([1, 1])
     if c1.button("New samples", icon=":material/casino:"):
-        st.session_state["lat_prior_seed"] = st.session_state.get("lat_prior_seed", 0) + 1
-    samples = prior_samples(model, 48, st.session_state.get("lat_prior_seed", 0))
+        page.next_seed(keys.PRIOR_SEED)
+    samples = prior_samples(model, 48, page.seed(keys.PRIOR_SEED))
     c1.image(tiles_png(samples, data.image_shape, ncols=8, scale=3), caption="48 images decoded from z ~ N(0, I)")
     dim_x = c2.selectbox("Manifold: horizontal latent dimension", range(k), index=0, key="lat_mx")
     dim_y = c2.selectbox("Manifold: vertical latent dimension", range(k), index=1 if k > 1 else 0, key="lat_my")

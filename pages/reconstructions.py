@@ -1,13 +1,13 @@
 """Reconstructions: originals over reconstructions, noise at inference, per-class and per-pixel error."""
-import explorer.preload  # noqa: F401  — first: see its docstring
+import explorer.app.preload  # noqa: F401  — first: see its docstring
 import streamlit as st
 
-from explorer import st_cache
+from explorer.app import caches, keys, page
 from explorer.figures import PLOTLY_CONFIG, heatmap, per_class_bar, rows_png
 from explorer.noise import NOISE_TYPES, NoiseSetting
 from explorer.views import pick_indices, reconstruction_rows
 
-ctx = st_cache.model_page("Reconstructions")
+ctx = page.model_page("Reconstructions")
 data, model = ctx.data, ctx.model
 st.caption(f"{ctx.entry.label} on the {data.name} test split ({len(data.test_x):,} images)")
 
@@ -21,8 +21,8 @@ noise = c3.selectbox("Noise at inference", ["none", *NOISE_TYPES], key="rec_nois
                      help="Corrupt the input before encoding: the denoising AE was trained for this; "
                           "other models show how robust they are.")
 if c4.button("Reshuffle", icon=":material/shuffle:"):
-    st.session_state["rec_seed"] = st.session_state.get("rec_seed", 0) + 1
-seed = st.session_state.get("rec_seed", 0)
+    page.next_seed(keys.RECONSTRUCTIONS_SEED)
+seed = page.seed(keys.RECONSTRUCTIONS_SEED)
 setting = None
 if noise != "none":
     default_level = trained_noise.level if trained_noise else 0.3
@@ -41,7 +41,7 @@ st.image(png, caption=f"{caption} · mean MSE of these {len(indices)}: {rows.mse
 st.download_button("Download PNG", png, file_name=f"reconstructions-{model.name}.png", mime="image/png",
                    icon=":material/download:")
 
-summary = st_cache.error_summary(ctx.key, model, data.name, ctx.device, setting, 0)
+summary = caches.error_summary(ctx.key, model, data.name, ctx.device, setting, 0)
 left, right = st.columns([3, 2])
 left.plotly_chart(per_class_bar(summary.per_class), config=PLOTLY_CONFIG, key="per_class")
 right.plotly_chart(heatmap(summary.pixel_map, "Where the error is: mean squared error per pixel"),

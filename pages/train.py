@@ -1,16 +1,15 @@
 """Train: pick a variant and its hyperparameters, watch it learn live, then keep, save or download it."""
-import explorer.preload  # noqa: F401  — first: see its docstring
+import explorer.app.preload  # noqa: F401  — first: see its docstring
 import os
 import time
 
 import streamlit as st
 
-from explorer import st_cache
-from explorer.catalog import ModelEntry
-from explorer.checkpoint import checkpoint_bytes, save_new_checkpoint
+from explorer.app import jobs, keys, models, page
+from explorer.app.catalog import TrainedEntry
+from explorer.app.jobs import TrainingJob
+from explorer.checkpoint import ModelRecord, checkpoint_bytes, save_new_checkpoint
 from explorer.figures import PLOTLY_CONFIG, loss_curves, rows_png
-from explorer import jobs
-from explorer.jobs import TrainingJob
 from explorer.params import log_grid
 from explorer.registry import get_variant, variant_names
 from explorer.training import TrainSettings, default_epochs
@@ -20,7 +19,7 @@ SAVE_DIR = os.environ.get("AE_EXPLORER_SAVE_DIR", "runs")
 QUICK_EPOCHS = 20          # a live demo default, unless the variant needs the seeds' full step budget
 PREVIEW_COUNT = 10
 
-data = st_cache.data_page("Train")
+data = page.data_page("Train")
 jobs.prepare_once()
 
 left, right = st.columns([1, 2], gap="large")
@@ -65,19 +64,19 @@ with left:
                               help="Adam's step size; 1e-3 is the seeds'. Very large values make the loss diverge.")
         seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed", help="Same seed, same run.")
 
-    job: TrainingJob | None = st.session_state.get("train_job")
+    job: TrainingJob | None = st.session_state.get(keys.TRAIN_JOB)
     busy = job is not None and job.running
     if st.button("Train", type="primary", disabled=busy, icon=":material/play_arrow:", width="stretch"):
         try:
             settings = TrainSettings(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), seed=int(seed))
             preview = pick_indices(data.test_y, PREVIEW_COUNT, seed=0).tolist()
-            st.session_state["train_job"] = TrainingJob(variant_name, params, data, settings, preview).start()
+            st.session_state[keys.TRAIN_JOB] = TrainingJob(variant_name, params, data, settings, preview).start()
             st.rerun()
         except ValueError as exc:
             st.error(f"Cannot train with these settings: {exc}", icon=":material/warning:")
 
 with right:
-    job = st.session_state.get("train_job")
+    job = st.session_state.get(keys.TRAIN_JOB)
     if job is None:
         st.info("Choose a variant and press **Train**. Loss curves and reconstructions of the same "
                 f"{PREVIEW_COUNT} test images update every epoch; **Stop** keeps what was learned.")
@@ -122,15 +121,16 @@ with right:
     if job.status == "cancelled":
         st.info("Cancelled before it started; nothing was trained.")
         st.stop()
-    if job.key not in st.session_state.get(st_cache.SESSION_MODELS, {}):
+    metrics, summary = job.metrics, job.summary or {}
+    assert metrics is not None                  # a finished or stopped job has been evaluated
+    if job.key not in st.session_state.get(keys.SESSION_MODELS, {}):
         label = f"{job.variant} · {job.data.name} · trained {time.strftime('%H:%M')} ({len(job.history['epoch'])} epochs)"
-        st_cache.add_session_model(ModelEntry(job.key, label, "trained", job.variant, job.data.name, model=job.model,
-                                              meta={"history": job.history, "metrics": job.metrics.to_dict()}),
-                                   activate_it=False)
+        record = ModelRecord(job.data.name, metrics.to_dict(), job.history, summary)
+        models.add_session_model(TrainedEntry(key=job.key, label=label, variant=job.variant, dataset=job.data.name,
+                                              record=record, model=job.model), activate_it=False)
     verb = "Stopped early" if job.status == "stopped" else "Finished"
-    metrics = job.metrics
     st.success(f"{verb} after {len(job.history['epoch'])} epochs in {job.elapsed:.1f} s "
-               f"({job.summary['samples_per_second']:,.0f} images/s). Test MSE {metrics.recon_mse:.4f}, "
+               f"({summary['samples_per_second']:,.0f} images/s). Test MSE {metrics.recon_mse:.4f}, "
                f"variance explained {metrics.explained_variance:.1%}, mean L0 {metrics.code.mean_l0:.1f}, "
                f"dead units {metrics.code.dead_fraction:.0%}.", icon=":material/check_circle:")
     if metrics.learned_nothing_reason:
@@ -140,15 +140,15 @@ with right:
     if c1.button("Save as checkpoint", icon=":material/save:"):
         try:
             path = save_new_checkpoint(SAVE_DIR, name, job.model, job.data.name, metrics.to_dict(), job.history,
-                                       job.summary)
+                                       summary)
             st.toast(f"Saved {path}")
             c1.caption(f"Saved to `{path}` — load it later with the sidebar's upload box or the CLI.")
         except (ValueError, OSError) as exc:
             c1.error(str(exc))
-    c2.download_button("Download .pt", checkpoint_bytes(job.model, job.data.name, metrics.to_dict(), job.history, job.summary),
+    c2.download_button("Download .pt", checkpoint_bytes(job.model, job.data.name, metrics.to_dict(), job.history, summary),
                        file_name=f"{name or job.variant}.pt", mime="application/octet-stream",
                        icon=":material/download:")
     c3.button("Make active", type="primary", icon=":material/check_circle:",
               help="Show this model on every page (it stays in this browser tab only).",
-              disabled=st.session_state.get(st_cache.ACTIVE) == job.key,
-              on_click=st_cache.activate, args=(job.key, job.data.name))
+              disabled=st.session_state.get(keys.ACTIVE_MODEL) == job.key,
+              on_click=models.activate, args=(job.key, job.data.name))

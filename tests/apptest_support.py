@@ -7,7 +7,7 @@ import contextlib
 @contextlib.contextmanager
 def server_like_pages():
     """AppTest resets Streamlit's legacy `pages/`-folder flag before every run, as if each run were
-    a fresh server's first; the app then reruns once (st_cache.leave_legacy_pages_mode) and that
+    a fresh server's first; the app then reruns once (explorer.app.legacy_pages) and that
     rerun drops the click being tested. A real server clears the flag once, for good: do the same."""
     import streamlit.testing.v1.app_test as app_test
     from streamlit.runtime.pages_manager import PagesManager

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from apptest_support import server_like_pages  # noqa: E402
 
-from explorer.catalog import CHECKPOINT_DIR, file_digest  # noqa: E402
+from explorer.app.catalog import CHECKPOINT_DIR, file_digest  # noqa: E402
 
 stem, variant, hyperparameter = sys.argv[1:4]
 key = "file:" + file_digest(CHECKPOINT_DIR / f"{stem}.pt")

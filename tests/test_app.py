@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from apptest_support import server_like_pages
 from conftest import ROOT
-from explorer.catalog import CHECKPOINT_DIR, file_digest
+from explorer.app.catalog import CHECKPOINT_DIR, file_digest
 
 APP = str(ROOT / "streamlit_app.py")
 
@@ -254,32 +254,32 @@ def test_compare_page_needs_two_models():
 def test_a_checkpoint_removed_while_the_app_runs_falls_back_with_a_warning(tmp_path, monkeypatch):
     import shutil
 
-    from explorer import catalog, st_cache
+    from explorer.app import catalog, models
 
     folder = tmp_path / "checkpoints"
     folder.mkdir()
     for name in ("ae", "vae"):
         shutil.copy(CHECKPOINT_DIR / f"{name}.pt", folder / f"{name}.pt")
     monkeypatch.setattr(catalog, "CHECKPOINT_DIR", folder)
-    monkeypatch.setattr(st_cache, "CHECKPOINT_DIR", folder)
-    st_cache._shipped_entries.clear()
+    monkeypatch.setattr(models, "CHECKPOINT_DIR", folder)
+    models._shipped_entries.clear()
     at = fresh(model="vae")
     assert {m.label: m.value for m in at.metric}["Active model"] == "vae"
     (folder / "vae.pt").unlink()
-    st_cache._shipped_entries.clear()            # what the 5-second TTL does on a live server
+    models._shipped_entries.clear()              # what the 5-second TTL does on a live server
     at.run()
     no_exception(at)
     assert {m.label: m.value for m in at.metric}["Active model"] == "ae"
     assert any("no longer on disk" in w.value for w in at.sidebar.warning)
-    st_cache._shipped_entries.clear()
+    models._shipped_entries.clear()
 
 
 def test_streamlit_still_has_the_legacy_pages_runner_the_app_looks_for():
-    """st_cache.in_legacy_pages_run recognises Streamlit's legacy runner by name: an upgrade that
+    """legacy_pages.in_legacy_pages_run recognises Streamlit's legacy runner by name: an upgrade that
     renames it must fail here, not silently leave first visitors in the pages/ folder's mode."""
     from streamlit.runtime.scriptrunner import script_runner
 
-    from explorer import st_cache
+    from explorer.app import legacy_pages
 
-    assert callable(getattr(script_runner, st_cache.LEGACY_RUNNER, None))
-    assert st_cache.in_legacy_pages_run() is False     # a plain call is not inside it
+    assert callable(getattr(script_runner, legacy_pages.LEGACY_RUNNER, None))
+    assert legacy_pages.in_legacy_pages_run() is False     # a plain call is not inside it

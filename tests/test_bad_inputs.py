@@ -71,23 +71,23 @@ def test_odd_checkpoint_files_on_the_command_line(tmp_path, monkeypatch, capsys,
 
 @pytest.mark.parametrize("kind, message", FILE_CASES[:-1], ids=[k for k, _ in FILE_CASES[:-1]])
 def test_odd_checkpoint_files_uploaded_to_the_app(tmp_path, monkeypatch, kind, message):
-    from explorer import st_cache
+    from explorer.app import models
 
     monkeypatch.chdir(tmp_path)
     path = make_file(kind, tmp_path)
     with pytest.raises(CheckpointError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        st_cache.add_upload(os.path.basename(path), open(path, "rb").read())
+        models.add_upload(os.path.basename(path), open(path, "rb").read())
     assert not (tmp_path / "PWNED").exists()
 
 
 def test_upload_over_the_limit_is_refused():
     import streamlit as st
 
-    from explorer import st_cache
+    from explorer.app import models
 
     limit = st.get_option("server.maxUploadSize")     # .streamlit/config.toml sets 50 for the server
     with pytest.raises(CheckpointError, match=f"over the {limit} MB upload limit"):
-        st_cache.add_upload("huge.pt", b"\x80" * ((limit + 1) * 1024 * 1024))
+        models.add_upload("huge.pt", b"\x80" * ((limit + 1) * 1024 * 1024))
 
 
 VALUE_CASES = [

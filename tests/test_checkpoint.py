@@ -37,7 +37,9 @@ def test_format_is_a_plain_weights_only_dict(saved):
 def test_round_trip_gives_identical_outputs_in_eval_mode(saved, digits):
     path, model = saved
     loaded = load_checkpoint(path)
-    assert not loaded.training and loaded.meta["variant"] == "sparse_kl" and "state_dict" not in loaded.meta
+    assert not loaded.training and loaded.name == "sparse_kl" and loaded.meta.dataset == "digits"
+    assert loaded.meta.history["epoch"] == [1, 2, 3] and loaded.meta.created and loaded.meta.torch_version
+    assert build_model("ae").meta is None                  # only a loaded model has a record
     with torch.no_grad():
         assert torch.equal(loaded(digits.test_x[:10]), model(digits.test_x[:10]))
     with open(path, "rb") as handle:   # file objects (uploads) load too

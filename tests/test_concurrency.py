@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from explorer import latent, st_cache
-from explorer.catalog import file_digest
+from explorer import latent
+from explorer.app import caches
+from explorer.app.catalog import file_digest
 
 SESSIONS = 12
 
@@ -51,17 +52,17 @@ def counting(monkeypatch, module, name: str, delay: float = 0.3) -> list:
 
 @pytest.fixture
 def empty_caches():
-    for cached in (st_cache.dataset, st_cache.checkpoint_model, st_cache.metrics, st_cache.projection):
+    for cached in (caches.dataset, caches.checkpoint_model, caches.metrics, caches.projection):
         cached.clear()
     yield
-    for cached in (st_cache.dataset, st_cache.checkpoint_model, st_cache.metrics, st_cache.projection):
+    for cached in (caches.dataset, caches.checkpoint_model, caches.metrics, caches.projection):
         cached.clear()
 
 
 def test_a_model_asked_for_by_every_session_at_once_is_loaded_once(monkeypatch, empty_caches):
     path = str(ROOT / "checkpoints" / "sparse_kl.pt")
-    loads = counting(monkeypatch, st_cache, "load_checkpoint")
-    models = all_at_once(lambda: st_cache.checkpoint_model(path, "file:" + file_digest(path), "cpu"))
+    loads = counting(monkeypatch, caches, "load_checkpoint")
+    models = all_at_once(lambda: caches.checkpoint_model(path, "file:" + file_digest(path), "cpu"))
     assert len(loads) == 1
     assert len({id(m) for m in models}) == 1          # the very same object in every session
     assert not models[0].training                      # shared models are in eval mode
@@ -70,10 +71,10 @@ def test_a_model_asked_for_by_every_session_at_once_is_loaded_once(monkeypatch, 
 def test_the_dataset_and_its_evaluation_are_built_once(monkeypatch, empty_caches):
     path = str(ROOT / "checkpoints" / "ae.pt")
     key = "file:" + file_digest(path)
-    model = st_cache.checkpoint_model(path, key, "cpu")
-    data_loads = counting(monkeypatch, st_cache, "load_dataset")
-    evaluations = counting(monkeypatch, st_cache, "evaluate")
-    results = all_at_once(lambda: st_cache.metrics(key, model, "mnist-5k", "cpu"))
+    model = caches.checkpoint_model(path, key, "cpu")
+    data_loads = counting(monkeypatch, caches, "load_dataset")
+    evaluations = counting(monkeypatch, caches, "evaluate")
+    results = all_at_once(lambda: caches.metrics(key, model, "mnist-5k", "cpu"))
     assert len(data_loads) == 1 and len(evaluations) == 1
     assert all(r == results[0] for r in results) and 0 < results[0].recon_mse < 0.05
 
@@ -81,7 +82,7 @@ def test_the_dataset_and_its_evaluation_are_built_once(monkeypatch, empty_caches
 def test_a_t_sne_map_asked_for_by_every_session_at_once_is_computed_once(monkeypatch, empty_caches):
     codes = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
     runs = counting(monkeypatch, latent, "project")
-    maps = all_at_once(lambda: st_cache.projection("model:x", "mnist-5k", "cpu", 300, "test", 0, "tsne", 2,
+    maps = all_at_once(lambda: caches.projection("model:x", "mnist-5k", "cpu", 300, "test", 0, "tsne", 2,
                                                    30.0, 250, codes))
     assert len(runs) == 1
     assert all(np.array_equal(m.coords, maps[0].coords) for m in maps) and maps[0].coords.shape == (300, 2)
@@ -92,13 +93,13 @@ def test_the_activations_small_multiples_are_drawn_once_and_shared(monkeypatch, 
 
     path = str(ROOT / "checkpoints" / "sparse_kl.pt")
     key = "file:" + file_digest(path)
-    model = st_cache.checkpoint_model(path, key, "cpu")
-    report = st_cache.activation_report(key, model, "mnist-5k", "cpu", 1e-3, 0.05)
-    st_cache.unit_histograms.clear()
+    model = caches.checkpoint_model(path, key, "cpu")
+    report = caches.activation_report(key, model, "mnist-5k", "cpu", 1e-3, 0.05)
+    caches.unit_histograms.clear()
     draws = counting(monkeypatch, figures, "unit_histograms")
     units = tuple(range(report.n_units))
-    shown = all_at_once(lambda: st_cache.unit_histograms(key, "mnist-5k", "cpu", 1e-3, 0.05, units, True, None, report))
+    shown = all_at_once(lambda: caches.unit_histograms(key, "mnist-5k", "cpu", 1e-3, 0.05, units, True, None, report))
     assert len(draws) == 1 and len({id(f) for f in shown}) == 1
     assert len(shown[0].data) == report.n_units
-    other = st_cache.unit_histograms(key, "mnist-5k", "cpu", 1e-3, 0.05, units, False, None, report)
+    other = caches.unit_histograms(key, "mnist-5k", "cpu", 1e-3, 0.05, units, False, None, report)
     assert len(draws) == 2 and other is not shown[0]            # another setting: its own figure

@@ -64,7 +64,7 @@ def test_race_is_real_without_the_preload():
 
 
 def test_preload_first_makes_every_session_wait_for_whole_modules():
-    errors = run_sessions("import explorer.preload\n" + CHART)
+    errors = run_sessions("import explorer.app.preload\n" + CHART)
     assert errors == []
 
 
@@ -72,7 +72,7 @@ def test_preload_covers_every_installed_module_plotly_peeks_at():
     import _plotly_utils
     import plotly
 
-    from explorer import preload
+    from explorer.app import preload
 
     peeked = set()
     for package in (plotly, _plotly_utils):
@@ -92,5 +92,5 @@ def test_every_script_imports_the_preload_before_any_library(script):
     imports = [node for node in ast.parse(path.read_text()).body if isinstance(node, (ast.Import, ast.ImportFrom))]
     first = next(i for i, node in enumerate(imports)
                  if not (isinstance(node, ast.Import) and [a.name for a in node.names] == ["time"]))
-    assert isinstance(imports[first], ast.Import) and imports[first].names[0].name == "explorer.preload", (
-        f"{script}: the first import must be `import explorer.preload`")
+    assert isinstance(imports[first], ast.Import) and imports[first].names[0].name == "explorer.app.preload", (
+        f"{script}: the first import must be `import explorer.app.preload`")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from explorer import TrainSettings, build_model, train
-from explorer.jobs import TrainingJob
+from explorer.app.jobs import TrainingJob
 
 
 def test_job_runs_to_completion_with_preview_and_metrics(digits):
@@ -54,7 +54,7 @@ def test_exploding_loss_becomes_a_message(digits):
 def test_jobs_queue_for_a_slot_and_a_queued_job_can_be_cancelled(digits, monkeypatch):
     import threading
 
-    from explorer import jobs
+    from explorer.app import jobs
 
     monkeypatch.setattr(jobs, "_slots", threading.BoundedSemaphore(1))
     first = TrainingJob("ae", {}, digits, TrainSettings(epochs=200, batch_size=32), [0]).start()

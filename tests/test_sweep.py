@@ -31,7 +31,7 @@ def test_sweep_writes_checkpoints_and_summary_and_reuses_finished_runs(tmp_path,
     assert on_disk == summary and [r["value"] for r in on_disk["runs"]] == ["1e-3", "1e-1"]
     model = load_checkpoint(tmp_path / "sparse_kl-beta=1e-1.pt")
     assert model.config.beta == 0.1 and model.config.latent_dim == 16
-    assert on_disk["runs"][1]["kl_sum"] == pytest.approx(model.meta["metrics"]["kl_sum"])
+    assert on_disk["runs"][1]["kl_sum"] == pytest.approx(model.meta.metrics["kl_sum"])
     before = (tmp_path / "sparse_kl-beta=1e-3.pt").stat().st_mtime_ns
     calls.clear()
     again = run_sweep("sparse_kl", "beta", ["1e-3", "1e-1", "1"], digits, tmp_path, settings, {"latent_dim": 16},

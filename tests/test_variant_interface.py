@@ -66,3 +66,30 @@ def test_the_check_catches_what_it_is_meant_to(tmp_path):
 @pytest.mark.parametrize("path", OUTSIDE, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_code_outside_the_variants_branches_on_a_variant(path):
     assert violations(path) == []
+
+
+LIBRARY = sorted(set(ROOT.glob("explorer/**/*.py")) - set(ROOT.glob("explorer/app/*.py")))
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_library_outside_the_app_subpackage_never_names_streamlit(path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            assert not any(a.name.split(".")[0] == "streamlit" for a in node.names), path
+        elif isinstance(node, ast.ImportFrom):
+            assert (node.module or "").split(".")[0] != "streamlit" and not (node.level and node.module and
+                                                                             node.module.startswith("app")), path
+
+
+def test_importing_the_whole_library_loads_no_streamlit():
+    import subprocess
+    import sys
+
+    modules = [".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__") for p in LIBRARY
+               if p.name != "__main__.py"]     # running the CLI is not importing it
+    code = ("import importlib, sys\n"
+            f"for name in {modules!r}:\n    importlib.import_module(name)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'streamlit'))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]" and len(modules) > 15

@@ -92,7 +92,7 @@ def test_log_grid_spans_the_suggested_range_with_zero_and_default():
 
 def test_describe_setting_and_the_table_row(trained_digits_models, digits):
     from explorer import build_model, evaluate
-    from explorer.catalog import sweep_value
+    from explorer.app.catalog import sweep_value
     from explorer.compare import ComparedModel, describe_setting, describe_settings
 
     assert describe_setting(build_model("ae")) == "ae (defaults)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import ClassVar, Iterator
+from typing import TYPE_CHECKING, ClassVar, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -12,6 +12,9 @@ from torch import nn
 
 from ..noise import NoiseSetting, add_noise
 from ..params import Config, param
+
+if TYPE_CHECKING:
+    from ..checkpoint import ModelRecord
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "identity": nn.Identity}
 BATCH = 2048   # images per forward pass when a whole split is encoded or reconstructed
@@ -175,6 +178,7 @@ class Autoencoder(nn.Module):
     def __init__(self, config: AutoencoderConfig | None = None):
         super().__init__()
         self.config = config if config is not None else self.config_class()
+        self.meta: ModelRecord | None = None      # what its checkpoint says, once loaded from one
         c = self.config
         self.encoder = self.build_encoder()
         self.decoder = mlp([c.latent_dim, *reversed(c.hidden), c.input_dim], "sigmoid")

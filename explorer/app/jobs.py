@@ -15,22 +15,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .datasets import DEFAULT_DATA_DIR, Dataset
-from .metrics import Evaluation
-from .registry import build_model
-from .training import TrainSettings, check_batch_size, new_history, record_epoch
+from ..datasets import DEFAULT_DATA_DIR, Dataset
+from ..metrics import Evaluation
+from ..registry import build_model
+from ..training import TrainSettings, check_batch_size, new_history, record_epoch
+from .messages import EpochDone, Failed, Finished, JobSpec, Progress, Stop
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Worker:
-    """A `python -m explorer.worker` process and the two pipes to it."""
+    """A `python -m explorer.app.worker` process and the two pipes to it."""
 
     def __init__(self) -> None:
         cmd_read, cmd_write = os.pipe()
         evt_read, evt_write = os.pipe()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-        self.process = subprocess.Popen([sys.executable, "-m", "explorer.worker", str(cmd_read), str(evt_write)],
+        self.process = subprocess.Popen([sys.executable, "-m", "explorer.app.worker", str(cmd_read), str(evt_write)],
                                         pass_fds=(cmd_read, evt_write), cwd=ROOT, env=env,
                                         stdin=subprocess.DEVNULL)
         os.close(cmd_read)
@@ -116,7 +117,7 @@ class TrainingJob:
         self._stop_requested = True
         if self._worker is not None and self.running:
             try:
-                self._worker.commands.send("stop")
+                self._worker.commands.send(Stop())
             except OSError:
                 pass
 
@@ -141,9 +142,8 @@ class TrainingJob:
                 return
             self._worker = worker = _take_worker()
             self.status, self.started = "running", time.perf_counter()
-            worker.commands.send({"variant": self.variant, "params": self.params, "dataset": self.data.name,
-                                  "device": str(self.data.device), "data_dir": self.data_dir,
-                                  "settings": self.settings, "preview_indices": list(self.preview_indices)})
+            worker.commands.send(JobSpec(self.variant, self.params, self.data.name, str(self.data.device),
+                                         self.data_dir, self.settings, list(self.preview_indices)))
             self._mirror(worker)
 
     def _mirror(self, worker: Worker) -> None:
@@ -157,22 +157,21 @@ class TrainingJob:
                         return
                     continue
                 message = worker.events.recv()
-                kind = message[0]
-                if kind == "progress":
-                    _, self.fraction, self.epoch, self.step_terms = message
-                elif kind == "epoch":
-                    _, epoch, train_terms, test_terms, seconds, preview, fraction = message
-                    record_epoch(self.history, epoch, train_terms, test_terms, seconds)
-                    self.preview, self.preview_epoch, self.epoch, self.fraction = preview, epoch, epoch, fraction
-                elif kind == "done":
-                    _, state, self.metrics, self.summary, stopped = message
-                    self.model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+                if isinstance(message, Progress):
+                    self.fraction, self.epoch, self.step_terms = message.fraction, message.epoch, message.terms
+                elif isinstance(message, EpochDone):
+                    record_epoch(self.history, message.epoch, message.train_terms, message.test_terms, message.seconds)
+                    self.preview, self.preview_epoch = message.preview, message.epoch
+                    self.epoch, self.fraction = message.epoch, message.fraction
+                elif isinstance(message, Finished):
+                    self.model.load_state_dict({k: torch.from_numpy(v) for k, v in message.state.items()})
                     self.model.to(self.data.device).eval()
-                    self.fraction = self.fraction if stopped else 1.0
-                    self.status = "stopped" if stopped else "done"
+                    self.metrics, self.summary = message.metrics, message.summary
+                    self.fraction = self.fraction if message.stopped else 1.0
+                    self.status = "stopped" if message.stopped else "done"
                     return
-                elif kind == "failed":
-                    self.error, self.status = message[1], "failed"
+                elif isinstance(message, Failed):
+                    self.error, self.status = message.message, "failed"
                     return
         except (EOFError, OSError) as exc:
             self.error, self.status = f"Lost contact with the training process ({exc}); nothing was kept.", "failed"

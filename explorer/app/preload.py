@@ -10,11 +10,11 @@ with "partially initialized module 'pandas' has no attribute 'Series'".
 
 Importing pandas at the top of the entry script is not enough: on a fresh server Streamlit runs a
 page file directly, without the entry script (its legacy `pages/` mode, see
-`st_cache.leave_legacy_pages_mode`), so a student who opens a page's address first skips it.
+`explorer.app.legacy_pages`), so a student who opens a page's address first skips it.
 
 The fix: the entry script and every page import this module before anything else. The first thread
 to get here imports everything below; Python's module lock makes every other thread wait at its
-`import explorer.preload` until that has finished, so no thread can run plotly code while one of
+`import explorer.app.preload` until that has finished, so no thread can run plotly code while one of
 these is half-imported. Nothing else in the app imports them for the first time later.
 """
 import numpy  # noqa: F401

@@ -1,60 +1,59 @@
-"""A training worker process: `python -m explorer.worker` trains one job sent over a pipe.
+"""A training worker process: `python -m explorer.app.worker` trains one job sent over a pipe.
 
 Why a process: in the Streamlit server, a training *thread* competes for the GIL with the server
 and every session's script, which made training 10–60× slower. A fresh interpreter (not fork, not
 multiprocessing's spawn, which would re-run the app script as __main__) trains at full speed.
-Protocol: pickled messages over two inherited pipe fds (multiprocessing Connection objects)."""
+Protocol: the dataclasses of explorer.app.messages, pickled over two inherited pipe fds."""
 from __future__ import annotations
 
 import sys
 import time
 from multiprocessing.connection import Connection
+from typing import Callable
 
+from .messages import EpochDone, Failed, Finished, JobSpec, Progress, Stop, WorkerMessage
 
 PROGRESS_EVERY = 0.1   # seconds between step-progress messages
 
 
-def run_job(spec: dict, send, stop_requested) -> None:
-    """Train spec's model, reporting ('progress' | 'epoch' | 'done' | 'failed', …) through send."""
-    from .datasets import load_dataset
-    from .metrics import evaluate
-    from .registry import build_model
-    from .training import NonFiniteLossError, train
-    from .variants.base import evaluating
+def run_job(spec: JobSpec, send: Callable[[WorkerMessage], None], stop_requested: Callable[[], bool]) -> None:
+    """Train spec's model, reporting Progress, EpochDone, then Finished or Failed through send."""
+    from ..datasets import load_dataset
+    from ..runs import train_and_evaluate
+    from ..training import NonFiniteLossError, TrainEvent
+    from ..variants.base import evaluating
 
     try:
-        data = load_dataset(spec["dataset"], device=spec["device"], data_dir=spec["data_dir"])
-        settings = spec["settings"]
-        model = build_model(spec["variant"], spec["params"], input_dim=data.input_dim, seed=settings.seed)
-        preview_x = data.test_x[spec["preview_indices"]]
+        data = load_dataset(spec.dataset, device=spec.device, data_dir=spec.data_dir)
+        preview_x = data.test_x[spec.preview_indices]
         last = [0.0]
 
-        def on_event(event) -> bool:
+        def on_event(event: TrainEvent) -> bool:
             now = time.perf_counter()
             if event.kind == "step" and now - last[0] >= PROGRESS_EVERY:
                 last[0] = now
-                send(("progress", event.fraction_done, event.epoch, event.terms))
+                send(Progress(event.fraction_done, event.epoch, event.terms))
             elif event.kind == "epoch":
                 h = event.history
                 with evaluating(event.model):       # as the finished model will reconstruct them
                     preview = event.model(preview_x).cpu().numpy()
-                send(("epoch", event.epoch, {k: v[-1] for k, v in h["train"].items()},
-                      {k: v[-1] for k, v in h["test"].items()}, h["seconds"][-1], preview, event.fraction_done))
+                send(EpochDone(event.epoch, {k: v[-1] for k, v in h["train"].items()},
+                               {k: v[-1] for k, v in h["test"].items()}, h["seconds"][-1], preview,
+                               event.fraction_done))
             return stop_requested()
 
-        result = train(model, data, settings, callback=on_event)
-        metrics = evaluate(model, data, lr=settings.lr)
-        state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
-        send(("done", state, metrics, {**result.summary(), "device": str(data.device)}, result.stopped_early))
+        run = train_and_evaluate(spec.variant, spec.params, data, spec.settings, callback=on_event)
+        state = {k: v.detach().cpu().numpy() for k, v in run.model.state_dict().items()}
+        send(Finished(state, run.metrics, run.summary, run.result.stopped_early))
     except NonFiniteLossError as exc:
-        send(("failed", str(exc)))
+        send(Failed(str(exc)))
     except Exception as exc:  # noqa: BLE001 — reported on the page; the app keeps running
-        send(("failed", f"Training failed: {type(exc).__name__}: {exc}"))
+        send(Failed(f"Training failed: {type(exc).__name__}: {exc}"))
 
 
 def main(command_fd: int, event_fd: int) -> None:
     # Import what training needs before waiting, so a spare worker starts a job at once.
-    from . import datasets, metrics, registry, training  # noqa: F401
+    from .. import datasets, metrics, registry, runs, training  # noqa: F401
 
     commands = Connection(command_fd, writable=False)
     events = Connection(event_fd, readable=False)
@@ -67,7 +66,7 @@ def main(command_fd: int, event_fd: int) -> None:
     def stop_requested() -> bool:
         while not stopped[0] and commands.poll():
             try:
-                stopped[0] = commands.recv() == "stop"
+                stopped[0] = isinstance(commands.recv(), Stop)
             except (EOFError, OSError):   # the server went away: stop, nobody is watching
                 stopped[0] = True
         return stopped[0]

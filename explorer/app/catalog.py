@@ -5,30 +5,50 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
-from .registry import get_variant, variant_names
-from .variants.base import Autoencoder
+from ..checkpoint import ModelRecord
+from ..registry import get_variant, variant_names
+from ..variants.base import Autoencoder
 
-CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
+CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ModelEntry:
-    """A model the sidebar can make active.
+    """A model the sidebar can make active. `key` identifies its weights for caching."""
 
-    key identifies the weights for caching: 'file:<sha256>' for a checkpoint file (so a replaced
-    file is a new model), 'upload:<sha256>', or 'session:<id>' for a model trained in a session."""
-
+    source: ClassVar[str]
     key: str
     label: str
-    source: str                         # "shipped" | "upload" | "trained"
     variant: str
     dataset: str
-    path: str | None = None             # shipped checkpoints
-    sweep: str | None = None            # shipped checkpoints of a sweep: the sweep's name (catalog.sweep_of)
-    model: Autoencoder | None = field(default=None, repr=False)      # session models
-    payload: bytes | None = field(default=None, repr=False)          # uploads: the file's bytes
-    meta: dict = field(default_factory=dict, repr=False)
+    record: ModelRecord | None = field(default=None, repr=False)   # its checkpoint's record, when known
+
+
+@dataclass(kw_only=True)
+class ShippedEntry(ModelEntry):
+    """A checkpoint file under checkpoints/; key 'file:<sha256>', so a replaced file is a new model."""
+
+    source = "shipped"
+    path: str
+    sweep: str | None = None            # the name of the sweep it belongs to (sweep_of), if any
+
+
+@dataclass(kw_only=True)
+class UploadedEntry(ModelEntry):
+    """A checkpoint uploaded in this session; key 'upload:<sha256>'."""
+
+    source = "upload"
+    payload: bytes = field(repr=False)
+
+
+@dataclass(kw_only=True)
+class TrainedEntry(ModelEntry):
+    """A model trained in this session, owned by it (never shared); key 'session:<id>'."""
+
+    source = "trained"
+    model: Autoencoder = field(repr=False)
 
 
 def file_digest(path: str | Path) -> str:
@@ -80,10 +100,12 @@ def group_sweeps(entries: dict[str, ModelEntry]) -> dict[str, list[str]]:
     the menu order of their variant."""
     order = {name: i for i, name in enumerate(variant_names())}
     sweeps: dict[str, list[str]] = {}
+    paths: dict[str, str] = {}
     for key, entry in sorted(entries.items(), key=lambda item: order.get(item[1].variant, len(order))):
-        if entry.sweep:
+        if isinstance(entry, ShippedEntry) and entry.sweep:
             sweeps.setdefault(entry.sweep, []).append(key)
+            paths[key] = entry.path
     for keys in sweeps.values():
-        keys.sort(key=lambda k: sweep_value(Path(entries[k].path or "").stem))
+        keys.sort(key=lambda k: sweep_value(Path(paths[k]).stem))
     return sweeps
 

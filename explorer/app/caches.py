@@ -1,0 +1,80 @@
+"""Cached datasets, models and results, shared by every session of the server.
+
+Cached objects are never mutated: models are loaded in eval mode and only used under no_grad;
+training makes a new model. Keys name everything a result depends on (a model by its weights' key)."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from .. import activations, figures, latent, views
+from ..checkpoint import load_checkpoint
+from ..datasets import Dataset, load_dataset
+from ..metrics import Evaluation, evaluate
+from ..noise import NoiseSetting
+from ..variants.base import Autoencoder
+
+
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=8)
+def dataset(name: str, device: str) -> Dataset:
+    return load_dataset(name, device=device)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=64)
+def checkpoint_model(path: str, key: str, device: str) -> Autoencoder:
+    """A shipped checkpoint's model; `key` (its content hash) makes a replaced file a new entry."""
+    return load_checkpoint(path, device=device)
+
+
+@st.cache_resource(show_spinner="Loading the uploaded model…", max_entries=64)
+def uploaded_model(key: str, _payload: bytes, name: str, device: str) -> Autoencoder:
+    """An uploaded checkpoint's model, read once (CheckpointError, not cached, when it is unusable)."""
+    return load_checkpoint(io.BytesIO(_payload), device, label=name)
+
+
+@st.cache_data(show_spinner="Evaluating on the test split…", max_entries=256)
+def metrics(model_key: str, _model: Autoencoder, dataset_name: str, device: str) -> Evaluation:
+    return evaluate(_model, dataset(dataset_name, device))
+
+
+@st.cache_data(show_spinner="Measuring reconstruction error…", max_entries=256)
+def error_summary(model_key: str, _model: Autoencoder, dataset_name: str, device: str,
+                  noise: NoiseSetting | None, seed: int) -> views.ErrorSummary:
+    return views.error_summary(_model, dataset(dataset_name, device), noise, seed)
+
+
+@st.cache_data(show_spinner="Encoding the test split…", max_entries=256)
+def activation_report(model_key: str, _model: Autoencoder, dataset_name: str, device: str,
+                      threshold: float, rho: float) -> activations.ActivationReport:
+    return activations.activation_report(_model, dataset(dataset_name, device), threshold, rho)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def unit_histograms(model_key: str, dataset_name: str, device: str, threshold: float, rho: float,
+                    units: tuple[int, ...], log_counts: bool, highlight: int | None,
+                    _report: activations.ActivationReport) -> go.Figure:
+    """The small multiples of every unit (about 0.5 s of plotly work for 32 units), built once per
+    model and setting and shared by every session; st.plotly_chart only reads it (never mutate)."""
+    return figures.unit_histograms(_report.hist_counts, _report.hist_edges, np.asarray(units, dtype=int),
+                                   log_counts, highlight=highlight)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def encoder_filters(model_key: str, _model: Autoencoder) -> np.ndarray:
+    return activations.encoder_filters(_model)
+
+
+@st.cache_data(show_spinner="Encoding the images…", max_entries=128)
+def code_sample(model_key: str, _model: Autoencoder, dataset_name: str, device: str, n: int, source: str,
+                seed: int) -> latent.CodeSample:
+    return latent.code_sample(_model, dataset(dataset_name, device), n, source, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def projection(model_key: str, dataset_name: str, device: str, n: int, source: str, seed: int, method: str,
+               dims: int, perplexity: float, iterations: int, _codes: np.ndarray) -> latent.Projection:
+    """Keyed by everything the map depends on; the codes themselves follow from the first six."""
+    return latent.project(_codes, method, dims, seed, perplexity, iterations)

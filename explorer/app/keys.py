@@ -1,0 +1,26 @@
+"""Every st.session_state key the app's code reads or writes, in one place (widget-only keys, read
+back through the widget's return value, stay beside their widget)."""
+from __future__ import annotations
+
+# The sidebar: what every page shows.
+ACTIVE_MODEL = "active_model"        # the active entry's key (models.ModelEntry.key)
+DATASET = "dataset"                  # a name in explorer.datasets.DATASETS
+DEVICE = "device"                    # "auto" or a torch device name
+SESSION_MODELS = "session_models"    # {key: ModelEntry}: the models trained or uploaded in this session
+UPLOAD = "upload"                    # the sidebar's file uploader
+UPLOAD_SEEN = "_upload_seen"         # the file id of the last upload handled
+UPLOAD_NOTE = "_upload_note"         # ("success" | "error", message) about the last upload
+MODEL_GONE = "_model_gone"           # the selected checkpoint disappeared from disk: say so once
+
+# Train.
+TRAIN_JOB = "train_job"              # the session's explorer.app.jobs.TrainingJob
+
+# Seeds behind "Reshuffle" / "Other images" / "New samples" buttons.
+RECONSTRUCTIONS_SEED = "rec_seed"
+ACTIVATIONS_STRIP_SEED = "act_strip_seed"
+COMPARE_SEED = "cmp_seed"
+PRIOR_SEED = "lat_prior_seed"
+
+# Widgets that code also sets or reads directly.
+ACTIVATIONS_UNIT = "act_unit"        # the unit inspected on Activations (also highlighted in the histograms)
+COMPARE_MODELS = "cmp_models"        # the models on Compare (presets set it)

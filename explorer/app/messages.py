@@ -1,0 +1,63 @@
+"""What the server's training job and its worker process say to each other (pickled over pipes)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+import numpy as np
+
+from ..metrics import Evaluation
+from ..training import TrainSettings
+
+
+# -- server → worker ----------------------------------------------------------------------------------
+@dataclass
+class JobSpec:
+    """Train this: the worker loads the data itself and builds the same model from the same seed."""
+
+    variant: str
+    params: dict
+    dataset: str
+    device: str
+    data_dir: str
+    settings: TrainSettings
+    preview_indices: list[int] = field(default_factory=list)   # test images reconstructed after each epoch
+
+
+@dataclass
+class Stop:
+    """Stop after the current step and keep what was learned."""
+
+
+# -- worker → server ----------------------------------------------------------------------------------
+@dataclass
+class Progress:
+    fraction: float                 # of all steps
+    epoch: int
+    terms: dict[str, float]         # this step's loss terms
+
+
+@dataclass
+class EpochDone:
+    epoch: int
+    train_terms: dict[str, float]   # the epoch's train means
+    test_terms: dict[str, float]
+    seconds: float
+    preview: np.ndarray             # (n, D) reconstructions of the preview images
+    fraction: float
+
+
+@dataclass
+class Finished:
+    state: dict[str, np.ndarray]    # the trained weights (numpy: no torch tensors in the pipe)
+    metrics: Evaluation
+    summary: dict
+    stopped: bool                   # stopped early on request
+
+
+@dataclass
+class Failed:
+    message: str                    # one line for the page
+
+
+WorkerMessage = Union[Progress, EpochDone, Finished, Failed]
