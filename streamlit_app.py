@@ -3,6 +3,7 @@ import time
 
 RUN_STARTED = time.perf_counter()   # for the load test's server-side page times (app.timing)
 import explorer.app.preload  # noqa: E402,F401  — the first library import in every script: see its docstring
+
 import streamlit as st  # noqa: E402
 
 from explorer.app import keys, models  # noqa: E402

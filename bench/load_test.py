@@ -29,8 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from browser_support import (CHROMIUM, CHROMIUM_ARGS, SETTLE_PROBE, browser_available, settled,  # noqa: E402
-                             streamlit_server)
+from browser_support import CHROMIUM, CHROMIUM_ARGS, SETTLE_PROBE, browser_available, settled, streamlit_server  # noqa: E402
 
 DEFAULT_PAGES = ["home", "reconstructions", "activations", "latent", "compare", "train"]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -190,7 +189,8 @@ def p50_max(rows: list[dict], page: str) -> tuple[float, float, int] | None:
 def report(run: dict, pages: list[str]) -> None:
     results = run["results"]
     views = len(results)
-    print(f"\n{run['sessions']} sessions × {len(pages)} pages on a fresh server (healthy after {run['healthy']:.1f} s): "
+    print(f"\n{run['sessions']} sessions × {len(pages)} pages on a fresh server "
+          f"(healthy after {run['healthy']:.1f} s): "
           f"{run['wall']:.0f} s in all; server on CPUs {run['cpus'][0]}, browsers on {run['cpus'][1]}")
     print(f"  server memory (PSS, with its workers): {run['idle']:.0f} MiB idle → peak {run['peak']:.0f} MiB, "
           f"{run['end']:.0f} MiB at the end (RSS summed over processes: {run['end_rss']:.0f} MiB)")
@@ -210,7 +210,8 @@ def report(run: dict, pages: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, nargs="+", default=[30], help="one run per number, each on a fresh server")
+    parser.add_argument("--sessions", type=int, nargs="+", default=[30],
+                        help="one run per number, each on a fresh server")
     parser.add_argument("--pages", nargs="+", default=DEFAULT_PAGES, choices=DEFAULT_PAGES,
                         help="visited in this order; all sessions open the first one at once")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per page load")
@@ -230,7 +231,8 @@ def main() -> None:
             cells = []
             for name in args.pages:
                 browser, server = p50_max(run["results"], name), p50_max(run["server"], name)
-                cells.append(f"{browser[0] if browser else float('nan'):7.1f} /{server[0] if server else float('nan'):5.2f} s")
+                cells.append(f"{browser[0] if browser else float('nan'):7.1f} "
+                             f"/{server[0] if server else float('nan'):5.2f} s")
             print(f"  N = {run['sessions']:<6d} {run['peak']:8.0f} {run['end']:8.0f} {run['cpu']:13.0f}   " + "".join(
                 f"{c:>17s}" for c in cells))
     if any(r["exceptions"] or r["error"] for run in runs for r in run["results"]):

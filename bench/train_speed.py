@@ -34,7 +34,7 @@ def make_mnist_files(root: Path, n_train: int = 60000, n_test: int = 10000) -> P
     def make(n: int) -> tuple[np.ndarray, np.ndarray]:
         idx = rng.integers(0, len(images), n)
         shifts = rng.integers(-2, 3, (n, 2))
-        out = np.stack([np.roll(images[i], tuple(s), axis=(0, 1)) for i, s in zip(idx, shifts)])
+        out = np.stack([np.roll(images[i], tuple(s), axis=(0, 1)) for i, s in zip(idx, shifts, strict=True)])
         return out, y[idx].astype(np.uint8)
 
     write_mnist_folder(root / "MNIST" / "raw", *make(n_train), *make(n_test))

@@ -59,7 +59,7 @@ def activation_report(model: Autoencoder, data: Dataset, threshold: float | None
     stats = code_statistics(codes_t, model.code, threshold, rho)
     active = model.code.active(codes_t, threshold).cpu().numpy()
     codes = codes_t.cpu().numpy()
-    counts, edges = zip(*(np.histogram(codes[:, j], bins=HIST_BINS) for j in range(codes.shape[1])))
+    counts, edges = zip(*(np.histogram(codes[:, j], bins=HIST_BINS) for j in range(codes.shape[1])), strict=True)
     per_unit = {m.title: np.asarray(extras[m.name]) for m in model.extra_metrics if m.per_unit}
     return ActivationReport(codes, active, stats, np.stack(counts), np.stack(edges), active.sum(axis=1), rho, per_unit,
                             None if learned is None else learned.cpu().numpy())
@@ -67,12 +67,14 @@ def activation_report(model: Autoencoder, data: Dataset, threshold: float | None
 
 def unit_order(report: ActivationReport, by: str) -> np.ndarray:
     """Unit indices in display order: 'unit' (index), 'mean' (ρ̂ high→low), 'firing' or 'kl' (high→low)."""
-    keys = {"unit": None, "mean": report.mean_activation, "firing": report.firing_rate, "kl": report.unit_kl}
+    keys: dict[str, np.ndarray | None] = {"unit": None, "mean": report.mean_activation,
+                                          "firing": report.firing_rate, "kl": report.unit_kl}
     if by not in keys:
         raise ValueError(f"order must be one of {', '.join(keys)}; got {by!r}")
-    if keys[by] is None:
+    values = keys[by]
+    if values is None:
         return np.arange(report.n_units)
-    return np.argsort(-keys[by], kind="stable")
+    return np.argsort(-values, kind="stable")
 
 
 def top_activating(codes: np.ndarray, unit: int, k: int = 12) -> np.ndarray:

@@ -9,7 +9,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
@@ -133,17 +133,22 @@ def _label(source: Any) -> str:
     return str(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "uploaded file")
 
 
-def read_checkpoint(source: str | os.PathLike | Any, label: str | None = None) -> dict[str, Any]:
+def read_checkpoint(source: str | os.PathLike[str] | BinaryIO, label: str | None = None) -> dict[str, Any]:
     """The checkpoint dict from a path or a binary file object, checked; CheckpointError otherwise."""
-    is_path = isinstance(source, (str, os.PathLike))
     label = label or _label(source)
-    if is_path:
+    if isinstance(source, (str, os.PathLike)):
         if not Path(source).exists():
             raise CheckpointError(f"{label}: no such file. Check the path, or train one with "
                                   f"`python -m explorer train --variant ae --out {label}`.")
+        if Path(source).is_dir():
+            inside = ", ".join(p.name for p in sorted(Path(source).glob("*.pt"))[:3]) or "none here"
+            raise CheckpointError(f"{label}: a folder, not a checkpoint file; give one of its .pt files ({inside})")
         with open(source, "rb") as handle:
             head = handle.read(4)
     else:
+        if not all(hasattr(source, m) for m in ("read", "seek", "tell")):
+            raise CheckpointError(f"expected a checkpoint's path or an open binary file; got {source!r} "
+                                  f"({type(source).__name__})")
         position = source.tell()
         head = source.read(4)
         source.seek(position)
@@ -206,9 +211,11 @@ def model_from_checkpoint(payload: dict[str, Any], label: str = "checkpoint",
     try:
         model.load_state_dict(payload["state_dict"], strict=True)
     except (RuntimeError, TypeError, AttributeError) as exc:
-        raise CheckpointError(f"{label}: its weights do not fit its config ({_describe_mismatch(model, payload['state_dict'])}); "
+        mismatch = _describe_mismatch(model, payload["state_dict"])
+        raise CheckpointError(f"{label}: its weights do not fit its config ({mismatch}); "
                               f"the file was probably edited or written by another program.") from exc
-    model.meta = ModelRecord(str(payload["dataset"]), *(_as_dict(payload.get(k)) for k in ("metrics", "history", "train")),
+    model.meta = ModelRecord(str(payload["dataset"]), _as_dict(payload.get("metrics")),
+                             _as_dict(payload.get("history")), _as_dict(payload.get("train")),
                              str(payload.get("created", "")), str(payload.get("torch_version", "")))
     return model.to(device).eval()
 
@@ -241,14 +248,3 @@ def load_checkpoint(source: str | os.PathLike | Any, device: torch.device | str 
     """The model saved at source (path or file object), in eval mode, with its ModelRecord in `.meta`."""
     label = label or _label(source)
     return model_from_checkpoint(read_checkpoint(source, label), label, device)
-
-
-def check_dataset_fits(model: Autoencoder, dataset_name: str, input_dim: int,
-                       image_shape: tuple[int, int]) -> None:
-    """A model made for 64-pixel images cannot read 784-pixel ones: say so plainly."""
-    if model.config.input_dim != input_dim:
-        trained_on = model.meta.dataset if model.meta is not None else "another dataset"
-        raise CheckpointError(f"this {model.name} model reads {model.config.input_dim}-pixel images "
-                              f"(trained on {trained_on}), but {dataset_name} has {input_dim}-pixel "
-                              f"images ({image_shape[0]}×{image_shape[1]}). Pick the dataset it "
-                              f"was trained on, or train a new model.")

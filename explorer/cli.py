@@ -1,22 +1,34 @@
-"""The command line: `python -m explorer variants | datasets | train | evaluate | sweep | project`."""
+"""The command line: `ae-explorer` (or `python -m explorer`) `app | variants | datasets | train | evaluate |
+sweep | project`."""
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
-from .checkpoint import CheckpointError, check_dataset_fits, load_checkpoint
-from .datasets import DATASETS, DEFAULT_DATA_DIR, DEFAULT_DATASET, DatasetUnavailableError, is_available, load_dataset
+from .checkpoint import CheckpointError, load_checkpoint
+from .datasets import (
+    DATASETS,
+    DEFAULT_DATA_DIR,
+    DEFAULT_DATASET,
+    Dataset,
+    DatasetUnavailableError,
+    is_available,
+    load_dataset,
+)
 from .device import DEVICE_CHOICES, resolve_device
 from .latent import METHODS, code_sample, codes_csv, project, projector_tsv
-from .sweep import parse_values, run_sweep
 from .metrics import Evaluation, evaluate
 from .registry import get_variant, variant_names
 from .runs import train_and_evaluate
+from .sweep import parse_values, run_sweep
 from .training import NonFiniteLossError, TrainEvent, TrainSettings, default_epochs
+from .variants.base import Autoencoder
 
 USER_ERRORS = (ValueError, CheckpointError, DatasetUnavailableError, NonFiniteLossError)
 
@@ -56,9 +68,13 @@ def key_value(text: str) -> tuple[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m explorer",
+    parser = OneLineParser(prog="ae-explorer",
                            description="Train, evaluate and inspect autoencoder variants.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    sub.add_parser("app", help="start the Streamlit app (further arguments go to `streamlit run`)",
+                   description="Start the app as scripts/app.sh does: `streamlit run streamlit_app.py` from the "
+                   "repository, with any further arguments passed on, e.g. `ae-explorer app --server.port 8600`.")
 
     sub.add_parser("variants", help="list the autoencoder variants and their parameters")
     p = sub.add_parser("datasets", help="list the datasets and whether they load offline right now")
@@ -154,7 +170,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 class ProgressPrinter:
     """A progress bar on a terminal (stderr) and one line of loss terms per epoch (stdout)."""
 
-    def __init__(self, stream=sys.stderr):
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
         self.stream = stream
         self.live = stream.isatty()
         self.last_draw = 0.0
@@ -177,7 +193,7 @@ class ProgressPrinter:
                   f"({h['seconds'][-1]:.2f} s)", flush=True)
 
 
-def train_settings(args: argparse.Namespace, cls: type, data) -> TrainSettings:
+def train_settings(args: argparse.Namespace, cls: type[Autoencoder], data: Dataset) -> TrainSettings:
     """--epochs/--batch-size/--lr/--seed, defaulting to the variant's seed batch size and the seeds'
     step budget expressed in epochs of this dataset."""
     batch_size = args.batch_size or cls.default_batch_size
@@ -194,9 +210,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = cls.config_class.from_dict({**params, "input_dim": data.input_dim})
     settings = train_settings(args, cls, data)
     epochs, batch_size = settings.epochs, settings.batch_size
-    out = Path(args.out)
-    if out.exists() and out.is_dir():
-        raise ValueError(f"--out {out} is a folder; give a file path such as {out / (args.variant + '.pt')}")
+    out = file_to_write(args.out, "--out", f"{args.variant}.pt")
     print(f"training {args.variant} on {data.name} ({len(data.train_x)} train / {len(data.test_x)} test) "
           f"on {device}: {epochs} epochs × batch {batch_size}, lr {args.lr:g}, seed {args.seed}; "
           f"config {config.to_dict()}", flush=True)
@@ -240,16 +254,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _checkpoint_and_data(args: argparse.Namespace):
+def _checkpoint_and_data(args: argparse.Namespace) -> tuple[Autoencoder, Dataset]:
     device = resolve_device(args.device)
     model = load_checkpoint(args.checkpoint, device=device)
     trained_on = model.meta.dataset if model.meta else DEFAULT_DATASET
     data = load_dataset(args.dataset or trained_on, device=device, data_dir=args.data_dir)
-    check_dataset_fits(model, data.name, data.input_dim, data.image_shape)
+    model.check_fits(data.name, data.input_dim, data.image_shape)
     return model, data
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    folder_to_write(args.out, "--out")
     name, text = args.param
     values = parse_values(text)
     cls = get_variant(args.variant)
@@ -273,12 +288,32 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def file_to_write(path: str, flag: str, example: str) -> Path:
+    """path as a file this command may write: not a folder, not inside a file, not empty."""
+    out = Path(path)
+    if path.strip() == "" or out.is_dir():
+        raise ValueError(f"{flag} {path or repr(path)} is a folder; give a file path such as {out / example}")
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ValueError(f"{flag} {path}: {blocking} is a file, so nothing can be written inside it")
+    return out
+
+
+def folder_to_write(path: str, flag: str) -> Path:
+    folder = Path(path)
+    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ValueError(f"{flag} {path}: {blocking} is a file; give a folder (it is created if missing)")
+    return folder
+
+
 def cmd_project(args: argparse.Namespace) -> int:
+    out = file_to_write(args.out, "--out", "map.csv")
+    folder = folder_to_write(args.projector, "--projector") if args.projector else None
     model, data = _checkpoint_and_data(args)
     started = time.perf_counter()
     sample = code_sample(model, data, args.n, args.source, args.seed)
     projection = project(sample.codes, args.method, args.dims, args.seed, args.perplexity)
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(codes_csv(sample, data.class_names, projection.coords))
     print(f"{args.method} map of {len(sample)} codes ({sample.codes.shape[1]}-D) in "
@@ -286,8 +321,7 @@ def cmd_project(args: argparse.Namespace) -> int:
     if projection.explained_variance is not None:
         print("variance explained: " + ", ".join(f"PC{i + 1} {v:.1%}" for i, v in
                                                  enumerate(projection.explained_variance[:args.dims])))
-    if args.projector:
-        folder = Path(args.projector)
+    if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         vectors, metadata = projector_tsv(sample, data.class_names)
         (folder / "vectors.tsv").write_text(vectors)
@@ -300,12 +334,32 @@ COMMANDS = {"variants": cmd_variants, "datasets": cmd_datasets, "train": cmd_tra
             "sweep": cmd_sweep, "project": cmd_project}
 
 
+APP_SCRIPT = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+
+
+def cmd_app(streamlit_args: list[str]) -> int:
+    """Replace this process with `python -m streamlit run streamlit_app.py …`, run from the repository."""
+    if not APP_SCRIPT.exists():
+        raise ValueError(f"the app runs from a checkout of the repository ({APP_SCRIPT} is missing): install "
+                         f"with `pip install -e .` in the repository, or run `bash scripts/app.sh` there")
+    os.chdir(APP_SCRIPT.parent)
+    os.execv(sys.executable, [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), *streamlit_args])
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "app":      # only `app` passes arguments on (to streamlit run)
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
+        if args.command == "app":
+            return cmd_app(rest)
         return COMMANDS[args.command](args)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:       # the disk said no (permissions, full, read-only): say what and where
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)

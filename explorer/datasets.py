@@ -4,9 +4,10 @@ from __future__ import annotations
 import functools
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,7 +48,7 @@ class Dataset:
             raise ValueError(f"split must be 'train' or 'test'; got {which!r}")
         return (self.train_x, self.train_y) if which == "train" else (self.test_x, self.test_y)
 
-    def to(self, device: torch.device | str) -> "Dataset":
+    def to(self, device: torch.device | str) -> Dataset:
         """The same data resident on device (one copy, made once per call)."""
         return replace(self, train_x=self.train_x.to(device), train_y=self.train_y.to(device),
                        test_x=self.test_x.to(device), test_y=self.test_y.to(device))
@@ -76,7 +77,7 @@ def stratified_test_indices(y: np.ndarray, n_test: int, seed: int = SPLIT_SEED) 
     quota = np.floor(exact).astype(int)
     quota[np.argsort(-(exact - quota), kind="stable")[: n_test - quota.sum()]] += 1
     rng = np.random.default_rng(seed)
-    picked = [rng.permutation(np.flatnonzero(y == c))[:q] for c, q in zip(classes, quota)]
+    picked = [rng.permutation(np.flatnonzero(y == c))[:q] for c, q in zip(classes, quota, strict=True)]
     return np.sort(np.concatenate(picked))
 
 
@@ -140,7 +141,7 @@ def _torchvision_loader(name: str, class_name: str) -> Callable[[Path, bool], Da
     return load
 
 
-def _open_torchvision(cls, data_dir: Path, train: bool, download: bool):
+def _open_torchvision(cls: type, data_dir: Path, train: bool, download: bool) -> Any:
     """Open from disk; only if the files are missing and download is allowed, try a download."""
     try:
         return cls(root=str(data_dir), train=train, download=False)
@@ -169,7 +170,7 @@ def _last_line(exc: Exception) -> str:
     return lines[-1].strip("<>") if lines else type(exc).__name__
 
 
-def _name_of(cls) -> str:
+def _name_of(cls: type) -> str:
     return {"MNIST": "mnist", "FashionMNIST": "fashion-mnist"}[cls.__name__]
 
 
@@ -231,6 +232,9 @@ def load_dataset(name: str = DEFAULT_DATASET, device: torch.device | str = "cpu"
 
     download=None tries a download for missing files unless AE_EXPLORER_OFFLINE=1 is set."""
     get_spec(name)  # unknown names fail before anything is read
+    if Path(data_dir).exists() and not Path(data_dir).is_dir():
+        raise DatasetUnavailableError(f"the data folder {data_dir} is a file, not a folder: give a folder "
+                                      f"(it is created if missing), e.g. --data-dir data")
     if download is None:
         download = os.environ.get("AE_EXPLORER_OFFLINE", "") not in ("1", "true", "yes")
     data = _load_cpu(name, str(Path(data_dir).resolve()), download)

@@ -23,7 +23,8 @@ def loss_curves(history: dict, titles: dict[str, str], height: int = 300) -> go.
     for col, term in enumerate(terms, start=1):
         for split, color, dash in (("train", TRAIN_COLOR, "solid"), ("test", TEST_COLOR, "dash")):
             values = history.get(split, {}).get(term, [])
-            fig.add_trace(go.Scatter(x=epochs[: len(values)], y=values, mode="lines+markers" if len(values) < 30 else "lines",
+            mode = "lines+markers" if len(values) < 30 else "lines"
+            fig.add_trace(go.Scatter(x=epochs[: len(values)], y=values, mode=mode,
                                      name=split, legendgroup=split, showlegend=col == 1,
                                      line=dict(color=color, dash=dash)), row=1, col=col)
         fig.update_xaxes(title_text="epoch", row=1, col=col)

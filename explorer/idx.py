@@ -20,6 +20,6 @@ def write_mnist_folder(raw_dir: Path, train_images: np.ndarray, train_labels: np
     """The four files torchvision's MNIST / FashionMNIST read, in raw_dir (e.g. data/MNIST/raw)."""
     raw_dir = Path(raw_dir)
     raw_dir.mkdir(parents=True, exist_ok=True)
-    for name, array in zip(IDX_FILES, (train_images, train_labels, test_images, test_labels)):
+    for name, array in zip(IDX_FILES, (train_images, train_labels, test_images, test_labels), strict=True):
         write_idx(raw_dir / name, array)
     return raw_dir

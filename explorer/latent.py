@@ -41,6 +41,8 @@ def code_sample(model: Autoencoder, data: Dataset, n: int = 2000, source: str = 
     """n images drawn with `seed` from the test split ('test') or train + test ('all'), with codes."""
     if source not in ("test", "all"):
         raise ValueError(f"source must be 'test' or 'all'; got {source!r}")
+    if n < 1:
+        raise ValueError(f"a sample needs at least one image; got n={n}")
     parts = [("test", data.test_x, data.test_y)] + ([("train", data.train_x, data.train_y)] if source == "all" else [])
     split = np.concatenate([[name] * len(x) for name, x, _ in parts])
     index = np.concatenate([np.arange(len(x)) for _, x, _ in parts])
@@ -86,6 +88,11 @@ def project(codes: np.ndarray, method: str = "pca", dims: int = 2, seed: int = 0
             coords = np.pad(coords, ((0, 0), (0, dims - coords.shape[1])))
         total = variance.sum()
         return Projection(coords, "pca", variance / total if total > 0 else np.zeros_like(variance))
+    if np.ptp(codes, axis=0).max(initial=0.0) == 0:
+        # Every code is the same (a model whose units are all silent): nothing to separate, and
+        # scikit-learn's t-SNE divides by the spread of its PCA start and crashes the process.
+        raise ValueError(f"all {n} codes are identical (is every unit dead?), so a {method} map has nothing to "
+                         f"show; PCA draws them as one point")
     if method == "tsne":
         from sklearn.manifold import TSNE
 
@@ -151,7 +158,8 @@ def codes_csv(sample: CodeSample, class_names: tuple[str, ...], coords: np.ndarr
     """CSV: split, index, label, class, [x, y(, z)], code_0 … code_{K−1}."""
     buffer = io.StringIO()
     axes = ["x", "y", "z"][: coords.shape[1]] if coords is not None else []
-    buffer.write(",".join(["split", "index", "label", "class", *axes, *[f"code_{j}" for j in range(sample.codes.shape[1])]]) + "\n")
+    code_columns = [f"code_{j}" for j in range(sample.codes.shape[1])]
+    buffer.write(",".join(["split", "index", "label", "class", *axes, *code_columns]) + "\n")
     for row in range(len(sample)):
         cells = [sample.split[row], str(sample.index[row]), str(sample.labels[row]),
                  _csv_cell(class_names[sample.labels[row]])]

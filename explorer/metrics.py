@@ -103,6 +103,7 @@ def evaluate(model: Autoencoder, data: Dataset, split: str = "test", threshold: 
     threshold: the activity cut-off (default: the code kind's); rho: the KL view's target (default:
     the model's own target firing rate, if it has one); lr: the learning rate it was trained with,
     for advice when it learned nothing."""
+    model.check_fits(data.name, data.input_dim, data.image_shape)
     x, y = data.split(split)
     with evaluating(model):
         x_hat = model.reconstruct_all(x)

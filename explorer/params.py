@@ -3,14 +3,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+
+def _default_of(f: dataclasses.Field[Any]) -> Any:
+    """A dataclass field's default value (calling its factory for tuples)."""
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
 
 
 def param(default: Any, help: str, *, low: float | None = None, high: float | None = None,
           low_open: bool = False, high_open: bool = False, choices: tuple[str, ...] | None = None,
           log_scale: bool = False, ui_low: float | None = None, ui_high: float | None = None,
-          symbol: str | None = None):
+          symbol: str | None = None) -> Any:
     """A dataclass field carrying what a user needs to set it well.
 
     low/high bound the allowed values (open or closed ends); ui_low/ui_high suggest the range a
@@ -24,7 +32,7 @@ def param(default: Any, help: str, *, low: float | None = None, high: float | No
     return field(default=default, metadata=meta)
 
 
-def describe_range(meta: dict) -> str:
+def describe_range(meta: Mapping[str, Any]) -> str:
     """'(0, 1)', '>= 0', 'one of gaussian, masking' — the allowed range as a user reads it."""
     if meta.get("choices"):
         return "one of " + ", ".join(meta["choices"])
@@ -87,14 +95,16 @@ def _coerce(value: Any, default: Any, name: str) -> Any:
     return str(value)
 
 
+C = TypeVar("C", bound="Config")
+
+
 @dataclass
 class Config:
     """Base of every variant's config: validated on construction, round-trips through plain dicts."""
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            setattr(self, f.name, _coerce(getattr(self, f.name), f.default if f.default is not
-                                          dataclasses.MISSING else f.default_factory(), f.name))
+            setattr(self, f.name, _coerce(getattr(self, f.name), _default_of(f), f.name))
         self.validate()
 
     def validate(self) -> None:
@@ -107,12 +117,11 @@ class Config:
         """name → {default, help, low, high, choices, log_scale, …} for the UI and `--help`."""
         specs = {}
         for f in dataclasses.fields(cls):
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            specs[f.name] = {"default": default, **f.metadata, "range": describe_range(f.metadata)}
+            specs[f.name] = {"default": _default_of(f), **f.metadata, "range": describe_range(f.metadata)}
         return specs
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any] | None = None):
+    def from_dict(cls: type[C], values: Mapping[str, Any] | None = None) -> C:
         """Build from plain values (strings allowed); an unknown key is a ValueError naming it."""
         values = dict(values or {})
         known = [f.name for f in dataclasses.fields(cls)]
@@ -127,7 +136,7 @@ class Config:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
 
-def check_field(name: str, value: Any, meta: dict) -> None:
+def check_field(name: str, value: Any, meta: Mapping[str, Any]) -> None:
     """Raise ValueError naming the field and its allowed range when value is outside it."""
     if not meta:
         return
@@ -146,7 +155,7 @@ def check_field(name: str, value: Any, meta: dict) -> None:
             raise ValueError(f"{name} must be {_range_phrase(meta)}; got {v:g}")
 
 
-def _range_phrase(meta: dict) -> str:
+def _range_phrase(meta: Mapping[str, Any]) -> str:
     text = describe_range(meta)
     return f"in {text}" if text[0] in "([" else text
 
@@ -155,6 +164,8 @@ def log_grid(spec: dict) -> list[float]:
     """Values 1, 2, 5 × 10^k across a log-scale field's suggested range (with 0 if allowed and the
     default), for sliders and sweeps."""
     low, high = spec.get("ui_low"), spec.get("ui_high")
+    if low is None or high is None or low <= 0:
+        raise ValueError(f"a log grid needs a positive suggested range; got {low!r}…{high!r}")
     values = []
     for exponent in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
         for mantissa in (1, 2, 5):

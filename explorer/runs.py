@@ -3,9 +3,10 @@ the same steps for the CLI's `train`, for each trial of a sweep, and for the app
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .checkpoint import save_checkpoint
 from .datasets import Dataset

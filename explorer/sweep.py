@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .checkpoint import CheckpointError, read_checkpoint
 from .datasets import Dataset
@@ -64,6 +64,8 @@ def run_sweep(variant: str, param: str, values: list[str], data: Dataset, out_di
 
     Every value is validated before anything trains, so a bad value fails fast with its reason."""
     cls = get_variant(variant)
+    if not values:
+        raise ValueError(f"give at least one value of {param} to sweep over")
     known = [k for k in cls.config_class.field_specs() if k != "input_dim"]
     if param not in known:
         raise ValueError(f"{variant} has no parameter {param!r}; sweepable parameters: {', '.join(known)}")
@@ -75,7 +77,7 @@ def run_sweep(variant: str, param: str, values: list[str], data: Dataset, out_di
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     runs: list[SweepRun] = []
-    for i, (value, config) in enumerate(zip(values, configs)):
+    for i, (value, config) in enumerate(zip(values, configs, strict=True)):
         path = out / f"{run_name(variant, param, value)}.pt"
         payload = _reusable(path, config, data.name, settings)
         if on_run:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
@@ -121,6 +121,7 @@ def train(model: Autoencoder, data: Dataset, settings: TrainSettings,
     """Train in place; the callback may return True to stop early and keep what was learned.
 
     Raises NonFiniteLossError (naming epoch, step and the likely cause) if the loss blows up."""
+    model.check_fits(data.name, data.input_dim, data.image_shape)
     check_batch_size(settings, data)
     device = data.device
     model.to(device)
@@ -146,7 +147,7 @@ def train(model: Autoencoder, data: Dataset, settings: TrainSettings,
             terms["total"].backward()
             optimizer.step()
             # One host sync per step for all terms: needed for the NaN check and the callback.
-            values = dict(zip(terms, torch.stack([t.detach() for t in terms.values()]).tolist()))
+            values = dict(zip(terms, torch.stack([t.detach() for t in terms.values()]).tolist(), strict=True))
             if not math.isfinite(values["total"]):
                 raise NonFiniteLossError(
                     f"The loss became {values['total']} at epoch {epoch}, step {step} "

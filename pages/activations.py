@@ -1,11 +1,20 @@
 """Activations & sparsity: what each code unit does, how often it fires, and the KL penalty per unit."""
 import explorer.app.preload  # noqa: F401  — first: see its docstring
+
 import streamlit as st
 
-from explorer.app import caches, keys, page
 from explorer.activations import filters_as_images, middle_of_range, top_activating, unit_order
-from explorer.figures import (PLOTLY_CONFIG, clickable_strip, code_bars, firing_density, l0_histogram,
-                              tiles_png, unit_bars, unit_histogram)
+from explorer.app import caches, keys, page
+from explorer.figures import (
+    PLOTLY_CONFIG,
+    clickable_strip,
+    code_bars,
+    firing_density,
+    l0_histogram,
+    tiles_png,
+    unit_bars,
+    unit_histogram,
+)
 from explorer.views import pick_indices
 
 ctx = page.model_page("Activations & sparsity")
@@ -65,7 +74,8 @@ if report.n_units > 64:
     st.caption(f"Showing the first 64 of {report.n_units} units in the chosen order.")
 
 st.subheader("Mean activation and the KL sparsity penalty, per unit")
-st.latex(r"\mathrm{KL}(\rho\,\Vert\,\hat\rho_j) = \rho\log\frac{\rho}{\hat\rho_j} + (1-\rho)\log\frac{1-\rho}{1-\hat\rho_j},"
+st.latex(r"\mathrm{KL}(\rho\,\Vert\,\hat\rho_j) = \rho\log\frac{\rho}{\hat\rho_j}"
+         r" + (1-\rho)\log\frac{1-\rho}{1-\hat\rho_j},"
          r"\qquad \hat\rho_j = \frac{1}{N}\sum_{i} z_j(x_i)")
 if stats.kl_on == "firing_rate":
     st.caption("This code is not a probability (its units are not sigmoids), so the KL view uses each unit's "
@@ -99,7 +109,8 @@ event = st.plotly_chart(clickable_strip(data.test_x[strip_idx].cpu().numpy(), da
 points = event.selection.points if event and event.selection else []
 default_image = int(strip_idx[points[0]["customdata"]]) if points else int(strip_idx[0])
 c1, c2 = st.columns([1, 3])
-image_index = c1.number_input("Test image index", 0, len(data.test_x) - 1, default_image, key=f"act_image_{default_image}",
+image_index = c1.number_input("Test image index", 0, len(data.test_x) - 1, default_image,
+                              key=f"act_image_{default_image}",
                               help="Click an image in the strip above, or type an index.")
 if c1.button("Other images", icon=":material/shuffle:"):
     page.next_seed(keys.ACTIVATIONS_STRIP_SEED)
@@ -113,7 +124,8 @@ c2.plotly_chart(code_bars(report.codes[image_index], f"Hidden activations of tes
 st.subheader("What one unit responds to")
 alive_first = [int(u) for u in unit_order(report, "firing")]
 unit = st.selectbox("Unit", alive_first, key=keys.ACTIVATIONS_UNIT,
-                    format_func=lambda u: f"unit {u} — fires on {report.firing_rate[u]:.1%}, ρ̂ = {report.mean_activation[u]:.3g}")
+                    format_func=lambda u: f"unit {u} — fires on {report.firing_rate[u]:.1%}, "
+                                          f"ρ̂ = {report.mean_activation[u]:.3g}")
 left, mid, right = st.columns([2, 2, 1])
 learned = None if report.unit_thresholds is None else float(report.unit_thresholds[unit])
 left.plotly_chart(unit_histogram(report.hist_counts[unit], report.hist_edges[unit], unit, log_counts, learned),

@@ -1,16 +1,16 @@
 """Compare: two to ten models side by side — metrics, the error/sparsity trade-off, the L0–FVU frontier
 across variants, reconstructions, activation distributions, filters and loss curves."""
 import explorer.app.preload  # noqa: F401  — first: see its docstring
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer.app import caches, keys, models, page
 from explorer.activations import filters_as_images
+from explorer.app import caches, keys, models, page
 from explorer.app.catalog import group_sweeps
 from explorer.compare import SPARSITY_MEASURES, frontier_at, pareto_front, points
-from explorer.figures import (PLOTLY_CONFIG, frontier, overlaid_curves, overlaid_histograms, tiles_png,
-                              tradeoff)
+from explorer.figures import PLOTLY_CONFIG, frontier, overlaid_curves, overlaid_histograms, tiles_png, tradeoff
 from explorer.variants.base import RECON_MSE
 from explorer.views import pick_indices, reconstruction_rows
 
@@ -32,7 +32,7 @@ st.caption("Presets")
 per_row = 4
 names = list(PRESETS)
 for start in range(0, len(names), per_row):
-    for col, name in zip(st.columns(per_row), names[start:start + per_row]):
+    for col, name in zip(st.columns(per_row), names[start:start + per_row], strict=False):  # last row: fewer
         preset = PRESETS[name]
         col.button(name, disabled=len(preset) < 2, width="stretch", key=f"preset_{name}",
                    on_click=lambda preset=preset: st.session_state.update({keys.COMPARE_MODELS: preset}),
@@ -103,7 +103,7 @@ shown_images = pick_indices(data.test_y, 8, seed=page.seed(keys.COMPARE_SEED))
 x = data.test_x[shown_images]
 columns = st.columns(len(compared) + 1)
 columns[0].image(tiles_png(x.cpu().numpy(), data.image_shape, ncols=1, scale=3), caption="original", width=84)
-for column, c in zip(columns[1:], compared):
+for column, c in zip(columns[1:], compared, strict=True):
     rec = reconstruction_rows(c.model, x)
     column.image(tiles_png(rec.reconstruction, data.image_shape, ncols=1, scale=3),
                  caption=f"{c.setting} · MSE {rec.mse.mean():.4f}", width=84)
@@ -124,7 +124,7 @@ if which == "firing rate":
 st.subheader("Encoder filters, most active units first")
 per_row = 3
 for start in range(0, len(compared), per_row):
-    for column, c in zip(st.columns(per_row), compared[start:start + per_row]):
+    for column, c in zip(st.columns(per_row), compared[start:start + per_row], strict=False):  # last row
         order = np.argsort(-np.asarray(c.evaluation.code.unit_firing_rate), kind="stable")
         filters = filters_as_images(caches.encoder_filters(c.key, c.model))[order][:64]
         column.image(tiles_png(filters, data.image_shape, ncols=8, scale=2), caption=c.setting)

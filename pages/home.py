@@ -1,5 +1,6 @@
 """Home: what this is, the device, the dataset, the active model and where to go next."""
 import explorer.app.preload  # noqa: F401  — first: see its docstring
+
 import streamlit as st
 
 from explorer.app import caches, models
@@ -51,10 +52,13 @@ st.image(rows_png([rows.original, rows.reconstruction], ctx.data.image_shape, sc
 st.subheader("Where to go next")
 link_cols = st.columns(3)
 link_cols[0].page_link("pages/train.py", label="Train a model live", icon=":material/model_training:")
-link_cols[0].page_link("pages/reconstructions.py", label="Inspect reconstructions and errors", icon=":material/compare:")
-link_cols[1].page_link("pages/activations.py", label="See which units fire, and how sparsely", icon=":material/bar_chart:")
+link_cols[0].page_link("pages/reconstructions.py", label="Inspect reconstructions and errors",
+                       icon=":material/compare:")
+link_cols[1].page_link("pages/activations.py", label="See which units fire, and how sparsely",
+                       icon=":material/bar_chart:")
 link_cols[1].page_link("pages/latent.py", label="Map the latent space", icon=":material/scatter_plot:")
-link_cols[2].page_link("pages/compare.py", label="Compare sparsity settings side by side", icon=":material/view_column:")
+link_cols[2].page_link("pages/compare.py", label="Compare sparsity settings side by side",
+                       icon=":material/view_column:")
 link_cols[2].markdown("Pick another model, dataset or device in the sidebar.")
 
 st.subheader("Models available in this session")

@@ -1,13 +1,24 @@
 """Latent space: maps of the codes (PCA / t-SNE / UMAP / raw), selections, neighbours, decoded paths,
 and the VAE's generative views; exports for the Embedding Projector."""
 import explorer.app.preload  # noqa: F401  — first: see its docstring
+
 import numpy as np
 import streamlit as st
 
 from explorer.app import caches, keys, page
 from explorer.figures import PLOTLY_CONFIG, class_mix, latent_map, tiles_png, variance_bars
-from explorer.latent import (TSNE_ITERATIONS, codes_csv, interpolate, manifold_grid, nearest_neighbours,
-                             prior_samples, projector_tsv, traversal, umap_available)
+from explorer.latent import (
+    TSNE_ITERATIONS,
+    Projection,
+    codes_csv,
+    interpolate,
+    manifold_grid,
+    nearest_neighbours,
+    prior_samples,
+    projector_tsv,
+    traversal,
+    umap_available,
+)
 
 ctx = page.model_page("Latent space")
 data, model = ctx.data, ctx.model
@@ -25,7 +36,8 @@ pool = len(data.test_x) + (len(data.train_x) if source == "all" else 0)
 n = c3.slider("Points (seeded sample)", min(100, pool), pool, min(2000, pool), step=100 if pool >= 200 else 1,
               key=f"lat_n_{source}_{data.name}")
 seed = int(c4.number_input("Seed", 0, 10_000, 0, key="lat_seed"))
-three_d = c5.toggle("3-D", key="lat_3d", disabled=(method == "raw" and k < 3), help="3-D maps rotate; selection works in 2-D.")
+three_d = c5.toggle("3-D", key="lat_3d", disabled=(method == "raw" and k < 3),
+                    help="3-D maps rotate; selection works in 2-D.")
 dims = 3 if three_d and not (method == "raw" and k < 3) else 2
 perplexity, iterations = 30.0, TSNE_ITERATIONS
 if method == "tsne":
@@ -35,19 +47,29 @@ if method == "tsne":
         iterations = int(st.slider("Iterations", 250, 2000, TSNE_ITERATIONS, step=250, key="lat_iterations"))
 
 sample = caches.code_sample(ctx.key, model, data.name, ctx.device, n, source, seed)
-if method == "tsne":
-    with st.status(f"Running t-SNE on {len(sample):,} codes (a few seconds the first time; cached after)…",
-                   expanded=False) as status:
-        proj = caches.projection(ctx.key, data.name, ctx.device, n, source, seed, method, dims, perplexity,
-                                   iterations, sample.codes)
-        status.update(label=f"t-SNE map of {len(sample):,} codes", state="complete")
-else:
-    proj = caches.projection(ctx.key, data.name, ctx.device, n, source, seed, method, dims, perplexity,
-                               iterations, sample.codes)
 
-hover = [f"{split} #{idx} · class {names[y]}" for split, idx, y in zip(sample.split, sample.index, sample.labels)]
-axis = {"pca": ("PC1", "PC2", "PC3"), "raw": ("z₀", "z₁", "z₂")}.get(method, (f"{labels[method]} 1", f"{labels[method]} 2",
-                                                                          f"{labels[method]} 3"))
+
+def make_map(chosen: str) -> Projection:
+    return caches.projection(ctx.key, data.name, ctx.device, n, source, seed, chosen, dims, perplexity, iterations,
+                             sample.codes)
+
+
+try:
+    if method == "tsne":
+        with st.status(f"Running t-SNE on {len(sample):,} codes (a few seconds the first time; cached after)…",
+                       expanded=False) as status:
+            proj = make_map(method)
+            status.update(label=f"t-SNE map of {len(sample):,} codes", state="complete")
+    else:
+        proj = make_map(method)
+except ValueError as exc:               # e.g. every code identical: nothing for t-SNE or UMAP to spread out
+    st.warning(f"{exc}. Showing PCA instead.", icon=":material/warning:")
+    method, proj = "pca", make_map("pca")
+
+hover = [f"{split} #{idx} · class {names[y]}"
+         for split, idx, y in zip(sample.split, sample.index, sample.labels, strict=True)]
+axis = {"pca": ("PC1", "PC2", "PC3"), "raw": ("z₀", "z₁", "z₂")}.get(
+    method, (f"{labels[method]} 1", f"{labels[method]} 2", f"{labels[method]} 3"))
 title = f"{labels[method]} of {len(sample):,} codes ({k}-D) from {ctx.entry.label}"
 left, right = st.columns([3, 1])
 event = left.plotly_chart(latent_map(proj.coords, sample.labels, names, hover, title, axis),
@@ -64,9 +86,11 @@ with right:
                        mime="text/csv", icon=":material/download:", width="stretch")
     vectors, metadata = projector_tsv(sample, names)
     st.download_button("vectors.tsv", vectors, file_name="vectors.tsv", mime="text/tab-separated-values",
-                       icon=":material/download:", width="stretch", help="For projector.tensorflow.org (Load → vectors)")
+                       icon=":material/download:", width="stretch",
+                       help="For projector.tensorflow.org (Load → vectors)")
     st.download_button("metadata.tsv", metadata, file_name="metadata.tsv", mime="text/tab-separated-values",
-                       icon=":material/download:", width="stretch", help="For projector.tensorflow.org (Load → metadata)")
+                       icon=":material/download:", width="stretch",
+                       help="For projector.tensorflow.org (Load → metadata)")
 
 selected = sorted({int(p["customdata"]) for p in (event.selection.points if event and event.selection else [])
                    if "customdata" in p})
@@ -88,9 +112,9 @@ query = int(c1.number_input("Point (row of the sample)", 0, len(sample) - 1, sel
                             help="Defaults to the first selected point."))
 neighbours, distances = nearest_neighbours(sample.codes, query, 10)
 c1.image(tiles_png(sample.images[[query]], data.image_shape, ncols=1, scale=5), caption=hover[query])
+nearest = ", ".join(f"{names[sample.labels[j]]} ({d:.2f})" for j, d in zip(neighbours, distances, strict=True))
 c2.image(tiles_png(sample.images[neighbours], data.image_shape, ncols=10, scale=3),
-         caption="Its 10 nearest neighbours in code space, nearest first: "
-                 + ", ".join(f"{names[sample.labels[j]]} ({d:.2f})" for j, d in zip(neighbours, distances)))
+         caption=f"Its 10 nearest neighbours in code space, nearest first: {nearest}")
 
 st.subheader("Walking between two images")
 c1, c2, c3 = st.columns(3)

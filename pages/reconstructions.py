@@ -1,5 +1,6 @@
 """Reconstructions: originals over reconstructions, noise at inference, per-class and per-pixel error."""
 import explorer.app.preload  # noqa: F401  — first: see its docstring
+
 import streamlit as st
 
 from explorer.app import caches, keys, page
@@ -33,7 +34,8 @@ if noise != "none":
 indices = pick_indices(data.test_y, count, seed, classes)
 rows = reconstruction_rows(model, data.test_x[indices], setting, seed)
 if rows.noisy is not None:   # the seed's denoising figure: noisy / denoised / original
-    strip, caption = [rows.noisy, rows.reconstruction, rows.original], "Top: noisy input · Middle: denoised · Bottom: original"
+    strip = [rows.noisy, rows.reconstruction, rows.original]
+    caption = "Top: noisy input · Middle: denoised · Bottom: original"
 else:
     strip, caption = [rows.original, rows.reconstruction], "Top: original · Bottom: reconstruction"
 png = rows_png(strip, data.image_shape, scale=4)

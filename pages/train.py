@@ -1,5 +1,6 @@
 """Train: pick a variant and its hyperparameters, watch it learn live, then keep, save or download it."""
 import explorer.app.preload  # noqa: F401  — first: see its docstring
+
 import os
 import time
 
@@ -105,7 +106,8 @@ with right:
                                  key=f"curves_{next(draws)}")
         if job.preview is not None:
             strip_slot.image(rows_png([job.preview_x.numpy(), job.preview], job.data.image_shape, scale=4),
-                             caption=f"Top: fixed test images · Bottom: reconstructions after epoch {job.preview_epoch}")
+                             caption="Top: fixed test images · Bottom: reconstructions after epoch "
+                                     f"{job.preview_epoch}")
 
     if job.running:
         stop_slot.button("Stop", icon=":material/stop:", on_click=job.stop, key="stop")
@@ -124,7 +126,8 @@ with right:
     metrics, summary = job.metrics, job.summary or {}
     assert metrics is not None                  # a finished or stopped job has been evaluated
     if job.key not in st.session_state.get(keys.SESSION_MODELS, {}):
-        label = f"{job.variant} · {job.data.name} · trained {time.strftime('%H:%M')} ({len(job.history['epoch'])} epochs)"
+        epochs_run = len(job.history["epoch"])
+        label = f"{job.variant} · {job.data.name} · trained {time.strftime('%H:%M')} ({epochs_run} epochs)"
         record = ModelRecord(job.data.name, metrics.to_dict(), job.history, summary)
         models.add_session_model(TrainedEntry(key=job.key, label=label, variant=job.variant, dataset=job.data.name,
                                               record=record, model=job.model), activate_it=False)
@@ -145,7 +148,8 @@ with right:
             c1.caption(f"Saved to `{path}` — load it later with the sidebar's upload box or the CLI.")
         except (ValueError, OSError) as exc:
             c1.error(str(exc))
-    c2.download_button("Download .pt", checkpoint_bytes(job.model, job.data.name, metrics.to_dict(), job.history, summary),
+    c2.download_button("Download .pt",
+                       checkpoint_bytes(job.model, job.data.name, metrics.to_dict(), job.history, summary),
                        file_name=f"{name or job.variant}.pt", mime="application/octet-stream",
                        icon=":material/download:")
     c3.button("Make active", type="primary", icon=":material/check_circle:",

@@ -15,7 +15,9 @@ if [ ! -f "$venv/.complete" ]; then
   mkdir -p "$venv_root"
   "$py" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --upgrade pip
-  "$venv/bin/python" -m pip install --quiet -r "$repo_root/$req_file"
+  extra=()
+  [ "$req_file" != requirements.txt ] && extra=(-r "$repo_root/$req_file")
+  "$venv/bin/python" -m pip install --quiet -r "$repo_root/requirements.txt" "${extra[@]}"
   touch "$venv/.complete"
 fi
 # shellcheck disable=SC1091

@@ -108,8 +108,8 @@ def write_readme(rows, sweeps) -> None:
     ]
     for name, _, m, _ in rows:
         lines.append(f"| `{name}.pt` | {m['recon_mse']:.4f} | {m['fvu']:.3f} | {m['mean_l0']:.1f} | "
-                     f"{m['active_when'].replace('|', chr(92) + '|')} | {m['dead_fraction']:.0%} | {m['dense_fraction']:.0%} | "
-                     f"{m['l2_ratio']:.3f} | {extras(m)} | {flag(m)} |")
+                     f"{m['active_when'].replace('|', chr(92) + '|')} | {m['dead_fraction']:.0%} | "
+                     f"{m['dense_fraction']:.0%} | {m['l2_ratio']:.3f} | {extras(m)} | {flag(m)} |")
     lines += ["", "Commands (run from the repository root):", ""]
     lines += [f"    {cmd}" for _, cmd, _, _ in rows]
     lines += ["", "Training output (last line of each):", ""]
@@ -126,7 +126,8 @@ def write_readme(rows, sweeps) -> None:
             lines.append(f"| {r['value']} | {r['recon_mse']:.4f} | {r['fvu']:.3f} | {r['mean_l0']:.1f} | "
                          f"{r['mean_l1']:.2f} | {r['dead_fraction']:.0%} | {kl} | {flag(r)} |")
             pts.append(Point(folder, f"{summary['variant']} {summary['param']}={r['value']}", r["mean_l0"],
-                             r["fvu"], bool(r.get("learned_nothing")), not get_variant(summary["variant"]).code.exact_zeros))
+                             r["fvu"], bool(r.get("learned_nothing")),
+                             not get_variant(summary["variant"]).code.exact_zeros))
         lines.append("")
     lines += ["## The L0–FVU frontier", "",
               "Which sweep reconstructs best (lowest FVU, linear interpolation along each sweep) at a given",

@@ -40,7 +40,8 @@ def streamlit_server(env: dict | None = None, timeout: float = 60.0, root: Path 
     """`streamlit run streamlit_app.py` in `root` on a free loopback port, offline unless env says
     otherwise; yields (base URL, seconds to healthy, the process)."""
     port = free_port()
-    log = open(root / "artifacts" / f"streamlit-{port}.log", "w") if (root / "artifacts").is_dir() else subprocess.DEVNULL
+    log = (open(root / "artifacts" / f"streamlit-{port}.log", "w") if (root / "artifacts").is_dir()
+           else subprocess.DEVNULL)
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),

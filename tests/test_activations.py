@@ -8,11 +8,18 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from conftest import ROOT
+
 from explorer import evaluate, load_checkpoint
-from explorer.activations import (activation_report, encoder_filters, filters_as_images, middle_of_range,
-                                  top_activating, unit_order)
+from explorer.activations import (
+    activation_report,
+    encoder_filters,
+    filters_as_images,
+    middle_of_range,
+    top_activating,
+    unit_order,
+)
+
 
 @pytest.mark.parametrize("variant", ["ae", "sparse_kl", "vae", "topk", "jumprelu"])
 @pytest.mark.parametrize("threshold", [None, 1e-3])
@@ -35,7 +42,8 @@ def test_kl_view_uses_mean_for_sigmoid_codes_and_firing_rate_otherwise(trained_d
     relu = activation_report(trained_digits_models["ae"][0], digits, rho=0.1)
     assert relu.stats.kl_on == "firing_rate" and relu.stats.threshold == 0.0
     rate = relu.firing_rate
-    expected = 0.1 * np.log(0.1 / np.clip(rate, 1e-6, 1 - 1e-6)) + 0.9 * np.log(0.9 / (1 - np.clip(rate, 1e-6, 1 - 1e-6)))
+    expected = (0.1 * np.log(0.1 / np.clip(rate, 1e-6, 1 - 1e-6))
+                + 0.9 * np.log(0.9 / (1 - np.clip(rate, 1e-6, 1 - 1e-6))))
     assert np.allclose(relu.unit_kl, expected, rtol=2e-3)   # float32 clamp at 1 − 1e-6
     assert relu.stats.kl_sum < 1000        # finite and sane even with ReLU means above 1
     assert activation_report(trained_digits_models["ae"][0], digits).rho == 0.05   # no target: the seed's ρ

@@ -3,10 +3,10 @@ what is shown, bad input becomes a message, and sessions do not see each other's
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from apptest_support import server_like_pages
 from conftest import ROOT
+from streamlit.testing.v1 import AppTest
+
 from explorer.app.catalog import CHECKPOINT_DIR, file_digest
 
 APP = str(ROOT / "streamlit_app.py")
@@ -236,7 +236,7 @@ def test_compare_every_shipped_variant_mse_charts_plot_mse_and_the_frontier_mark
     curves = figures["test reconstruction MSE per epoch"]
     last = {trace["name"]: trace["y"][-1] for trace in curves["data"]}
     assert set(last) == set(table["setting"])
-    for setting, mse in zip(table["setting"], table["recon MSE"]):
+    for setting, mse in zip(table["setting"], table["recon MSE"], strict=True):
         assert last[setting] == pytest.approx(mse, rel=1e-3), setting        # the same number as the table
     frontier = next(f for t, f in figures.items() if t.startswith("The frontier"))
     names = [trace["name"] for trace in frontier["data"]]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 
+import numpy as np
 import pytest
 import torch
-
 from apptest_support import server_like_pages
 from conftest import ROOT
+
 from explorer import CheckpointError, build_model, save_checkpoint
 from explorer.checkpoint import FORMAT, save_new_checkpoint, write_atomically
 from explorer.cli import main
@@ -107,10 +109,25 @@ VALUE_CASES = [
     (["sweep", "--variant", "sparse_kl", "--param", "beta=1e-2,-1"], 1, "beta must be >= 0; got -1"),
     (["project", "--checkpoint", str(GOOD), "--method", "tsne", "--perplexity", "5000", "--n", "300"], 1,
      "perplexity must be at least 1 and below the number of points (300)"),
+    # absurd sizes: refused before a byte is allocated (once, a 512 GB allocation ended in a traceback)
+    (["train", "--variant", "ae", "--param", "latent_dim=1000000000"], 1,
+     "this network would have 258,000 million weights"),
+    (["train", "--variant", "ae", "--dataset", "digits", "--param", "hidden=100000000"], 1,
+     "the limit is 100 million: use a smaller latent_dim or hidden layers"),
+    (["train", "--variant", "topk", "--param", "k=65"], 1, "k must be at most latent_dim (64)"),
+    (["train", "--variant", "jumprelu", "--param", "bandwidth=0"], 1, "bandwidth must be > 0; got 0"),
+    (["train", "--variant", "ae", "--param", "hidden=128,-4"], 1, "hidden must be >= 1; got -4"),
+    (["train", "--variant", "ae", "--param", "latent_dim"], 2, "expected NAME=VALUE, got 'latent_dim'"),
+    # empty and repeated lists
+    (["sweep", "--variant", "topk", "--param", "k="], 1, "give the values as a comma-separated list"),
+    (["sweep", "--variant", "topk", "--param", "k=5,,10"], 1, "give the values as a comma-separated list"),
+    (["sweep", "--variant", "topk", "--param", "k=5,5"], 1, "a value is repeated in '5,5'"),
+    (["evaluate", "--checkpoint", str(GOOD), "--split", "validation"], 2, "argument --split: invalid choice"),
 ]
 
 
-@pytest.mark.parametrize("argv, code, message", VALUE_CASES, ids=[" ".join(a[:4]) + " " + a[-1] for a, _, _ in VALUE_CASES])
+@pytest.mark.parametrize("argv, code, message", VALUE_CASES,
+                         ids=[" ".join(a[:4]) + " " + a[-1] for a, _, _ in VALUE_CASES])
 def test_impossible_values_on_the_command_line(tmp_path, monkeypatch, capsys, argv, code, message):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AE_EXPLORER_OFFLINE", "1")
@@ -183,3 +200,116 @@ def test_the_train_page_warns_when_a_model_learned_nothing():
         assert not at.exception
         assert any("Finished after 5 epochs" in s.value for s in at.success)
         assert any("learned nothing useful" in w.value and "(10) is probably too high" in w.value for w in at.warning)
+
+
+# -- wrong kinds of path: a file where a folder belongs and the other way round -------------------------
+PATH_CASES = [
+    (["train", "--variant", "ae", "--dataset", "digits", "--out", "{file}/x.pt"],
+     "is a file, so nothing can be written"),
+    (["train", "--variant", "ae", "--dataset", "digits", "--out", "{folder}"], "is a folder; give a file path"),
+    (["evaluate", "--checkpoint", "{folder}"], "a folder, not a checkpoint file; give one of its .pt files"),
+    (["project", "--checkpoint", str(GOOD), "--n", "100", "--out", "{folder}"], "is a folder; give a file path"),
+    (["project", "--checkpoint", str(GOOD), "--n", "100", "--out", "m.csv", "--projector", "{file}"],
+     "is a file; give a folder (it is created if missing)"),
+    (["sweep", "--variant", "ae", "--param", "latent_dim=4,8", "--dataset", "digits", "--out", "{file}"],
+     "is a file; give a folder"),
+    (["train", "--variant", "ae", "--dataset", "mnist", "--data-dir", "{file}", "--out", "x.pt"],
+     "is a file, not a folder: give a folder"),
+]
+
+
+@pytest.mark.parametrize("argv, message", PATH_CASES, ids=[" ".join(a[:1] + a[-2:]) for a, _ in PATH_CASES])
+def test_wrong_kinds_of_path_on_the_command_line(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AE_EXPLORER_OFFLINE", "1")
+    (tmp_path / "afile").write_text("not a folder")
+    (tmp_path / "adir").mkdir()
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    assert main([a.format(file="afile", folder="adir") for a in argv]) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before            # nothing written
+    assert (tmp_path / "afile").read_text() == "not a folder"
+
+
+# -- the Python API: the same clear reasons, as exceptions -------------------------------------------
+def _api_cases(tmp_path, digits):
+    from explorer import TrainSettings, evaluate, load_checkpoint, load_dataset
+    from explorer.latent import code_sample, project
+    from explorer.sweep import run_sweep
+
+    small = build_model("ae", {"latent_dim": 4, "hidden": "8"}, input_dim=64)
+    (tmp_path / "afile").write_text("x")
+    return [
+        (lambda: build_model("ae", {"latent_dim": 10**9}), ValueError, "million weights"),
+        (lambda: build_model("nope"), ValueError, "unknown variant 'nope'"),
+        (lambda: load_checkpoint(12345), CheckpointError, "expected a checkpoint's path or an open binary file"),
+        (lambda: load_checkpoint(tmp_path), CheckpointError, "a folder, not a checkpoint file"),
+        (lambda: load_dataset("mnist", data_dir=tmp_path / "afile"), Exception, "is a file, not a folder"),
+        (lambda: TrainSettings(lr=0), ValueError, "learning rate must be a positive number"),
+        (lambda: evaluate(small, digits, split="validation"), ValueError, "split must be 'train' or 'test'"),
+        (lambda: evaluate(build_model("ae", input_dim=784), digits), ValueError, "reads 784-pixel images"),
+        (lambda: run_sweep("ae", "latent_dim", [], digits, tmp_path / "s", TrainSettings(epochs=1)), ValueError,
+         "give at least one value of latent_dim"),
+        (lambda: code_sample(small, digits, n=0), ValueError, "a sample needs at least one image"),
+        (lambda: project(np.zeros((50, 4)), "tsne", perplexity=5), ValueError, "all 50 codes are identical"),
+        (lambda: project(np.zeros((50, 4)), "pca", dims=5), ValueError, "dims must be 2 or 3"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_the_python_api_refuses_with_a_reason(tmp_path, digits, case):
+    call, error, message = _api_cases(tmp_path, digits)[case]
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+
+
+# -- the app with degenerate models: every unit dead, all codes identical ---------------------------
+DEAD = ROOT / "checkpoints" / "sweeps" / "sparse_l1-lam" / "sparse_l1-lam=3e-3.pt"
+
+
+def _app_on(page: str, checkpoint):
+    from streamlit.testing.v1 import AppTest
+
+    from explorer.app.catalog import file_digest
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.sidebar.selectbox(key="active_model").set_value("file:" + file_digest(checkpoint)).run()
+    at.switch_page(page)
+    at.run()
+    return at
+
+
+def test_a_model_whose_every_unit_is_dead_is_explained_on_every_page():
+    with server_like_pages():
+        home = _app_on("pages/home.py", DEAD)
+        assert not home.exception and any("learned nothing useful" in w.value for w in home.warning)
+        act = _app_on("pages/activations.py", DEAD)
+        assert not act.exception and any("No unit fires on any test image" in w.value for w in act.warning)
+        lat = _app_on("pages/latent.py", DEAD)
+        assert not lat.exception
+        lat.segmented_control(key="lat_method").set_value("tsne").run()   # once, this crashed the server
+        assert not lat.exception
+        assert any("codes are identical" in w.value and "Showing PCA instead" in w.value for w in lat.warning)
+        rec = _app_on("pages/reconstructions.py", DEAD)
+        assert not rec.exception and not rec.error
+
+
+def test_compare_leaves_out_a_model_of_another_image_size_and_says_why():
+    from streamlit.testing.v1 import AppTest
+
+    from explorer.app.catalog import TrainedEntry, file_digest
+
+    with server_like_pages():
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+        at.run()
+        digits_model = build_model("ae", {"latent_dim": 4, "hidden": "8"}, input_dim=64)
+        at.session_state["session_models"] = {"session:x": TrainedEntry(
+            key="session:x", label="my digits ae", variant="ae", dataset="digits", model=digits_model)}
+        at.switch_page("pages/compare.py")
+        at.run()
+        at.multiselect(key="cmp_models").set_value(["file:" + file_digest(GOOD), "session:x"]).run()
+        assert not at.exception
+        assert any("Left out — my digits ae" in w.value and "reads 64-pixel images" in w.value for w in at.warning)
+

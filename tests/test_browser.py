@@ -7,8 +7,14 @@ import re
 import time
 
 import pytest
-
-from browser_support import ROOT, browser_available, full_screenshot, launch_browser, streamlit_server, wait_until_rendered
+from browser_support import (
+    ROOT,
+    browser_available,
+    full_screenshot,
+    launch_browser,
+    streamlit_server,
+    wait_until_rendered,
+)
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(browser_available() is not None, reason=str(browser_available()))]
@@ -17,9 +23,11 @@ SHOTS = ROOT / "artifacts" / "screenshots"
 
 # url path → (heading, CSS selectors that must be present)
 PAGES = {
-    "": ("Autoencoder Explorer", ['[data-testid="stMetric"]', '[data-testid="stImage"]', '[data-testid="stDataFrame"]']),
+    "": ("Autoencoder Explorer", ['[data-testid="stMetric"]', '[data-testid="stImage"]',
+                                  '[data-testid="stDataFrame"]']),
     "train": ("Train", ['[data-testid="stButton"]', '[data-testid="stSelectbox"]']),
-    "reconstructions": ("Reconstructions", ['[data-testid="stImage"]', '.js-plotly-plot', '[data-testid="stDownloadButton"]']),
+    "reconstructions": ("Reconstructions", ['[data-testid="stImage"]', '.js-plotly-plot',
+                                            '[data-testid="stDownloadButton"]']),
     "activations": ("Activations & sparsity", ['[data-testid="stMetric"]', '.js-plotly-plot', '[data-testid="stImage"]',
                                                '[data-testid="stExpander"]']),
     "latent": ("Latent space", ['.js-plotly-plot', '[data-testid="stImage"]', '[data-testid="stDownloadButton"]']),
@@ -53,7 +61,8 @@ def test_page_renders_without_exception(server, browser, path):
         page.goto(f"{server}/{path}", wait_until="domcontentloaded")
         wait_until_rendered(page, timeout=90)
         full_screenshot(page, str(SHOTS / f"{path or 'home'}.png"))
-        assert page.locator('[data-testid="stException"]').count() == 0, page.locator('[data-testid="stException"]').first.inner_text()
+        exceptions = page.locator('[data-testid="stException"]')
+        assert exceptions.count() == 0, exceptions.first.inner_text()
         assert heading in page.locator("h1").first.inner_text()
         for selector in selectors:
             assert page.locator(selector).count() > 0, f"{selector} missing on /{path}"
@@ -114,7 +123,8 @@ def test_uploads_bad_then_good_checkpoint(server, browser, tmp_path):
         page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(good))
         page.get_by_text("Loaded my-vae.pt: vae on mnist-5k.").wait_for(timeout=30_000)
         wait_until_rendered(page, timeout=30)
-        assert page.get_by_role("combobox", name="Active model").input_value() == "my-vae.pt (vae) · mnist-5k · uploaded"
+        active = page.get_by_role("combobox", name="Active model").input_value()
+        assert active == "my-vae.pt (vae) · mnist-5k · uploaded"
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from explorer import CheckpointError, build_model, load_checkpoint, save_checkpoint
-from explorer.checkpoint import FORMAT, checkpoint_dict, check_dataset_fits, read_checkpoint, write_atomically
+from explorer.checkpoint import FORMAT, checkpoint_dict, read_checkpoint, write_atomically
 
 
 @pytest.fixture
@@ -120,10 +120,18 @@ def test_pickle_that_would_run_code_is_refused_never_executed(tmp_path, monkeypa
     assert not (tmp_path / "PWNED").exists()
 
 
-def test_digits_model_on_a_28x28_dataset_is_refused_with_a_reason(saved):
+def test_digits_model_on_a_28x28_dataset_is_refused_with_a_reason(saved, mnist5k):
+    from explorer import TrainSettings, evaluate, train
+    from explorer.variants.base import DataMismatchError
+
     model = load_checkpoint(saved[0])
-    with pytest.raises(CheckpointError, match="reads 64-pixel images \\(trained on digits\\), but mnist-5k has 784-pixel"):
-        check_dataset_fits(model, "mnist-5k", 784, (28, 28))
+    reason = "reads 64-pixel images \\(trained on digits\\), but mnist-5k has 784-pixel"
+    with pytest.raises(DataMismatchError, match=reason):
+        model.check_fits("mnist-5k", 784, (28, 28))
+    with pytest.raises(DataMismatchError, match=reason):        # the API says so too, not a shape error
+        evaluate(model, mnist5k)
+    with pytest.raises(DataMismatchError, match="reads 64-pixel images"):
+        train(build_model("ae", input_dim=64), mnist5k, TrainSettings(epochs=1))
 
 
 def test_checkpoint_dict_values_are_plain(trained_digits_models):

@@ -8,10 +8,9 @@ import sys
 
 import pytest
 import torch
+from conftest import ROOT
 
 from explorer.cli import main
-
-from conftest import ROOT
 
 
 def run(capsys, *argv):
@@ -86,7 +85,8 @@ def test_listings(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv, code, fragment", [
-    (["train", "--variant", "ae", "--epochs", "x", "--out", "m.pt"], 2, "argument --epochs: expected a whole number, got 'x'"),
+    (["train", "--variant", "ae", "--epochs", "x", "--out", "m.pt"], 2,
+     "argument --epochs: expected a whole number, got 'x'"),
     (["train", "--variant", "ae", "--epochs", "0", "--out", "m.pt"], 2, "must be at least 1, got 0"),
     (["train", "--variant", "gan", "--out", "m.pt"], 2, "argument --variant: invalid choice: 'gan'"),
     (["train", "--variant", "ae", "--lr", "-1", "--out", "m.pt"], 2, "must be a positive number, got -1"),
@@ -95,7 +95,8 @@ def test_listings(capsys, tmp_path):
     (["train", "--variant", "ae", "--param", "lam=1", "--out", "m.pt"], 1, "unknown parameter 'lam'"),
     (["train", "--variant", "ae", "--dataset", "digits", "--batch-size", "5000", "--out", "m.pt"], 1,
      "batch size 5000 is larger than the 1437 training images"),
-    (["train", "--variant", "ae", "--dataset", "mnist", "--out", "m.pt"], 1, "Datasets that work offline: mnist-5k, digits"),
+    (["train", "--variant", "ae", "--dataset", "mnist", "--out", "m.pt"], 1,
+     "Datasets that work offline: mnist-5k, digits"),
     (["evaluate", "--checkpoint", "missing.pt"], 1, "missing.pt: no such file"),
     (["frobnicate"], 2, "invalid choice: 'frobnicate'"),
 ])

@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
+
 from explorer import latent
 from explorer.app import caches
 from explorer.app.catalog import file_digest

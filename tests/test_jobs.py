@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 import torch
 
 from explorer import TrainSettings, build_model, train
@@ -46,8 +45,8 @@ def test_bad_hyperparameter_raises_before_starting(digits):
 
 
 def test_exploding_loss_becomes_a_message(digits):
-    job = TrainingJob("vae", {"latent_dim": 2, "hidden": "16"}, digits, TrainSettings(epochs=30, batch_size=32, lr=50.0),
-                      [0, 1]).start().wait(60)
+    job = TrainingJob("vae", {"latent_dim": 2, "hidden": "16"}, digits,
+                      TrainSettings(epochs=30, batch_size=32, lr=50.0), [0, 1]).start().wait(60)
     assert job.status == "failed" and "learning rate (50) is probably too high" in job.error
 
 

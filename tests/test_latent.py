@@ -9,10 +9,20 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from conftest import ROOT
-from explorer.latent import (code_sample, codes_csv, interpolate, manifold_grid, nearest_neighbours, prior_samples,
-                             project, projector_tsv, traversal, umap_available)
+
+from explorer.latent import (
+    code_sample,
+    codes_csv,
+    interpolate,
+    manifold_grid,
+    nearest_neighbours,
+    prior_samples,
+    project,
+    projector_tsv,
+    traversal,
+    umap_available,
+)
 
 
 def test_code_sample_is_seeded_and_consistent(trained_digits_models, digits):
@@ -45,7 +55,8 @@ def test_pca_projection():
 
 def test_tsne_is_seeded_and_raw_needs_enough_dimensions(trained_digits_models, digits):
     codes = code_sample(trained_digits_models["ae"][0], digits, 200, "test").codes
-    a, b = project(codes, "tsne", seed=3, perplexity=20, iterations=250), project(codes, "tsne", seed=3, perplexity=20, iterations=250)
+    a, b = (project(codes, "tsne", seed=3, perplexity=20, iterations=250),
+            project(codes, "tsne", seed=3, perplexity=20, iterations=250))
     assert a.coords.shape == (200, 2) and np.allclose(a.coords, b.coords)
     with pytest.raises(ValueError, match="perplexity must be at least 1 and below the number of points"):
         project(codes, "tsne", perplexity=500)
@@ -71,7 +82,8 @@ def test_interpolation_traversal_and_vae_grids(trained_digits_models, digits):
     path = interpolate(model, a, b, 5)
     with torch.no_grad():
         ends = model(torch.stack([a, b])).numpy()
-    assert path.shape == (5, 64) and np.allclose(path[0], ends[0], atol=1e-6) and np.allclose(path[-1], ends[1], atol=1e-6)
+    assert (path.shape == (5, 64) and np.allclose(path[0], ends[0], atol=1e-6)
+            and np.allclose(path[-1], ends[1], atol=1e-6))
     grid = manifold_grid(model, (0, 1), n=5, span=2.0)
     with torch.no_grad():
         centre = model.decode(torch.zeros(1, 8)).numpy()[0]

@@ -6,8 +6,8 @@ import math
 
 import pytest
 import torch
-
 from conftest import ROOT
+
 from explorer import build_model, evaluate, load_checkpoint
 from explorer.metrics import code_statistics, fraction_of_variance_unexplained, l2_ratio
 from explorer.variants.base import GAUSSIAN_CODE, RELU_CODE, SIGMOID_CODE, CodeKind
@@ -63,7 +63,8 @@ def test_evaluate_values_agree_with_a_hand_computation(trained_digits_models, di
     x = digits.test_x
     assert m.n_test == 360 and m.recon_mse == pytest.approx(((x_hat - x) ** 2).mean().item(), rel=1e-5)
     fvu = ((x - x_hat) ** 2).sum() / ((x - x.mean(0)) ** 2).sum()
-    assert m.fvu == pytest.approx(fvu.item(), rel=1e-5) and m.explained_variance == pytest.approx(1 - fvu.item(), rel=1e-5)
+    assert (m.fvu == pytest.approx(fvu.item(), rel=1e-5)
+            and m.explained_variance == pytest.approx(1 - fvu.item(), rel=1e-5))
     assert m.l2_ratio == pytest.approx((x_hat.norm(dim=1) / x.norm(dim=1)).mean().item(), rel=1e-5)
     assert set(m.per_class_mse) == set("0123456789")
     assert len(m.code.unit_mean_activation) == len(m.code.unit_firing_rate) == 8

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from browser_support import ROOT, browser_available
 
 
@@ -41,7 +40,8 @@ def test_a_fresh_copy_serves_every_page_with_the_network_off(tmp_path):
     tour = ROOT / "tests" / "offline_tour.py"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"),        # no cached dataset, no config
            "AE_EXPLORER_CACHE": str(tmp_path / "cache"), "PYTHONUNBUFFERED": "1"}
-    out = subprocess.run(["unshare", "-rn", "sh", "-c", f'ip link set lo up && exec "{sys.executable}" "{tour}" "{copy}"'],
+    out = subprocess.run(["unshare", "-rn", "sh", "-c",
+                          f'ip link set lo up && exec "{sys.executable}" "{tour}" "{copy}"'],
                          env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     found = json.loads(out.stdout.strip().splitlines()[-1])

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
+
 from explorer import TrainSettings, load_checkpoint
 from explorer.sweep import parse_values, run_sweep
 
@@ -26,7 +26,8 @@ def test_sweep_writes_checkpoints_and_summary_and_reuses_finished_runs(tmp_path,
     summary = run_sweep("sparse_kl", "beta", ["1e-3", "1e-1"], digits, tmp_path, settings, {"latent_dim": 16},
                         on_run=lambda i, n, v, reused: calls.append((v, reused)))
     assert calls == [("1e-3", False), ("1e-1", False)]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sparse_kl-beta=1e-1.pt", "sparse_kl-beta=1e-3.pt", "sweep.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sparse_kl-beta=1e-1.pt", "sparse_kl-beta=1e-3.pt",
+                                                          "sweep.json"]
     on_disk = json.loads((tmp_path / "sweep.json").read_text())
     assert on_disk == summary and [r["value"] for r in on_disk["runs"]] == ["1e-3", "1e-1"]
     model = load_checkpoint(tmp_path / "sparse_kl-beta=1e-1.pt")
@@ -46,7 +47,8 @@ def test_sweep_writes_checkpoints_and_summary_and_reuses_finished_runs(tmp_path,
 
 
 def test_sweep_rejects_unknown_parameters_and_bad_values_before_training(tmp_path, digits):
-    with pytest.raises(ValueError, match="sparse_l1 has no parameter 'beta'; sweepable parameters: hidden, latent_dim, lam"):
+    with pytest.raises(ValueError,
+                       match="sparse_l1 has no parameter 'beta'; sweepable parameters: hidden, latent_dim, lam"):
         run_sweep("sparse_l1", "beta", ["1"], digits, tmp_path, TrainSettings(epochs=1))
     with pytest.raises(ValueError, match="rho must be in"):
         run_sweep("sparse_kl", "rho", ["0.05", "1.5"], digits, tmp_path, TrainSettings(epochs=1))

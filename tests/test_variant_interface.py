@@ -6,8 +6,8 @@ import ast
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
+
 from explorer import get_variant, variant_names
 from explorer.variants.base import Autoencoder, AutoencoderConfig
 

@@ -211,7 +211,7 @@ def test_topk_keeps_at_most_k_units_per_image_and_they_are_the_largest():
         pre = model.encoder(x)
         z = model.encode(x)
     assert int((z != 0).sum(1).max()) <= 3 and (z >= 0).all()
-    for row_pre, row_z in zip(pre, z):
+    for row_pre, row_z in zip(pre, z, strict=True):
         kept = set(torch.nonzero(row_z).flatten().tolist())
         assert kept <= set(row_pre.topk(3).indices.tolist())           # only the three largest survive
         assert all(row_z[j] == row_pre[j] for j in kept)               # with their values (ReLU'd)
@@ -234,7 +234,7 @@ def test_auxk_is_zero_without_dead_units_and_matches_its_formula_with_them():
         top = masked.topk(k_aux, dim=1)
         z_aux = torch.zeros_like(out.pre)
         for b in range(4):
-            for value, j in zip(top.values[b], top.indices[b]):
+            for value, j in zip(top.values[b], top.indices[b], strict=True):
                 if torch.isfinite(value):
                     z_aux[b, j] = value
         explained = model.decode(out.z + z_aux) - model.decode(out.z)

@@ -21,7 +21,8 @@ def test_pick_indices_is_seeded_distinct_and_filters_classes(digits):
     assert np.array_equal(a, b) and len(set(a.tolist())) == 12
     assert not np.array_equal(a, pick_indices(digits.test_y, 12, 4))
     only = pick_indices(digits.test_y, 500, 0, classes=[1, 7])
-    assert set(digits.test_y[only].tolist()) == {1, 7} and len(only) == int(((digits.test_y == 1) | (digits.test_y == 7)).sum())
+    assert set(digits.test_y[only].tolist()) == {1, 7}
+    assert len(only) == int(((digits.test_y == 1) | (digits.test_y == 7)).sum())
 
 
 def test_reconstruction_rows_with_and_without_noise(trained_digits_models, digits):
@@ -147,7 +148,8 @@ def test_pareto_front_and_who_holds_the_frontier():
                                                "topk k=20"]
     assert frontier_at(pts, 10.0) == ("topk-k", pytest.approx(0.29))
     l1_at_10 = 0.45 + (0.26 - 0.45) * (10 - 4) / (15 - 4)
-    assert frontier_at([p for p in pts if p.group == "sparse_l1-lam"], 10.0) == ("sparse_l1-lam", pytest.approx(l1_at_10))
+    l1_only = [p for p in pts if p.group == "sparse_l1-lam"]
+    assert frontier_at(l1_only, 10.0) == ("sparse_l1-lam", pytest.approx(l1_at_10))
     assert frontier_at(pts, 30.0) is None                         # no line reaches that far
     fig = frontier(pts, front)
     names = [t.name for t in fig.data]

@@ -106,7 +106,7 @@ class TrainingJob:
         self._listener = threading.Thread(target=self._listen, name=f"listen-{self.key}", daemon=True)
 
     # -- control -------------------------------------------------------------------------------
-    def start(self) -> "TrainingJob":
+    def start(self) -> TrainingJob:
         self.status, self.started = "queued", time.perf_counter()
         self._listener.start()
         return self
@@ -121,7 +121,7 @@ class TrainingJob:
             except OSError:
                 pass
 
-    def wait(self, timeout: float | None = None) -> "TrainingJob":
+    def wait(self, timeout: float | None = None) -> TrainingJob:
         self._listener.join(timeout)
         return self
 

@@ -7,6 +7,7 @@ directly, without the entry script. Every script calls `leave_legacy_pages_mode`
 from __future__ import annotations
 
 import sys
+from types import FrameType
 
 import streamlit as st
 
@@ -28,7 +29,7 @@ def leave_legacy_pages_mode() -> None:
 
 def in_legacy_pages_run() -> bool:
     """Whether Streamlit's legacy `pages/` runner (script_runner._mpa_v1) is running this script."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_name == LEGACY_RUNNER and frame.f_globals.get("__name__", "").startswith("streamlit."):
             return True

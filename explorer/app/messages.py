@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 
@@ -60,4 +59,4 @@ class Failed:
     message: str                    # one line for the page
 
 
-WorkerMessage = Union[Progress, EpochDone, Finished, Failed]
+WorkerMessage = Progress | EpochDone | Finished | Failed

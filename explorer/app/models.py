@@ -2,18 +2,26 @@
 one is active; loading an entry's model, and the models a comparison shows."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import streamlit as st
 
-from ..checkpoint import CheckpointError, check_dataset_fits, read_checkpoint
+from ..checkpoint import CheckpointError, read_checkpoint
 from ..compare import ComparedModel, describe_settings
 from ..datasets import Dataset
-from ..variants.base import Autoencoder
+from ..variants.base import Autoencoder, DataMismatchError
 from . import caches, keys
-from .catalog import (CHECKPOINT_DIR, ModelEntry, ShippedEntry, TrainedEntry, UploadedEntry, bytes_digest,
-                      file_digest, shipped_checkpoint_paths, sweep_of)
+from .catalog import (
+    CHECKPOINT_DIR,
+    ModelEntry,
+    ShippedEntry,
+    TrainedEntry,
+    UploadedEntry,
+    bytes_digest,
+    file_digest,
+    shipped_checkpoint_paths,
+    sweep_of,
+)
 
 DEFAULT_MODEL = "ae"                # the stem of the shipped checkpoint the app opens with
 
@@ -120,12 +128,12 @@ def compared_models(model_keys: list[str], data: Dataset) -> tuple[list[Compared
         entry = entries[key]
         try:
             model = load_entry(entry, device)
-            check_dataset_fits(model, data.name, data.input_dim, data.image_shape)
+            model.check_fits(data.name, data.input_dim, data.image_shape)
             loaded.append((entry, model))
-        except CheckpointError as exc:
+        except (CheckpointError, DataMismatchError) as exc:
             skipped.append(f"{entry.label}: {exc}")
     compared: list[ComparedModel] = []
-    for (entry, model), setting in zip(loaded, describe_settings([m for _, m in loaded])):
+    for (entry, model), setting in zip(loaded, describe_settings([m for _, m in loaded]), strict=True):
         if any(c.setting == setting for c in compared):      # the same settings twice: tell them apart
             setting = f"{setting} [{entry.label}]"
         record = model.meta or entry.record

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ..checkpoint import CheckpointError, check_dataset_fits
+from ..checkpoint import CheckpointError
 from ..datasets import DEFAULT_DATASET, Dataset, DatasetUnavailableError
-from ..variants.base import Autoencoder
+from ..variants.base import Autoencoder, DataMismatchError
 from . import caches, keys
 from .catalog import ModelEntry
 from .legacy_pages import leave_legacy_pages_mode
@@ -74,8 +74,8 @@ def active_context() -> PageContext | None:
     device = current_device()
     try:
         model = load_entry(entry, device)
-        check_dataset_fits(model, data.name, data.input_dim, data.image_shape)
-    except CheckpointError as exc:
+        model.check_fits(data.name, data.input_dim, data.image_shape)
+    except (CheckpointError, DataMismatchError) as exc:
         st.error(f"{exc}", icon="🧩")
         return None
     return PageContext(entry, model, data, device)

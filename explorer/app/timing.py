@@ -5,7 +5,7 @@ import contextlib
 import json
 import os
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 
 @contextlib.contextmanager

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Callable
 
 from .messages import EpochDone, Failed, Finished, JobSpec, Progress, Stop, WorkerMessage
 

@@ -3,8 +3,9 @@ the base model, which computes the reconstruction term and the total from what a
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Iterator
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "identity": nn.Identity}
 BATCH = 2048   # images per forward pass when a whole split is encoded or reconstructed
+MAX_PARAMETERS = 100_000_000   # 400 MB of weights: far beyond what these images need, within a laptop's reach
 
 
 @dataclass
@@ -29,6 +31,16 @@ class AutoencoderConfig(Config):
                                     "256,128; the decoder mirrors them. Empty for one layer.", low=1)
     latent_dim: int = param(32, "Size of the code z (the bottleneck).", low=1, ui_low=2, ui_high=256,
                             symbol="latent")
+
+    def validate(self) -> None:
+        super().validate()
+        sizes = [self.input_dim, *self.hidden, self.latent_dim]
+        weights = 2 * sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))   # encoder + mirror
+        if weights > MAX_PARAMETERS:
+            gigabytes = 4 * weights / 2**30
+            raise ValueError(f"this network would have {weights / 1e6:,.0f} million weights ({gigabytes:,.1f} GB, "
+                             f"about four times that to train); the limit is {MAX_PARAMETERS / 1e6:.0f} million: "
+                             f"use a smaller latent_dim or hidden layers")
 
 
 @dataclass
@@ -109,6 +121,10 @@ GAUSSIAN_CODE = CodeKind("Gaussian (posterior mean)", 0.01, on_variance=True, ex
                          choices=(1e-3, 1e-2, 0.1, 0.5))
 
 
+class DataMismatchError(ValueError):
+    """A model cannot read a dataset's images: they have another size."""
+
+
 @dataclass
 class Pass:
     """One forward pass as training sees it, for the objective and the penalties."""
@@ -124,7 +140,7 @@ class Pass:
 def mlp(sizes: list[int], out_activation: str) -> nn.Sequential:
     """Linear layers with ReLU between them and out_activation after the last."""
     layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(n_in, n_out))
         last = i == len(sizes) - 2
         layers.append(ACTIVATIONS[out_activation]() if last else nn.ReLU())
@@ -239,6 +255,15 @@ class Autoencoder(nn.Module):
     def term_titles(cls) -> dict[str, str]:
         """Every term `loss` reports → its short title."""
         return {t.name: t.title for t in cls.terms()}
+
+    def check_fits(self, dataset_name: str, input_dim: int, image_shape: tuple[int, int]) -> None:
+        """A model made for 64-pixel images cannot read 784-pixel ones: DataMismatchError saying so."""
+        if self.config.input_dim != input_dim:
+            trained_on = self.meta.dataset if self.meta is not None else "another dataset"
+            raise DataMismatchError(f"this {self.name} model reads {self.config.input_dim}-pixel images (trained on "
+                                    f"{trained_on}), but {dataset_name} has {input_dim}-pixel images "
+                                    f"({image_shape[0]}×{image_shape[1]}). Pick the dataset it was trained on, "
+                                    f"or train a new model.")
 
     # -- what the rest of the product asks ---------------------------------------------------------
     def target_firing_rate(self) -> float | None:

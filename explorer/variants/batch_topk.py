@@ -40,9 +40,12 @@ class BatchTopKAutoencoder(TopKAutoencoder):
     summary = "BatchTopK sparse autoencoder: k units per image on average, more for busy images."
     paper = "Bussmann, Leask & Nanda, BatchTopK sparse autoencoders, arXiv:2412.06410 (2024)"
     config_class = BatchTopKConfig
-    objective_latex = (r"\begin{gathered}\min\ \mathbb{E}_{x}\lVert x - g(z) \rVert^2 + \alpha\,\mathcal{L}_{\mathrm{aux}}"
+    objective_latex = (r"\begin{gathered}"
+                       r"\min\ \mathbb{E}_{x}\lVert x - g(z) \rVert^2 + \alpha\,\mathcal{L}_{\mathrm{aux}}"
                        r" \\ z = \mathrm{BatchTopK}_{kB}\big(\mathrm{ReLU}(W x + b)\big)"
                        r" \\ \text{inference: } z = f(x)\,H\big(f(x) - \theta\big)\end{gathered}")
+    config: BatchTopKConfig
+    threshold: torch.Tensor               # () a buffer: the learned inference threshold θ
     code = CodeKind("batch top-k (ReLU, thresholded at inference)", 0.0)
     extra_metrics = (Metric("inference_threshold", "θ, the learned inference threshold"),)
 

@@ -36,9 +36,11 @@ def encoder_jacobian_sq_norm(encoder: nn.Sequential, x: torch.Tensor) -> tuple[t
     factor W_1 and use ‖M W_1‖²_F = Σ (M G) ⊙ M, G = W_1 W_1ᵀ, which avoids the (B, latent, input)
     tensor: for 784-128-32 it is ~6× less work than the full Jacobian."""
     layers = list(encoder)
-    weights, derivs = [], []
+    weights: list[torch.Tensor] = []
+    derivs: list[torch.Tensor] = []
     h = x
-    for linear, act in zip(layers[0::2], layers[1::2]):
+    for linear, act in zip(layers[0::2], layers[1::2], strict=True):
+        assert isinstance(linear, nn.Linear), f"expected [Linear, activation] pairs, got {type(linear).__name__}"
         pre = linear(h)
         h = act(pre)
         weights.append(linear.weight)                 # (n_out, n_in)
@@ -70,6 +72,8 @@ class ContractiveAutoencoder(Autoencoder):
     config_class = ContractiveConfig
     objective_latex = (r"\min_{\theta,\phi}\ \mathbb{E}_{x}\Big[\lVert x - g_\phi(f_\theta(x)) \rVert^2"
                        r" + \lambda \Big\lVert \frac{\partial f_\theta(x)}{\partial x} \Big\rVert_F^2\Big]")
+    config: ContractiveConfig
+    encoder: nn.Sequential                  # [Linear, activation] pairs: the closed form walks them
     penalty_terms = (Term("contractive", "‖∂z/∂x‖²_F", "the Jacobian penalty: how much the code moves when the "
                           "input moves, per image", weight="lam"),)
 

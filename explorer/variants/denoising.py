@@ -38,6 +38,7 @@ class DenoisingAutoencoder(Autoencoder):
     config_class = DenoisingConfig
     objective_latex = (r"\min_{\theta,\phi}\ \mathbb{E}_{x,\tilde x}\lVert x - g_\phi(f_\theta(\tilde x))"
                        r" \rVert^2,\quad \tilde x = \mathrm{corrupt}(x)")
+    config: DenoisingConfig
     objective_term = Term("denoise_mse", "denoising MSE", "per-pixel MSE of the reconstruction of the corrupted "
                           "input against the clean image")
     extra_metrics = (Metric("denoise_mse", "MSE of the denoised corrupted test images (training noise)"),

@@ -87,6 +87,7 @@ class JumpReLUAutoencoder(Autoencoder):
     config_class = JumpReLUConfig
     objective_latex = (r"\begin{gathered}\min\ \mathbb{E}_{x}\lVert x - g(z) \rVert^2 + \lambda \lVert z \rVert_0"
                        r" \\ z_j = f_j(x)\,H\big(f_j(x) - \theta_j\big)\end{gathered}")
+    config: JumpReLUConfig
     code_activation = "identity"          # the encoder gives pre-activations; the jump makes the code
     code = CodeKind("JumpReLU", 0.0)
     penalty_terms = (Term("l0", "‖z‖₀", "active units per image (through a straight-through estimator)", weight="lam"),)

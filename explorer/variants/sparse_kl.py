@@ -41,7 +41,9 @@ class SparseKLAutoencoder(Autoencoder):
     paper = "Ng, Sparse autoencoder, CS294A lecture notes (2011)"
     config_class = SparseKLConfig
     objective_latex = (r"\begin{gathered}\min_{\theta,\phi}\ \mathbb{E}_{x}\lVert x - g_\phi(z) \rVert^2 + \beta \sum_j"
-                       r" \mathrm{KL}(\rho \,\Vert\, \hat\rho_j) \\ \hat\rho_j = \tfrac{1}{B}\sum_{b} z_{bj}\end{gathered}")
+                       r" \mathrm{KL}(\rho \,\Vert\, \hat\rho_j) \\ \hat\rho_j = \tfrac{1}{B}\sum_{b} z_{bj}"
+                       r"\end{gathered}")
+    config: SparseKLConfig
     code_activation = "sigmoid"
     code = SIGMOID_CODE
     penalty_terms = (Term("kl_sparsity", "Σⱼ KL(ρ‖ρ̂ⱼ)", "the sparsity penalty: how far each unit's batch mean "

@@ -28,6 +28,7 @@ class SparseL1Autoencoder(Autoencoder):
     config_class = SparseL1Config
     objective_latex = (r"\min_{\theta,\phi}\ \mathbb{E}_{x}\Big[\lVert x - g_\phi(z) \rVert^2"
                        r" + \lambda \lVert z \rVert_1\Big],\quad z = f_\theta(x)")
+    config: SparseL1Config
     penalty_terms = (Term("l1", "‖z‖₁", "L1 norm of the code, per image", weight="lam"),)
 
     def penalties(self, out: Pass, x: torch.Tensor) -> dict[str, torch.Tensor]:

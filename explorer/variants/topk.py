@@ -46,8 +46,11 @@ class TopKAutoencoder(Autoencoder):
     summary = "TopK sparse autoencoder: every image keeps exactly its k strongest units."
     paper = "Gao et al., Scaling and evaluating sparse autoencoders, arXiv:2406.04093 (2024)"
     config_class = TopKConfig
-    objective_latex = (r"\begin{gathered}\min\ \mathbb{E}_{x}\lVert x - g(z) \rVert^2 + \alpha\,\mathcal{L}_{\mathrm{aux}}"
+    objective_latex = (r"\begin{gathered}"
+                       r"\min\ \mathbb{E}_{x}\lVert x - g(z) \rVert^2 + \alpha\,\mathcal{L}_{\mathrm{aux}}"
                        r" \\ z = \mathrm{ReLU}\big(\mathrm{TopK}_k(W x + b)\big)\end{gathered}")
+    config: TopKConfig
+    images_since_fired: torch.Tensor      # (K,) a buffer: training state saved with the weights
     code_activation = "identity"          # the encoder gives pre-activations; `sparsify` makes the code
     code = CodeKind("top-k (ReLU)", 0.0)
     penalty_terms = (Term("auxk", "AuxK loss", "how well the dead units would explain the residual the live "

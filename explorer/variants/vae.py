@@ -39,6 +39,7 @@ class VariationalAutoencoder(Autoencoder):
     config_class = VAEConfig
     objective_latex = (r"\min\ \mathbb{E}_{x}\Big[-\mathbb{E}_{q(z|x)} \log p(x|z) + \beta\,"
                        r"\mathrm{KL}\big(q(z|x) \,\Vert\, \mathcal{N}(0, I)\big)\Big]")
+    config: VAEConfig
     code_activation = "identity"
     code = GAUSSIAN_CODE
     objective_term = Term("nll", "−log p(x|z)", "binary cross-entropy summed over pixels, nats per image")
