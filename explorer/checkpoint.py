@@ -25,6 +25,10 @@ class CheckpointError(Exception):
     """A checkpoint cannot be used; the message says why and what to do."""
 
 
+class NameTakenError(ValueError):
+    """A checkpoint of that name exists already; nothing was written."""
+
+
 @dataclass
 class ModelRecord:
     """What a checkpoint says about its model besides the weights (a loaded model's `meta`)."""
@@ -106,22 +110,32 @@ def save_new_checkpoint(folder: str | os.PathLike, name: str, model: Autoencoder
         raise ValueError(f"checkpoint name {name!r} is not allowed: use letters, digits, '_', '-' "
                          f"or '.', starting with a letter or digit (at most 64 characters)")
     path = Path(folder) / f"{stem}.pt"
-    if path.exists():
-        raise ValueError(f"a checkpoint named {path.name} already exists in {folder}; choose another "
-                         f"name (existing checkpoints are never overwritten)")
-    return save_checkpoint(path, model, dataset, metrics, history, train)
+    try:
+        return write_atomically(path, checkpoint_dict(model, dataset, metrics, history, train), exclusive=True)
+    except FileExistsError:
+        raise NameTakenError(f"a checkpoint named {path.name} already exists in {folder}; choose another "
+                             f"name (existing checkpoints are never overwritten)") from None
 
 
-def write_atomically(path: str | os.PathLike, payload: dict) -> Path:
+def write_atomically(path: str | os.PathLike, payload: dict, exclusive: bool = False) -> Path:
+    """Write payload to a temporary file in the same folder, fsync it, then put it in place: replacing
+    any file there, or, exclusive, only if there is none (FileExistsError otherwise). The file is
+    either whole or absent — never half-written — and an exclusive write is decided by the file
+    system in one step (a link), so two writers of one name at the same instant get one file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)          # mkstemp's 0600 would hide a saved model from the other accounts
         with os.fdopen(fd, "wb") as handle:
             torch.save(payload, handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)        # fails with FileExistsError if the name is taken, atomically
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
