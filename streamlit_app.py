@@ -8,6 +8,7 @@ import streamlit as st  # noqa: E402
 
 from explorer.app import keys, models  # noqa: E402
 from explorer.app.legacy_pages import leave_legacy_pages_mode  # noqa: E402
+from explorer.app.navigation import PAGES  # noqa: E402
 from explorer.app.timing import run_timer  # noqa: E402
 from explorer.checkpoint import CheckpointError  # noqa: E402
 from explorer.datasets import DATASETS, DEFAULT_DATASET  # noqa: E402
@@ -18,15 +19,7 @@ st.set_page_config(page_title="Autoencoder Explorer", page_icon="🧠", layout="
 # Small images are upscaled by the browser: keep pixels square and crisp, never blurred.
 st.markdown("<style>img { image-rendering: pixelated; }</style>", unsafe_allow_html=True)
 
-PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/reconstructions.py", title="Reconstructions", icon=":material/compare:"),
-    st.Page("pages/activations.py", title="Activations & sparsity", icon=":material/bar_chart:"),
-    st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/view_column:"),
-]
-navigation = st.navigation(PAGES)
+navigation = st.navigation([st.Page(p.path, title=p.title, icon=p.icon, default=p.name == "home") for p in PAGES])
 
 st.session_state.setdefault(keys.DATASET, DEFAULT_DATASET)
 st.session_state.setdefault(keys.DEVICE, "auto")

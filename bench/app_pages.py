@@ -16,7 +16,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from browser_support import browser_available, launch_browser, streamlit_server, wait_until_rendered  # noqa: E402
+from browser_support import (  # noqa: E402
+    FIRST_VISIT_WATCH,
+    browser_available,
+    launch_browser,
+    streamlit_server,
+    wait_until_rendered,
+)
 
 PAGES = ["", "train", "reconstructions"]
 
@@ -24,32 +30,46 @@ PAGES = ["", "train", "reconstructions"]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2, help="revisits per page")
+    parser.add_argument("--plain", action="store_true", help="start with `streamlit run streamlit_app.py` instead "
+                        "of the launcher, to compare")
     args = parser.parse_args()
     if reason := browser_available():
         sys.exit(f"cannot run: {reason}")
     from playwright.sync_api import sync_playwright
 
-    launched = time.perf_counter()
-    with streamlit_server() as (url, healthy_after, _), sync_playwright() as playwright:
-        browser = launch_browser(playwright)
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)         # open first: a visitor's browser is already running
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url, wait_until="domcontentloaded")
-        wait_until_rendered(page, quiet=0.5)
-        home_ready = time.perf_counter() - launched
-        print(f"server healthy after {healthy_after:.1f} s; Home rendered with a model after {home_ready:.1f} s "
-              f"(from launch, includes 0.5 s of settling)")
-        for path in PAGES:
-            times = []
-            for _ in range(args.repeat + 1):
-                start = time.perf_counter()
-                page.goto(f"{url}/{path}", wait_until="domcontentloaded")
-                wait_until_rendered(page, quiet=0.5)
-                times.append(time.perf_counter() - start - 0.5)
-            first, rest = times[0], times[1:]
-            print(f"/{path or '(home)'}: first visit {first:.2f} s, revisit median {statistics.median(rest):.2f} s "
-                  f"(browser-side, page load included)")
+        page.add_init_script(FIRST_VISIT_WATCH)
+        launched = time.perf_counter()
+        with streamlit_server(launcher=not args.plain) as (url, healthy_after, _):
+            navigated = time.perf_counter() - launched
+            page.goto(url, wait_until="domcontentloaded")
+            wait_until_rendered(page, quiet=0.5)
+            home_ready = time.perf_counter() - launched - 0.5          # the last change, not the quiet after it
+            seen = page.evaluate("window.__seen")
+            how = "streamlit run streamlit_app.py" if args.plain else "the launcher (scripts/app.sh)"
+            heading, metric = (navigated + seen[k] / 1000 for k in ("heading", "metric"))
+            print(f"{how}: healthy after {healthy_after:.1f} s; Home's heading at {heading:.1f} s, its model's "
+                  f"metrics at {metric:.1f} s, settled at {home_ready:.1f} s after launch (file-name navigation "
+                  f"seen: {'yes' if seen['legacy'] else 'no'})")
+            visit_pages(page, url, args.repeat)
         browser.close()
     server_side_times()
+
+
+def visit_pages(page, url: str, repeat: int) -> None:
+    """Each page's first visit and revisits in the browser (page load and websocket included)."""
+    for path in PAGES:
+        times = []
+        for _ in range(repeat + 1):
+            start = time.perf_counter()
+            page.goto(f"{url}/{path}", wait_until="domcontentloaded")
+            wait_until_rendered(page, quiet=0.5)
+            times.append(time.perf_counter() - start - 0.5)
+        first, rest = times[0], times[1:]
+        print(f"/{path or '(home)'}: first visit {first:.2f} s, revisit median {statistics.median(rest):.2f} s "
+              f"(browser-side, page load included)")
 
 
 def server_side_times() -> None:

@@ -73,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     sub.add_parser("app", help="start the Streamlit app (further arguments go to `streamlit run`)",
-                   description="Start the app as scripts/app.sh does: `streamlit run streamlit_app.py` from the "
-                   "repository, with any further arguments passed on, e.g. `ae-explorer app --server.port 8600`.")
+                   description="Start the app as scripts/app.sh does (`streamlit run` with a warm start, see "
+                   "explorer/app/launch.py), with any further arguments passed on to it, e.g. "
+                   "`ae-explorer app --server.port 8600`.")
 
     sub.add_parser("variants", help="list the autoencoder variants and their parameters")
     p = sub.add_parser("datasets", help="list the datasets and whether they load offline right now")
@@ -338,12 +339,13 @@ APP_SCRIPT = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 
 
 def cmd_app(streamlit_args: list[str]) -> int:
-    """Replace this process with `python -m streamlit run streamlit_app.py …`, run from the repository."""
+    """Start the app with its launcher (explorer.app.launch: `streamlit run` with a warm start), run
+    from the repository, as scripts/app.sh does."""
     if not APP_SCRIPT.exists():
         raise ValueError(f"the app runs from a checkout of the repository ({APP_SCRIPT} is missing): install "
                          f"with `pip install -e .` in the repository, or run `bash scripts/app.sh` there")
     os.chdir(APP_SCRIPT.parent)
-    os.execv(sys.executable, [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), *streamlit_args])
+    os.execv(sys.executable, [sys.executable, "-m", "explorer.app.launch", *streamlit_args])
 
 
 def main(argv: list[str] | None = None) -> int:

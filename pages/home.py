@@ -5,6 +5,7 @@ import streamlit as st
 
 from explorer.app import caches, models
 from explorer.app.legacy_pages import leave_legacy_pages_mode
+from explorer.app.navigation import page_file
 from explorer.app.page import active_context
 from explorer.figures import rows_png
 from explorer.views import pick_indices, reconstruction_rows
@@ -51,13 +52,13 @@ st.image(rows_png([rows.original, rows.reconstruction], ctx.data.image_shape, sc
 
 st.subheader("Where to go next")
 link_cols = st.columns(3)
-link_cols[0].page_link("pages/train.py", label="Train a model live", icon=":material/model_training:")
-link_cols[0].page_link("pages/reconstructions.py", label="Inspect reconstructions and errors",
+link_cols[0].page_link(page_file("train"), label="Train a model live", icon=":material/model_training:")
+link_cols[0].page_link(page_file("reconstructions"), label="Inspect reconstructions and errors",
                        icon=":material/compare:")
-link_cols[1].page_link("pages/activations.py", label="See which units fire, and how sparsely",
+link_cols[1].page_link(page_file("activations"), label="See which units fire, and how sparsely",
                        icon=":material/bar_chart:")
-link_cols[1].page_link("pages/latent.py", label="Map the latent space", icon=":material/scatter_plot:")
-link_cols[2].page_link("pages/compare.py", label="Compare sparsity settings side by side",
+link_cols[1].page_link(page_file("latent"), label="Map the latent space", icon=":material/scatter_plot:")
+link_cols[2].page_link(page_file("compare"), label="Compare sparsity settings side by side",
                        icon=":material/view_column:")
 link_cols[2].markdown("Pick another model, dataset or device in the sidebar.")
 

@@ -3,4 +3,4 @@
 # Extra arguments go to `streamlit run`, e.g. `bash scripts/app.sh --server.port 8600`.
 set -euo pipefail
 source "$(dirname "$0")/env.sh" requirements.txt
-exec streamlit run streamlit_app.py "$@"
+exec python -m explorer.app.launch "$@"

@@ -36,15 +36,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(env: dict | None = None, timeout: float = 60.0, root: Path = ROOT):
-    """`streamlit run streamlit_app.py` in `root` on a free loopback port, offline unless env says
-    otherwise; yields (base URL, seconds to healthy, the process)."""
+def streamlit_server(env: dict | None = None, timeout: float = 60.0, root: Path = ROOT, launcher: bool = False):
+    """`streamlit run streamlit_app.py` in `root` on a free loopback port — or, with launcher, the app's
+    own launcher (explorer.app.launch, what scripts/app.sh runs) — offline unless env says otherwise;
+    yields (base URL, seconds to healthy, the process)."""
     port = free_port()
     log = (open(root / "artifacts" / f"streamlit-{port}.log", "w") if (root / "artifacts").is_dir()
            else subprocess.DEVNULL)
     started = time.perf_counter()
+    command = ["-m", "explorer.app.launch"] if launcher else ["-m", "streamlit", "run", "streamlit_app.py"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+        [sys.executable, *command, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=root, env={**os.environ, "AE_EXPLORER_OFFLINE": "1", **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -125,3 +127,18 @@ def full_screenshot(page, path: str, max_height: int = 6000) -> None:
     page.set_viewport_size({"width": width, "height": min(max_height, max(800, int(height) + 40))})
     page.wait_for_timeout(800)
     page.screenshot(path=path)
+
+
+# Records, from the first byte of the page, whether the pages/ folder's own navigation ever showed
+# (it lists file names: "streamlit app", "activations", …) and when our heading first showed.
+FIRST_VISIT_WATCH = """
+window.__seen = {legacy: false, heading: null, metric: null};
+new MutationObserver(() => {
+  const nav = document.querySelector('[data-testid="stSidebarNav"]');
+  if (nav && /streamlit app/i.test(nav.innerText)) window.__seen.legacy = true;
+  const h1 = document.querySelector('h1');
+  const now = performance.now();
+  if (!window.__seen.heading && h1 && h1.innerText.includes('Autoencoder Explorer')) window.__seen.heading = now;
+  if (!window.__seen.metric && document.querySelector('[data-testid="stMetric"]')) window.__seen.metric = now;
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing as mp
 
 import torch
-
 from conftest import ROOT
 
 ROUNDS = 40

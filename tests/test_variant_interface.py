@@ -93,3 +93,10 @@ def test_importing_the_whole_library_loads_no_streamlit():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]" and len(modules) > 15
+
+
+def test_the_package_exports_what_all_names():
+    import explorer
+
+    assert set(explorer.__all__) == set(explorer._EXPORTS)
+    assert all(callable(getattr(explorer, name)) or name == "DATASETS" for name in explorer.__all__)

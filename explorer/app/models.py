@@ -57,9 +57,14 @@ def _shipped_entries(folder: str) -> list[ShippedEntry]:
     return entries
 
 
+def shipped_entries() -> list[ShippedEntry]:
+    """The checkpoints under checkpoints/, as the sidebar lists them."""
+    return _shipped_entries(str(CHECKPOINT_DIR))
+
+
 def model_entries() -> dict[str, ModelEntry]:
     """Shipped checkpoints, then this session's own trained and uploaded models."""
-    entries: dict[str, ModelEntry] = {entry.key: entry for entry in _shipped_entries(str(CHECKPOINT_DIR))}
+    entries: dict[str, ModelEntry] = {entry.key: entry for entry in shipped_entries()}
     entries.update(st.session_state.get(keys.SESSION_MODELS, {}))
     return entries
 

@@ -1,0 +1,65 @@
+"""The app's launcher — `bash scripts/app.sh`, `ae-explorer app`, `python -m explorer.app.launch`:
+`streamlit run` with a warm start.
+
+Two things make the first visitor's page fast and never blank: Streamlit runs app/entry.py, from a
+folder without pages/, so it never enters its legacy pages mode; and while the server starts, a
+thread in the same process imports torch, pandas and plotly and fills the caches of the default
+dataset, model and metrics, which every session then shares. Arguments go to `streamlit run`."""
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from pathlib import Path
+
+ENTRY = Path(__file__).resolve().parent / "entry.py"
+ROOT = ENTRY.parents[2]
+
+
+def warm_up() -> None:
+    """Import torch and load the default model, dataset and metrics into the caches (the preload
+    must already be imported: see main)."""
+    try:
+        import torch  # noqa: F401
+
+        from explorer.app import caches, models
+        from explorer.app.catalog import CHECKPOINT_DIR, file_digest
+        from explorer.app.models import DEFAULT_MODEL
+        from explorer.datasets import DEFAULT_DATASET
+        from explorer.device import resolve_device
+
+        device = str(resolve_device("auto"))
+        path = CHECKPOINT_DIR / f"{DEFAULT_MODEL}.pt"
+        if path.exists():
+            key = "file:" + file_digest(path)
+            model = caches.checkpoint_model(str(path), key, device)
+            caches.dataset(DEFAULT_DATASET, device)
+            caches.metrics(key, model, DEFAULT_DATASET, device)
+        models.shipped_entries()            # reads every checkpoint's summary once, for the sidebar
+    except Exception as exc:  # noqa: BLE001 — a failed warm-up only costs the first visitor time
+        logging.getLogger(__name__).warning("warm-up skipped: %s", exc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    # The preload first, in this thread, before Streamlit starts importing: plotly code in one thread
+    # while another is half-way through importing pandas is the cold-start race (see preload).
+    import explorer.app.preload  # noqa: F401
+
+    # Cached functions called outside a page log "missing ScriptRunContext" at each call: not here.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        lambda record: record.threadName != "warm-up")
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", str(ENTRY), *(sys.argv[1:] if argv is None else argv)]
+    try:
+        cli.main()              # click: exits with the server's status
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
