@@ -6,7 +6,7 @@ import explorer.app.preload  # noqa: E402,F401  — the first library import in 
 
 import streamlit as st  # noqa: E402
 
-from explorer.app import keys, models  # noqa: E402
+from explorer.app import identity, keys, models  # noqa: E402
 from explorer.app.legacy_pages import leave_legacy_pages_mode  # noqa: E402
 from explorer.app.navigation import PAGES  # noqa: E402
 from explorer.app.timing import run_timer  # noqa: E402
@@ -29,8 +29,11 @@ upload = st.session_state.get(keys.UPLOAD)
 if upload is not None and st.session_state.get(keys.UPLOAD_SEEN) != upload.file_id:
     st.session_state[keys.UPLOAD_SEEN] = upload.file_id
     try:
-        added = models.add_upload(upload.name, upload.getvalue())
-        st.session_state[keys.UPLOAD_NOTE] = ("success", f"Loaded {upload.name}: {added.variant} on {added.dataset}.")
+        kept = bool(st.session_state.get(keys.KEEP_UPLOAD))
+        added = models.add_upload(upload.name, upload.getvalue(), keep=kept)
+        where = "kept in this browser's model list" if kept else "for this tab"
+        st.session_state[keys.UPLOAD_NOTE] = ("success", f"Loaded {upload.name}: {added.variant} on {added.dataset}, "
+                                                         f"{where}.")
     except CheckpointError as exc:
         st.session_state[keys.UPLOAD_NOTE] = ("error", str(exc))
 
@@ -52,7 +55,8 @@ with st.sidebar:
     st.selectbox("Active model", options=list(entries), key=keys.ACTIVE_MODEL,
                  format_func=lambda key: entries[key].label if key in entries else key,
                  on_change=follow_model_dataset, placeholder="no model yet — train one",
-                 help="Shipped checkpoints, and the models you trained or uploaded in this browser tab.")
+                 help="Shipped and saved checkpoints, and the models trained or uploaded in this browser "
+                      "(no other browser sees those).")
     st.selectbox("Dataset", list(DATASETS), key=keys.DATASET,
                  help="Test images shown on every page. " + " · ".join(
                      f"**{name}**: {spec.description}" for name, spec in DATASETS.items()))
@@ -61,6 +65,8 @@ with st.sidebar:
     with st.expander("Upload a checkpoint (.pt)"):
         st.file_uploader("Checkpoint file", type=["pt"], key=keys.UPLOAD, label_visibility="collapsed",
                          help="A file written by this app or `python -m explorer train`.")
+        st.checkbox("Keep it in this browser", key=keys.KEEP_UPLOAD,
+                    help="Listed again after a reload or a server restart, in this browser only.")
         note = st.session_state.get(keys.UPLOAD_NOTE)
         if note:
             (st.success if note[0] == "success" else st.error)(note[1])
@@ -68,6 +74,7 @@ with st.sidebar:
         st.warning("The model you had selected is no longer on disk (its checkpoint was removed or "
                    "replaced); showing the default model instead.")
     st.caption(f"Running on **{models.current_device()}**")
+    identity.remember()
 
 with run_timer(navigation.url_path or "home", RUN_STARTED):
     navigation.run()

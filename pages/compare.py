@@ -24,7 +24,7 @@ sweeps = group_sweeps(entries)      # each shipped sweep's models, in the order 
 PRESETS = {**{title: members[:MAX_MODELS] for title, members in sweeps.items()},
            "the shipped variants": [k for k, e in entries.items() if e.source == "shipped"
                                     and not any(k in members for members in sweeps.values())][:MAX_MODELS],
-           "models I trained or uploaded": [k for k, e in entries.items() if e.source != "shipped"][:MAX_MODELS]}
+           "models I trained or uploaded": [k for k, e in entries.items() if e.own][:MAX_MODELS]}
 st.session_state.setdefault(keys.COMPARE_MODELS, next((v for v in PRESETS.values() if len(v) >= 2), list(entries)[:2]))
 st.session_state[keys.COMPARE_MODELS] = [k for k in st.session_state[keys.COMPARE_MODELS] if k in entries]
 

@@ -1,13 +1,12 @@
 """Train: pick a variant and its hyperparameters, watch it learn live, then keep, save or download it."""
 import explorer.app.preload  # noqa: F401  — first: see its docstring
 
-import os
 import time
 
 import streamlit as st
 
-from explorer.app import jobs, keys, models, page
-from explorer.app.catalog import TrainedEntry
+from explorer.app import identity, jobs, keys, models, page, store
+from explorer.app.catalog import SAVE_DIR, TrainedEntry
 from explorer.app.jobs import TrainingJob
 from explorer.checkpoint import ModelRecord, checkpoint_bytes, save_new_checkpoint
 from explorer.figures import PLOTLY_CONFIG, loss_curves, rows_png
@@ -16,7 +15,6 @@ from explorer.registry import get_variant, variant_names
 from explorer.training import TrainSettings, default_epochs
 from explorer.views import pick_indices
 
-SAVE_DIR = os.environ.get("AE_EXPLORER_SAVE_DIR", "runs")
 QUICK_EPOCHS = 20          # a live demo default, unless the variant needs the seeds' full step budget
 PREVIEW_COUNT = 10
 
@@ -71,7 +69,9 @@ with left:
         try:
             settings = TrainSettings(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), seed=int(seed))
             preview = pick_indices(data.test_y, PREVIEW_COUNT, seed=0).tolist()
-            st.session_state[keys.TRAIN_JOB] = TrainingJob(variant_name, params, data, settings, preview).start()
+            st.session_state[keys.TRAIN_JOB] = TrainingJob(
+                variant_name, params, data, settings, preview,
+                store_path=store.new_trained_path(identity.browser_id(), variant_name)).start()
             st.rerun()
         except ValueError as exc:
             st.error(f"Cannot train with these settings: {exc}", icon=":material/warning:")
@@ -125,12 +125,16 @@ with right:
         st.stop()
     metrics, summary = job.metrics, job.summary or {}
     assert metrics is not None                  # a finished or stopped job has been evaluated
-    if job.key not in st.session_state.get(keys.SESSION_MODELS, {}):
+    model_key = job.saved_key or job.key        # on disk in this browser's folder, or (failing that) in memory
+    if job.saved_key is None and job.key not in st.session_state.get(keys.SESSION_MODELS, {}):
         epochs_run = len(job.history["epoch"])
         label = f"{job.variant} · {job.data.name} · trained {time.strftime('%H:%M')} ({epochs_run} epochs)"
         record = ModelRecord(job.data.name, metrics.to_dict(), job.history, summary)
         models.add_session_model(TrainedEntry(key=job.key, label=label, variant=job.variant, dataset=job.data.name,
                                               record=record, model=job.model), activate_it=False)
+    if st.session_state.get(keys.TRAIN_LISTED) != job.key:   # once: the sidebar above was drawn before it ended
+        st.session_state[keys.TRAIN_LISTED] = job.key
+        st.rerun()
     verb = "Stopped early" if job.status == "stopped" else "Finished"
     st.success(f"{verb} after {len(job.history['epoch'])} epochs in {job.elapsed:.1f} s "
                f"({summary['samples_per_second']:,.0f} images/s). Test MSE {metrics.recon_mse:.4f}, "
@@ -138,6 +142,11 @@ with right:
                f"dead units {metrics.code.dead_fraction:.0%}.", icon=":material/check_circle:")
     if metrics.learned_nothing_reason:
         st.warning(metrics.learned_nothing_reason, icon=":material/warning:")
+    if job.store_error:
+        st.warning(f"Kept for this tab only: {job.store_error}.", icon=":material/warning:")
+    else:
+        st.caption("Kept for this browser: it stays in the sidebar's model list after a reload or a server "
+                   "restart, and no other browser sees it. **Save** below publishes a copy for everyone.")
     c1, c2, c3 = st.columns([1.2, 1, 1], vertical_alignment="bottom")
     name = c1.text_input("Checkpoint name", f"{job.variant}-{time.strftime('%H%M%S')}", key=f"name_{job.key}")
     if c1.button("Save as checkpoint", icon=":material/save:"):
@@ -145,7 +154,7 @@ with right:
             path = save_new_checkpoint(SAVE_DIR, name, job.model, job.data.name, metrics.to_dict(), job.history,
                                        summary)
             st.toast(f"Saved {path}")
-            c1.caption(f"Saved to `{path}` — load it later with the sidebar's upload box or the CLI.")
+            c1.caption(f"Saved to `{path}`: listed in every browser's model list as *saved*.")
         except (ValueError, OSError) as exc:
             c1.error(str(exc))
     c2.download_button("Download .pt",
@@ -154,5 +163,5 @@ with right:
                        icon=":material/download:")
     c3.button("Make active", type="primary", icon=":material/check_circle:",
               help="Show this model on every page (it stays in this browser tab only).",
-              disabled=st.session_state.get(keys.ACTIVE_MODEL) == job.key,
-              on_click=models.activate, args=(job.key, job.data.name))
+              disabled=st.session_state.get(keys.ACTIVE_MODEL) == model_key,
+              on_click=models.activate, args=(model_key, job.data.name))

@@ -1,7 +1,9 @@
 """Shared fixtures: the real offline datasets, small IDX folders, and quickly trained models."""
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,11 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# Browsers' own models and saved checkpoints go to a scratch folder, never to the user's (set before
+# the app's modules read them; the servers the browser tests start inherit them).
+SCRATCH = Path(tempfile.mkdtemp(prefix="ae-explorer-tests-"))
+os.environ.setdefault("AE_EXPLORER_STATE_DIR", str(SCRATCH / "browsers"))
+os.environ.setdefault("AE_EXPLORER_SAVE_DIR", str(SCRATCH / "runs"))
 
 from explorer import TrainSettings, build_model, load_dataset, train, variant_names  # noqa: E402
 from explorer.idx import write_mnist_folder  # noqa: E402

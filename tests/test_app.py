@@ -128,13 +128,13 @@ def test_training_in_the_app_and_session_isolation():
     next(b for b in at.button if b.label == "Train").click().run(timeout=120)
     no_exception(at)
     assert any("Finished after 3 epochs" in s.value for s in at.success)
-    assert at.session_state["train_job"].history["epoch"] == [1, 2, 3]
-    trained = [k for k in at.session_state["session_models"]]
-    assert len(trained) == 1 and trained[0].startswith("session:")
-    # another browser session sees only the shipped models
-    other = fresh()
-    assert "session_models" not in other.session_state
-    assert not any(k.startswith("session:") for k in other.sidebar.selectbox(key="active_model").options)
+    job = at.session_state["train_job"]
+    assert job.history["epoch"] == [1, 2, 3] and job.saved_to is not None and job.saved_to.exists()
+    # listed at once, as this browser's own trained model, from the file written when training ended
+    mine = [o for o in at.sidebar.selectbox(key="active_model").options if "· trained" in o]
+    assert len(mine) == 1 and mine[0].startswith("ae · digits · trained") and mine[0].endswith("(3 epochs)")
+    # another browser (another id) sees only what everyone sees
+    assert not any("· trained" in o for o in fresh().sidebar.selectbox(key="active_model").options)
 
 
 def test_activations_page_shows_evaluates_kl_sum_and_reacts_to_threshold(mnist5k):
@@ -262,16 +262,16 @@ def test_a_checkpoint_removed_while_the_app_runs_falls_back_with_a_warning(tmp_p
         shutil.copy(CHECKPOINT_DIR / f"{name}.pt", folder / f"{name}.pt")
     monkeypatch.setattr(catalog, "CHECKPOINT_DIR", folder)
     monkeypatch.setattr(models, "CHECKPOINT_DIR", folder)
-    models._shipped_entries.clear()
+    models._shared_entries.clear()
     at = fresh(model="vae")
     assert {m.label: m.value for m in at.metric}["Active model"] == "vae"
     (folder / "vae.pt").unlink()
-    models._shipped_entries.clear()              # what the 5-second TTL does on a live server
+    models._shared_entries.clear()              # what the 5-second TTL does on a live server
     at.run()
     no_exception(at)
     assert {m.label: m.value for m in at.metric}["Active model"] == "ae"
     assert any("no longer on disk" in w.value for w in at.sidebar.warning)
-    models._shipped_entries.clear()
+    models._shared_entries.clear()
 
 
 def test_streamlit_still_has_the_legacy_pages_runner_the_app_looks_for():

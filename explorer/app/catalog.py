@@ -1,54 +1,81 @@
-"""Which models the app can show: shipped checkpoints on disk, and models a session trained or uploaded."""
+"""Which models the app can show: checkpoint files (shipped, saved, a browser's own) and models a session
+holds in memory."""
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
 
 from ..checkpoint import ModelRecord
 from ..registry import get_variant, variant_names
 from ..variants.base import Autoencoder
 
-CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
+ROOT = Path(__file__).resolve().parents[2]
+CHECKPOINT_DIR = ROOT / "checkpoints"
+# Where the Train page's Save writes (a relative setting counts from the working directory); every
+# browser lists what is there as "saved".
+SAVE_DIR = Path(os.environ.get("AE_EXPLORER_SAVE_DIR", ROOT / "runs"))
+ORIGINS = ("shipped", "saved", "trained", "kept")   # of checkpoint files, as the model list labels them
 
 
 @dataclass(kw_only=True)
 class ModelEntry:
     """A model the sidebar can make active. `key` identifies its weights for caching."""
 
-    source: ClassVar[str]
     key: str
     label: str
     variant: str
     dataset: str
     record: ModelRecord | None = field(default=None, repr=False)   # its checkpoint's record, when known
 
+    @property
+    def source(self) -> str:
+        """'shipped', 'saved', 'trained', 'kept' (an upload kept on disk) or 'upload'."""
+        raise NotImplementedError
+
+    @property
+    def own(self) -> bool:
+        """Whether it belongs to this browser alone (trained or uploaded here): never in a link."""
+        return self.source in ("trained", "kept", "upload")
+
 
 @dataclass(kw_only=True)
-class ShippedEntry(ModelEntry):
-    """A checkpoint file under checkpoints/; key 'file:<sha256>', so a replaced file is a new model."""
+class FileEntry(ModelEntry):
+    """A checkpoint file: shipped (checkpoints/), saved (SAVE_DIR), or one of this browser's own
+    (trained, kept uploads; see store). Key 'file:<sha256>', so a replaced file is a new model."""
 
-    source = "shipped"
     path: str
-    sweep: str | None = None            # the name of the sweep it belongs to (sweep_of), if any
+    origin: str                         # one of ORIGINS
+    sweep: str | None = None            # the name of the shipped sweep it belongs to (sweep_of), if any
+
+    @property
+    def source(self) -> str:
+        return self.origin
 
 
 @dataclass(kw_only=True)
 class UploadedEntry(ModelEntry):
-    """A checkpoint uploaded in this session; key 'upload:<sha256>'."""
+    """A checkpoint uploaded in this session and not kept on disk; key 'upload:<sha256>'."""
 
-    source = "upload"
     payload: bytes = field(repr=False)
+
+    @property
+    def source(self) -> str:
+        return "upload"
 
 
 @dataclass(kw_only=True)
 class TrainedEntry(ModelEntry):
-    """A model trained in this session, owned by it (never shared); key 'session:<id>'."""
+    """A model trained in this session and held in memory (when it could not be written to disk);
+    key 'session:<id>'."""
 
-    source = "trained"
     model: Autoencoder = field(repr=False)
+
+    @property
+    def source(self) -> str:
+        return "trained"
 
 
 def file_digest(path: str | Path) -> str:
@@ -102,7 +129,7 @@ def group_sweeps(entries: dict[str, ModelEntry]) -> dict[str, list[str]]:
     sweeps: dict[str, list[str]] = {}
     paths: dict[str, str] = {}
     for key, entry in sorted(entries.items(), key=lambda item: order.get(item[1].variant, len(order))):
-        if isinstance(entry, ShippedEntry) and entry.sweep:
+        if isinstance(entry, FileEntry) and entry.sweep:
             sweeps.setdefault(entry.sweep, []).append(key)
             paths[key] = entry.path
     for keys in sweeps.values():

@@ -15,10 +15,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..checkpoint import save_checkpoint
 from ..datasets import DEFAULT_DATA_DIR, Dataset
 from ..metrics import Evaluation
 from ..registry import build_model
 from ..training import TrainSettings, check_batch_size, new_history, record_epoch
+from . import store
+from .catalog import file_digest
 from .messages import EpochDone, Failed, Finished, JobSpec, Progress, Stop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +84,7 @@ class TrainingJob:
     settings: TrainSettings
     preview_indices: list[int]
     data_dir: str = DEFAULT_DATA_DIR
+    store_path: Path | None = None               # where to write the model when it finishes (the browser's own)
     key: str = field(default_factory=lambda: f"session:{uuid.uuid4().hex[:12]}")
     status: str = "pending"                      # pending → queued → running → done | stopped | failed | cancelled
     error: str | None = None
@@ -92,6 +96,9 @@ class TrainingJob:
     preview_epoch: int = 0
     metrics: Evaluation | None = None
     summary: dict | None = None
+    saved_to: Path | None = None                 # the checkpoint written at the end (store_path), if it could be
+    saved_key: str | None = None                 # its model-list key ('file:<sha256>')
+    store_error: str | None = None               # why it could not be written (the model is kept in memory)
     started: float = 0.0
     finished: float = 0.0
 
@@ -134,6 +141,19 @@ class TrainingJob:
         end = self.finished if self.finished else time.perf_counter()
         return end - self.started if self.started else 0.0
 
+    def _store(self) -> None:
+        """Write the finished model to store_path (the browser's own folder), so that a reload or a
+        server restart does not lose it; on failure keep it in memory and say why."""
+        if self.store_path is None or self.metrics is None:
+            return
+        try:
+            self.saved_to = save_checkpoint(self.store_path, self.model, self.data.name, self.metrics.to_dict(),
+                                            self.history, self.summary)
+            self.saved_key = "file:" + file_digest(self.saved_to)
+            store.prune_trained(self.store_path.parent.parent.name)
+        except (OSError, ValueError) as exc:
+            self.store_error = f"could not write it to {self.store_path}: {exc}"
+
     # -- mirror the worker's messages -------------------------------------------------------------
     def _listen(self) -> None:
         with _slots:
@@ -168,6 +188,7 @@ class TrainingJob:
                     self.model.to(self.data.device).eval()
                     self.metrics, self.summary = message.metrics, message.summary
                     self.fraction = self.fraction if message.stopped else 1.0
+                    self._store()            # before the status says done: a page that sees done sees the file
                     self.status = "stopped" if message.stopped else "done"
                     return
                 elif isinstance(message, Failed):

@@ -12,8 +12,14 @@ UPLOAD_SEEN = "_upload_seen"         # the file id of the last upload handled
 UPLOAD_NOTE = "_upload_note"         # ("success" | "error", message) about the last upload
 MODEL_GONE = "_model_gone"           # the selected checkpoint disappeared from disk: say so once
 
+# Who this browser is (app/identity.py).
+BROWSER_ID = "_browser_id"           # its id (32 hex digits)
+BROWSER_ID_IN_COOKIE = "_browser_id_in_cookie"   # whether the browser already sent it as a cookie
+KEEP_UPLOAD = "keep_upload"          # the sidebar's "keep it in this browser" for the next upload
+
 # Train.
 TRAIN_JOB = "train_job"              # the session's explorer.app.jobs.TrainingJob
+TRAIN_LISTED = "_train_listed"       # the job whose finished model the sidebar has been rerun to list
 
 # Seeds behind "Reshuffle" / "Other images" / "New samples" buttons.
 RECONSTRUCTIONS_SEED = "rec_seed"

@@ -2,6 +2,7 @@
 one is active; loading an entry's model, and the models a comparison shows."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -10,11 +11,12 @@ from ..checkpoint import CheckpointError, read_checkpoint
 from ..compare import ComparedModel, describe_settings
 from ..datasets import Dataset
 from ..variants.base import Autoencoder, DataMismatchError
-from . import caches, keys
+from . import caches, identity, keys, store
 from .catalog import (
     CHECKPOINT_DIR,
+    SAVE_DIR,
+    FileEntry,
     ModelEntry,
-    ShippedEntry,
     TrainedEntry,
     UploadedEntry,
     bytes_digest,
@@ -26,45 +28,79 @@ from .catalog import (
 DEFAULT_MODEL = "ae"                # the stem of the shipped checkpoint the app opens with
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def _checkpoint_summary(path: str, mtime_ns: int, size: int) -> tuple[str, str, str] | None:
-    """('file:<sha256>', variant, dataset) of one checkpoint file, read once per version of the file
-    (mtime and size are the key); None if it is unreadable."""
+@dataclass(frozen=True)
+class FileSummary:
+    """What the model list shows of a checkpoint file, read once per version of the file."""
+
+    key: str                # 'file:<sha256>'
+    variant: str
+    dataset: str
+    created: str            # ISO time of saving
+    epochs: int | None      # epochs trained, when recorded
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _file_summary(path: str, mtime_ns: int, size: int) -> FileSummary | None:
+    """One checkpoint file's summary (mtime and size are the key: a changed file is read again);
+    None if it is unreadable (it is left out of the list, and explained if loaded by other means)."""
     try:
         payload = read_checkpoint(path)
     except CheckpointError:
-        return None     # skipped in the list; explained if someone loads it by other means
-    return "file:" + file_digest(path), payload["variant"], payload["dataset"]
+        return None
+    epochs = (payload.get("train") or {}).get("epochs_run")
+    return FileSummary("file:" + file_digest(path), payload["variant"], payload["dataset"],
+                       str(payload.get("created", "")), epochs if isinstance(epochs, int) else None)
 
 
-@st.cache_data(show_spinner=False, ttl=5)
-def _shipped_entries(folder: str) -> list[ShippedEntry]:
-    """Each readable checkpoint file as an entry. The folder is listed again every 5 s (files may be
-    added or removed); a file is only read again when it changes."""
+def _label(path: Path, origin: str, s: FileSummary) -> str:
+    if origin == "trained":      # the name is machine-made: say what it is and when it was trained
+        when = s.created[11:16] if len(s.created) >= 16 else "?"
+        epochs = f" ({s.epochs} epochs)" if s.epochs else ""
+        return f"{s.variant} · {s.dataset} · trained {s.created[:10]} {when}{epochs}"
+    name = path.stem if path.stem == s.variant else f"{path.stem} ({s.variant})"
+    return f"{name} · {s.dataset} · {'uploaded' if origin == 'kept' else origin}"
+
+
+def _file_entries(paths: list[tuple[Path, str]], sweep_root: Path | None = None) -> list[FileEntry]:
     entries = []
-    for path in shipped_checkpoint_paths(Path(folder)):
+    for path, origin in paths:
         try:
             stat = path.stat()
         except OSError:
             continue    # removed between the listing and now
-        summary = _checkpoint_summary(str(path), stat.st_mtime_ns, stat.st_size)
+        summary = _file_summary(str(path), stat.st_mtime_ns, stat.st_size)
         if summary is None:
             continue
-        key, variant, data_name = summary
-        name = path.stem if path.stem == variant else f"{path.stem} ({variant})"
-        entries.append(ShippedEntry(key=key, label=f"{name} · {data_name} · shipped", variant=variant,
-                                    dataset=data_name, path=str(path), sweep=sweep_of(path, Path(folder))))
+        entries.append(FileEntry(key=summary.key, label=_label(path, origin, summary), variant=summary.variant,
+                                 dataset=summary.dataset, path=str(path), origin=origin,
+                                 sweep=sweep_of(path, sweep_root) if sweep_root else None))
     return entries
 
 
-def shipped_entries() -> list[ShippedEntry]:
-    """The checkpoints under checkpoints/, as the sidebar lists them."""
-    return _shipped_entries(str(CHECKPOINT_DIR))
+@st.cache_data(show_spinner=False, ttl=5)
+def _shared_entries(checkpoints: str, saved: str) -> list[FileEntry]:
+    """The shipped checkpoints, then the saved ones. The folders are listed again every 5 s (files
+    come and go); a file is only read again when it changes."""
+    shipped = [(p, "shipped") for p in shipped_checkpoint_paths(Path(checkpoints))]
+    saved_paths = sorted(Path(saved).glob("*.pt")) if Path(saved).is_dir() else []
+    return _file_entries(shipped, Path(checkpoints)) + _file_entries([(p, "saved") for p in saved_paths])
+
+
+def shipped_entries() -> list[FileEntry]:
+    """The checkpoints everyone sees: shipped under checkpoints/, and saved (SAVE_DIR)."""
+    return _shared_entries(str(CHECKPOINT_DIR), str(SAVE_DIR))
+
+
+def own_entries(browser: str) -> list[FileEntry]:
+    """This browser's own checkpoints on disk (trained here, uploads kept), newest first."""
+    store.prune_stale()
+    return _file_entries(store.files(browser))
 
 
 def model_entries() -> dict[str, ModelEntry]:
-    """Shipped checkpoints, then this session's own trained and uploaded models."""
+    """Shipped and saved checkpoints, this browser's own, then what this session holds in memory."""
     entries: dict[str, ModelEntry] = {entry.key: entry for entry in shipped_entries()}
+    entries.update({entry.key: entry for entry in own_entries(identity.browser_id())})
     entries.update(st.session_state.get(keys.SESSION_MODELS, {}))
     return entries
 
@@ -91,9 +127,9 @@ def current_device() -> str:
         return "cpu"
 
 
-def add_upload(name: str, payload: bytes) -> ModelEntry:
-    """Read an uploaded checkpoint (once: into the shared cache) and add it to this session;
-    CheckpointError if it is unusable."""
+def add_upload(name: str, payload: bytes, keep: bool = False) -> ModelEntry:
+    """Read an uploaded checkpoint (once: into the shared cache) and add it to this session, or, keep,
+    to this browser's own models on disk (listed after a reload too); CheckpointError if unusable."""
     limit_mb = st.get_option("server.maxUploadSize")
     if len(payload) > limit_mb * 1024 * 1024:
         raise CheckpointError(f"{name}: {len(payload) / 2**20:.0f} MB is over the {limit_mb} MB upload limit; "
@@ -101,6 +137,13 @@ def add_upload(name: str, payload: bytes) -> ModelEntry:
     key = "upload:" + bytes_digest(payload)
     model = caches.uploaded_model(key, payload, name, current_device())
     trained_on = model.meta.dataset if model.meta else "unknown data"
+    if keep:
+        path = store.write_new(store.kept_upload_path(identity.browser_id(), name), payload)
+        kept = FileEntry(key="file:" + bytes_digest(payload), label=f"{path.stem} ({model.name}) · {trained_on} · "
+                         f"uploaded", variant=model.name, dataset=trained_on, record=model.meta, path=str(path),
+                         origin="kept")
+        activate(kept.key, kept.dataset)
+        return kept
     entry = UploadedEntry(key=key, label=f"{name} ({model.name}) · {trained_on} · uploaded", variant=model.name,
                           dataset=trained_on, record=model.meta, payload=payload)
     add_session_model(entry)
@@ -109,14 +152,14 @@ def add_upload(name: str, payload: bytes) -> ModelEntry:
 
 def default_model_key(entries: dict[str, ModelEntry]) -> str | None:
     for key, entry in entries.items():
-        if isinstance(entry, ShippedEntry) and Path(entry.path).stem == DEFAULT_MODEL:
+        if isinstance(entry, FileEntry) and entry.origin == "shipped" and Path(entry.path).stem == DEFAULT_MODEL:
             return key
     return next(iter(entries), None)
 
 
 def load_entry(entry: ModelEntry, device: str) -> Autoencoder:
     """The entry's model on device: shared and cached for checkpoints, the session's own otherwise."""
-    if isinstance(entry, ShippedEntry):
+    if isinstance(entry, FileEntry):
         return caches.checkpoint_model(entry.path, entry.key, device)
     if isinstance(entry, UploadedEntry):
         return caches.uploaded_model(entry.key, entry.payload, entry.label, device)
@@ -142,7 +185,7 @@ def compared_models(model_keys: list[str], data: Dataset) -> tuple[list[Compared
         if any(c.setting == setting for c in compared):      # the same settings twice: tell them apart
             setting = f"{setting} [{entry.label}]"
         record = model.meta or entry.record
-        sweep = entry.sweep if isinstance(entry, ShippedEntry) else None
+        sweep = entry.sweep if isinstance(entry, FileEntry) else None
         compared.append(ComparedModel(entry.key, entry.label, setting, sweep or model.name, model,
                                       caches.metrics(entry.key, model, data.name, device),
                                       record.history if record else {}, record.train if record else {}))

@@ -1,0 +1,89 @@
+"""Each browser's own models on disk: a model trained in it is written when training finishes, an
+upload is kept when asked; both are listed for that browser only (its identity: app/identity.py).
+
+Cleanup: a browser keeps its MAX_TRAINED newest trained models (the oldest goes when another is
+written); a browser folder not visited for STALE_DAYS days is removed (checked when the launcher
+starts and at most hourly while the server runs)."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+STATE_DIR = Path(os.environ.get("AE_EXPLORER_STATE_DIR", Path.home() / ".cache" / "ae-explorer" / "browsers"))
+MAX_TRAINED = 20
+STALE_DAYS = 30
+BROWSER_ID = re.compile(r"^[0-9a-f]{32}$")    # what identity.py hands out: uuid4().hex
+_last_stale_check = 0.0
+
+
+def folder(browser: str) -> Path:
+    """The browser's folder; ValueError for anything but an id this app hands out (no path tricks)."""
+    if not BROWSER_ID.match(browser):
+        raise ValueError(f"not a browser id: {browser!r}")
+    return STATE_DIR / browser
+
+
+def new_trained_path(browser: str, variant: str) -> Path:
+    """Where a model trained now in this browser is written (a fresh, unique name)."""
+    return folder(browser) / "trained" / f"{time.strftime('%Y%m%d-%H%M%S')}-{variant}-{uuid.uuid4().hex[:6]}.pt"
+
+
+def kept_upload_path(browser: str, name: str) -> Path:
+    """Where an upload this browser keeps is written: its own name, made safe and not yet taken."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(name).stem)[:60] or "upload"
+    kept = folder(browser) / "kept"
+    path, n = kept / f"{stem}.pt", 1
+    while path.exists():
+        n += 1
+        path = kept / f"{stem}-{n}.pt"
+    return path
+
+
+def write_new(path: Path, data: bytes) -> Path:
+    """Write data as a new file, whole or not at all (a temporary file linked into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def files(browser: str) -> list[tuple[Path, str]]:
+    """(path, 'trained' | 'kept') of the browser's checkpoints, newest first; marks the browser as seen."""
+    base = folder(browser)
+    if not base.exists():
+        return []
+    base.touch()                       # seen now: the stale check counts from here
+    found = [(p, kind) for kind in ("trained", "kept") for p in (base / kind).glob("*.pt")]
+    return sorted(found, key=lambda item: item[0].stat().st_mtime, reverse=True)
+
+
+def prune_trained(browser: str) -> list[Path]:
+    """Remove all but the MAX_TRAINED newest trained models of the browser; returns what went."""
+    trained = sorted((folder(browser) / "trained").glob("*.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
+    gone = trained[MAX_TRAINED:]
+    for path in gone:
+        path.unlink(missing_ok=True)
+    return gone
+
+
+def prune_stale(now: float | None = None, force: bool = False) -> list[Path]:
+    """Remove the folders of browsers not seen for STALE_DAYS days (at most hourly unless forced)."""
+    global _last_stale_check
+    now = time.time() if now is None else now
+    if not force and now - _last_stale_check < 3600:
+        return []
+    _last_stale_check = now
+    gone = []
+    for path in STATE_DIR.glob("*") if STATE_DIR.exists() else []:
+        if BROWSER_ID.match(path.name) and path.is_dir() and now - path.stat().st_mtime > STALE_DAYS * 86400:
+            shutil.rmtree(path, ignore_errors=True)
+            gone.append(path)
+    return gone

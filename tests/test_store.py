@@ -1,0 +1,62 @@
+"""A browser's own models on disk: where they go, what a name may be, and the cleanup policy."""
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import pytest
+
+from explorer.app import store
+
+
+@pytest.fixture
+def state(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "STATE_DIR", tmp_path)
+    return tmp_path
+
+
+def test_ids_are_checked_so_no_path_can_escape(state):
+    good = uuid.uuid4().hex
+    assert store.folder(good) == state / good
+    for bad in ("../etc", "..", "a" * 31, good.upper(), "", good + "/x"):
+        with pytest.raises(ValueError, match="not a browser id"):
+            store.folder(bad)
+
+
+def test_only_the_newest_trained_models_are_kept(state):
+    browser = uuid.uuid4().hex
+    paths = []
+    for i in range(store.MAX_TRAINED + 3):
+        path = store.new_trained_path(browser, "ae")
+        store.write_new(path, b"model %d" % i)
+        os.utime(path, (time.time() - 1000 + i, time.time() - 1000 + i))   # written one after another
+        paths.append(path)
+    gone = store.prune_trained(browser)
+    assert sorted(gone) == sorted(paths[:3])                                # the three oldest
+    assert [p for p, _ in store.files(browser)] == paths[3:][::-1]          # newest first
+
+
+def test_browsers_not_seen_for_a_month_are_removed(state):
+    old, recent = uuid.uuid4().hex, uuid.uuid4().hex
+    for browser in (old, recent):
+        store.write_new(store.new_trained_path(browser, "ae"), b"x")
+    month_ago = time.time() - (store.STALE_DAYS + 1) * 86400
+    os.utime(state / old, (month_ago, month_ago))
+    (state / "not-a-browser").mkdir()
+    os.utime(state / "not-a-browser", (month_ago, month_ago))
+    assert store.prune_stale(force=True) == [state / old]
+    assert not (state / old).exists() and (state / recent).exists() and (state / "not-a-browser").exists()
+    store.files(recent)                                                     # a visit counts as seen
+    assert time.time() - (state / recent).stat().st_mtime < 60
+
+
+def test_a_kept_upload_keeps_its_name_made_safe_and_never_overwrites(state):
+    browser = uuid.uuid4().hex
+    first = store.write_new(store.kept_upload_path(browser, "my model (v2).pt"), b"one")
+    second = store.write_new(store.kept_upload_path(browser, "my model (v2).pt"), b"two")
+    assert first.name == "my_model__v2_.pt" and second.name == "my_model__v2_-2.pt"
+    assert first.read_bytes() == b"one" and second.read_bytes() == b"two"
+    with pytest.raises(FileExistsError):
+        store.write_new(first, b"three")
+    assert first.read_bytes() == b"one" and not list(first.parent.glob("*.tmp"))
