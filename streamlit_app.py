@@ -6,7 +6,7 @@ import explorer.app.preload  # noqa: E402,F401  — the first library import in 
 
 import streamlit as st  # noqa: E402
 
-from explorer.app import identity, keys, models  # noqa: E402
+from explorer.app import identity, keys, links, models  # noqa: E402
 from explorer.app.legacy_pages import leave_legacy_pages_mode  # noqa: E402
 from explorer.app.navigation import PAGES  # noqa: E402
 from explorer.app.timing import run_timer  # noqa: E402
@@ -38,6 +38,10 @@ if upload is not None and st.session_state.get(keys.UPLOAD_SEEN) != upload.file_
         st.session_state[keys.UPLOAD_NOTE] = ("error", str(exc))
 
 entries = models.model_entries()
+# A link names the model (shipped or saved) and the dataset: applied once, before the selectors exist.
+if (linked := links.value(links.MODEL, lambda name: links.model_key(name, entries), "model")) is not None:
+    models.activate(linked, entries[linked].dataset)
+links.preset(keys.DATASET, links.DATASET, links.one_of(list(DATASETS)), "dataset")
 if st.session_state.get(keys.ACTIVE_MODEL) not in entries:
     if st.session_state.get(keys.ACTIVE_MODEL):   # it was there: its file was removed or replaced
         st.session_state[keys.MODEL_GONE] = True
@@ -75,6 +79,10 @@ with st.sidebar:
                    "replaced); showing the default model instead.")
     st.caption(f"Running on **{models.current_device()}**")
     identity.remember()
+
+active = entries.get(st.session_state.get(keys.ACTIVE_MODEL) or "")
+st.session_state[keys.LINK_MODEL_ID] = links.model_id(active) if active else None
+st.session_state[keys.LINK_MODEL_OWN] = bool(active and active.own)
 
 with run_timer(navigation.url_path or "home", RUN_STARTED):
     navigation.run()

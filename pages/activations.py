@@ -4,7 +4,7 @@ import explorer.app.preload  # noqa: F401  — first: see its docstring
 import streamlit as st
 
 from explorer.activations import filters_as_images, middle_of_range, top_activating, unit_order
-from explorer.app import caches, keys, page
+from explorer.app import caches, keys, links, page
 from explorer.figures import (
     PLOTLY_CONFIG,
     clickable_strip,
@@ -21,6 +21,7 @@ ctx = page.model_page("Activations & sparsity")
 data, model = ctx.data, ctx.model
 own_rho = model.target_firing_rate()
 code = model.code
+links.preset(keys.ACTIVATIONS_UNIT, "unit", links.int_in(0, model.config.latent_dim - 1), "unit")
 
 with st.expander("How to read this page", icon=":material/help:"):
     st.markdown(
@@ -151,3 +152,4 @@ st.image(tiles_png(filters[by_rate], data.image_shape, ncols=16, scale=3),
                  "for a one-layer encoder), ordered by firing rate.")
 st.download_button("Download filters (PNG)", tiles_png(filters[by_rate], data.image_shape, ncols=16, scale=3),
                    file_name=f"filters-{model.name}.png", mime="image/png", icon=":material/download:")
+links.publish("activations", {"unit": unit}, ctx.link_slot)

@@ -3,15 +3,15 @@ import explorer.app.preload  # noqa: F401  — first: see its docstring
 
 import streamlit as st
 
-from explorer.app import caches, models
+from explorer.app import caches, links, models
 from explorer.app.legacy_pages import leave_legacy_pages_mode
 from explorer.app.navigation import page_file
-from explorer.app.page import active_context
+from explorer.app.page import active_context, header
 from explorer.figures import rows_png
 from explorer.views import pick_indices, reconstruction_rows
 
 leave_legacy_pages_mode()
-st.title("Autoencoder Explorer")
+link_slot = header("Autoencoder Explorer")
 st.markdown(
     "Train or load autoencoders — **plain, sparse (L1 and KL), denoising, contractive, variational**, and "
     "the modern sparse autoencoders **TopK, BatchTopK and JumpReLU** — and *see* what they learn: how well "
@@ -70,3 +70,4 @@ st.dataframe(
 data_info = f"{ctx.data.name}: {len(ctx.data.train_x):,} train / {len(ctx.data.test_x):,} test images of " \
             f"{ctx.data.image_shape[0]}×{ctx.data.image_shape[1]} pixels, held on {ctx.device}."
 st.caption(data_info)
+links.publish("home", {}, link_slot)

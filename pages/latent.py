@@ -5,7 +5,7 @@ import explorer.app.preload  # noqa: F401  — first: see its docstring
 import numpy as np
 import streamlit as st
 
-from explorer.app import caches, keys, page
+from explorer.app import caches, keys, links, page
 from explorer.figures import PLOTLY_CONFIG, class_mix, latent_map, tiles_png, variance_bars
 from explorer.latent import (
     TSNE_ITERATIONS,
@@ -27,15 +27,21 @@ names = data.class_names
 
 methods = ["pca", "tsne"] + (["umap"] if umap_available() else []) + (["raw"] if k <= 3 else [])
 labels = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP", "raw": f"raw code ({k}-D)"}
+links.preset("lat_method", "map", links.one_of(methods), "map")
+links.preset("lat_source", "images", links.one_of(["all", "test"]), "images")
+links.preset("lat_seed", "seed", links.int_in(0, 10_000), "seed")
+st.session_state.setdefault("lat_method", "raw" if k == 2 else "pca")
+st.session_state.setdefault("lat_seed", 0)
 c1, c2, c3, c4, c5 = st.columns([1.4, 1.2, 1.6, 0.8, 0.8], vertical_alignment="bottom")
-method = c1.segmented_control("Map", methods, default="raw" if k == 2 else "pca", format_func=labels.get,
-                              key="lat_method", required=True)
+method = c1.segmented_control("Map", methods, format_func=labels.get, key="lat_method", required=True)
 source = c2.selectbox("Images", ["all", "test"], key="lat_source",
                       format_func={"all": "train + test", "test": "test split only"}.get)
 pool = len(data.test_x) + (len(data.train_x) if source == "all" else 0)
-n = c3.slider("Points (seeded sample)", min(100, pool), pool, min(2000, pool), step=100 if pool >= 200 else 1,
-              key=f"lat_n_{source}_{data.name}")
-seed = int(c4.number_input("Seed", 0, 10_000, 0, key="lat_seed"))
+points_key = f"lat_n_{source}_{data.name}"
+links.preset(points_key, "points", links.int_in(min(100, pool), pool), "number of points")
+st.session_state.setdefault(points_key, min(2000, pool))
+n = c3.slider("Points (seeded sample)", min(100, pool), pool, step=100 if pool >= 200 else 1, key=points_key)
+seed = int(c4.number_input("Seed", 0, 10_000, key="lat_seed"))
 three_d = c5.toggle("3-D", key="lat_3d", disabled=(method == "raw" and k < 3),
                     help="3-D maps rotate; selection works in 2-D.")
 dims = 3 if three_d and not (method == "raw" and k < 3) else 2
@@ -65,6 +71,7 @@ try:
 except ValueError as exc:               # e.g. every code identical: nothing for t-SNE or UMAP to spread out
     st.warning(f"{exc}. Showing PCA instead.", icon=":material/warning:")
     method, proj = "pca", make_map("pca")
+links.publish("latent", {"map": method, "images": source, "points": n, "seed": seed}, ctx.link_slot)
 
 hover = [f"{split} #{idx} · class {names[y]}"
          for split, idx, y in zip(sample.split, sample.index, sample.labels, strict=True)]

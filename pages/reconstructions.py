@@ -3,7 +3,7 @@ import explorer.app.preload  # noqa: F401  — first: see its docstring
 
 import streamlit as st
 
-from explorer.app import caches, keys, page
+from explorer.app import caches, keys, links, page
 from explorer.figures import PLOTLY_CONFIG, heatmap, per_class_bar, rows_png
 from explorer.noise import NOISE_TYPES, NoiseSetting
 from explorer.views import pick_indices, reconstruction_rows
@@ -13,12 +13,14 @@ data, model = ctx.data, ctx.model
 st.caption(f"{ctx.entry.label} on the {data.name} test split ({len(data.test_x):,} images)")
 
 trained_noise = model.training_noise()     # a denoiser opens on the corruption it was trained for
+links.preset("rec_classes", "classes", links.list_of(links.int_in(0, len(data.class_names) - 1)), "classes")
+links.preset("rec_noise", "noise", links.one_of(["none", *NOISE_TYPES]), "noise")
+st.session_state.setdefault("rec_noise", trained_noise.kind if trained_noise else "none")
 c1, c2, c3, c4 = st.columns([1, 2, 1.4, 1.2], vertical_alignment="bottom")
 count = c1.slider("Images", 4, 48, 16, step=4, key="rec_count")
 classes = c2.multiselect("Only these classes", list(range(len(data.class_names))), key="rec_classes",
                          format_func=lambda c: data.class_names[c], placeholder="all classes")
 noise = c3.selectbox("Noise at inference", ["none", *NOISE_TYPES], key="rec_noise",
-                     index=1 + NOISE_TYPES.index(trained_noise.kind) if trained_noise else 0,
                      help="Corrupt the input before encoding: the denoising AE was trained for this; "
                           "other models show how robust they are.")
 if c4.button("Reshuffle", icon=":material/shuffle:"):
@@ -26,10 +28,13 @@ if c4.button("Reshuffle", icon=":material/shuffle:"):
 seed = page.seed(keys.RECONSTRUCTIONS_SEED)
 setting = None
 if noise != "none":
-    default_level = trained_noise.level if trained_noise else 0.3
-    level = st.slider("Noise level (σ for Gaussian, fraction of pixels otherwise)", 0.0, 1.0,
-                      min(default_level, 1.0), 0.05, key=f"rec_level_{noise}")
+    links.preset(f"rec_level_{noise}", "level", links.float_in(0.0, 1.0), "noise level")
+    st.session_state.setdefault(f"rec_level_{noise}", min(trained_noise.level if trained_noise else 0.3, 1.0))
+    level = st.slider("Noise level (σ for Gaussian, fraction of pixels otherwise)", 0.0, 1.0, step=0.05,
+                      key=f"rec_level_{noise}")
     setting = NoiseSetting(noise, float(level))
+links.publish("reconstructions", {"classes": classes, "noise": noise,
+                                  "level": setting.level if setting else None}, ctx.link_slot)
 
 indices = pick_indices(data.test_y, count, seed, classes)
 rows = reconstruction_rows(model, data.test_x[indices], setting, seed)

@@ -5,7 +5,7 @@ import time
 
 import streamlit as st
 
-from explorer.app import identity, jobs, keys, models, page, store
+from explorer.app import identity, jobs, keys, links, models, page, store
 from explorer.app.catalog import SAVE_DIR, TrainedEntry
 from explorer.app.jobs import TrainingJob
 from explorer.checkpoint import ModelRecord, checkpoint_bytes, save_new_checkpoint
@@ -18,13 +18,16 @@ from explorer.views import pick_indices
 QUICK_EPOCHS = 20          # a live demo default, unless the variant needs the seeds' full step budget
 PREVIEW_COUNT = 10
 
-data = page.data_page("Train")
+train_page = page.data_page("Train")
+data = train_page.data
 jobs.prepare_once()
 
 left, right = st.columns([1, 2], gap="large")
 with left:
+    links.preset("train_variant", "variant", links.one_of(variant_names()), "variant")
     variant_name = st.selectbox("Variant", variant_names(), key="train_variant",
                                 format_func=lambda n: f"{n} — {get_variant(n).summary}")
+    links.publish("train", {"variant": variant_name}, train_page.link_slot)
     variant = get_variant(variant_name)
     st.latex(variant.objective_latex)
     params = {}

@@ -249,3 +249,21 @@ def test_compare_with_every_shipped_variant_plots_mse_where_it_says_mse(server, 
         assert "Pareto front" in [t["name"] for t in frontier["traces"]]
     finally:
         page.close()
+
+
+def test_a_link_opens_that_view_in_a_fresh_browser_and_the_page_offers_its_own(server, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})     # no cookies, no history
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/activations?model=sparse_kl&unit=17", wait_until="domcontentloaded")
+        wait_until_rendered(page, timeout=90)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert "0.05" in page.locator('[data-testid="stMetric"]', has_text="Target ρ").inner_text()
+        assert page.get_by_text("Unit 17: activations on the test split").count() == 1    # the inspected unit
+        assert "unit=17" in page.url and "model=sparse_kl" in page.url
+        page.get_by_role("button", name="Copy link").click()
+        link = page.locator('[data-testid="stCode"]').first.inner_text()
+        assert link.startswith(server) and "/activations?" in link and "model=sparse_kl" in link and "unit=17" in link
+        full_screenshot(page, str(SHOTS / "link-popover.png"))
+    finally:
+        context.close()

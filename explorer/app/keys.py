@@ -17,6 +17,12 @@ BROWSER_ID = "_browser_id"           # its id (32 hex digits)
 BROWSER_ID_IN_COOKIE = "_browser_id_in_cookie"   # whether the browser already sent it as a cookie
 KEEP_UPLOAD = "keep_upload"          # the sidebar's "keep it in this browser" for the next upload
 
+# Links (app/links.py).
+LINK_APPLIED = "_link_applied"       # the link values already applied in this session ("name=value")
+LINK_NOTICES = "_link_notices"       # messages about unusable link values, shown once
+LINK_MODEL_ID = "_link_model_id"     # how a link names the active model (None: it is the browser's own)
+LINK_MODEL_OWN = "_link_model_own"   # whether the active model is the browser's own (so not in the link)
+
 # Train.
 TRAIN_JOB = "train_job"              # the session's explorer.app.jobs.TrainingJob
 TRAIN_LISTED = "_train_listed"       # the job whose finished model the sidebar has been rerun to list

@@ -36,6 +36,8 @@ def warm_up() -> None:
             caches.dataset(DEFAULT_DATASET, device)
             caches.metrics(key, model, DEFAULT_DATASET, device)
         models.shipped_entries()            # reads every checkpoint's summary once, for the sidebar
+        from explorer.app import store
+        store.prune_stale(force=True)       # browsers not seen for a month (store's cleanup policy)
     except Exception as exc:  # noqa: BLE001 — a failed warm-up only costs the first visitor time
         logging.getLogger(__name__).warning("warm-up skipped: %s", exc)
 

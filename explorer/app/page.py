@@ -3,6 +3,7 @@ none and what to do, shown once, after which the page stops."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -21,6 +22,7 @@ class PageContext:
     model: Autoencoder
     data: Dataset
     device: str
+    link_slot: Any = None       # where links.publish draws "Link to this view" (beside the title)
 
     @property
     def key(self) -> str:
@@ -36,28 +38,42 @@ def current_dataset() -> tuple[Dataset | None, str | None]:
         return None, str(exc)
 
 
+def header(title: str) -> Any:
+    """The page's title, and a slot beside it for "Link to this view" (filled by links.publish)."""
+    left, right = st.columns([5, 1], vertical_alignment="bottom")
+    left.title(title)
+    return right.empty()
+
+
 def model_page(title: str) -> PageContext:
     """Start a page that shows the active model: title, then its context — or, if there is none,
     the reason and what to do, and the page stops there."""
     leave_legacy_pages_mode()
-    st.title(title)
+    slot = header(title)
     ctx = active_context()
     if ctx is None:
         st.stop()
     assert ctx is not None      # st.stop() does not return
+    ctx.link_slot = slot
     return ctx
 
 
-def data_page(title: str) -> Dataset:
+@dataclass
+class DataPage:
+    data: Dataset
+    link_slot: Any
+
+
+def data_page(title: str) -> DataPage:
     """Start a page that needs only the dataset (Train, Compare); stops with the reason if unavailable."""
     leave_legacy_pages_mode()
-    st.title(title)
+    slot = header(title)
     data, problem = current_dataset()
     if data is None:
         st.error(problem, icon="📦")
         st.stop()
     assert data is not None
-    return data
+    return DataPage(data, slot)
 
 
 def active_context() -> PageContext | None:
