@@ -136,7 +136,7 @@ def publish(page: str, params: dict[str, Any], slot: Any | None = None) -> str:
     link = _address(page, values)
     show_notices()
     if slot is not None:
-        with slot.popover("Copy link", icon=":material/link:", help="A link to this view: this page, model and settings"):
+        with slot.popover("Copy link", icon=":material/link:", help="A link to this page, model and settings"):
             st.code(link, language=None, wrap_lines=True)
             if st.session_state.get(keys.LINK_MODEL_OWN):
                 st.caption("The active model is your own (trained or uploaded here), so the link opens the "
