@@ -166,9 +166,11 @@ def clickable_strip(images: np.ndarray, image_shape: tuple[int, int], labels: li
 
 
 def latent_map(coords: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], hover: list[str],
-               title: str, axis_names: tuple[str, ...] = ("dim 1", "dim 2", "dim 3")) -> go.Figure:
+               title: str, axis_names: tuple[str, ...] = ("dim 1", "dim 2", "dim 3"),
+               marked: np.ndarray | None = None, marked_hover: str = "your digit") -> go.Figure:
     """Scatter of a 2-D or 3-D map, one trace per class (click the legend to hide a class);
-    each point's customdata is its row in the sample, for selections."""
+    each point's customdata is its row in the sample, for selections; `marked` (1, dims), a drawn
+    digit's place, as a star."""
     three_d = coords.shape[1] == 3
     fig = go.Figure()
     for c, name in enumerate(class_names):
@@ -182,6 +184,14 @@ def latent_map(coords: np.ndarray, labels: np.ndarray, class_names: tuple[str, .
             fig.add_trace(go.Scatter3d(x=coords[rows, 0], y=coords[rows, 1], z=coords[rows, 2], **common))
         else:
             fig.add_trace(go.Scattergl(x=coords[rows, 0], y=coords[rows, 1], **common))
+    if marked is not None:
+        star = dict(mode="markers", name="your digit", text=[marked_hover], hovertemplate="%{text}<extra></extra>",
+                    marker=dict(symbol="star", size=12 if three_d else 22, color="#000",
+                                line=dict(color="#fff", width=2)))
+        if three_d:
+            fig.add_trace(go.Scatter3d(x=marked[:, 0], y=marked[:, 1], z=marked[:, 2], **star))
+        else:
+            fig.add_trace(go.Scatter(x=marked[:, 0], y=marked[:, 1], **star))
     fig.update_layout(title=title, height=620, legend=dict(title="class", itemsizing="constant"),
                       margin=dict(l=40, r=10, t=50, b=40), dragmode="lasso" if not three_d else "orbit")
     if three_d:

@@ -4,7 +4,7 @@ import explorer.app.preload  # noqa: F401  — first: see its docstring
 import streamlit as st
 
 from explorer.activations import filters_as_images, middle_of_range, top_activating, unit_order
-from explorer.app import caches, keys, links, page
+from explorer.app import caches, keys, links, page, sketch
 from explorer.figures import (
     PLOTLY_CONFIG,
     clickable_strip,
@@ -152,4 +152,5 @@ st.image(tiles_png(filters[by_rate], data.image_shape, ncols=16, scale=3),
                  "for a one-layer encoder), ordered by firing rate.")
 st.download_button("Download filters (PNG)", tiles_png(filters[by_rate], data.image_shape, ncols=16, scale=3),
                    file_name=f"filters-{model.name}.png", mime="image/png", icon=":material/download:")
+sketch.panel(ctx, "sketch_act")
 links.publish("activations", {"unit": unit}, ctx.link_slot)

@@ -5,7 +5,7 @@ import explorer.app.preload  # noqa: F401  — first: see its docstring
 import numpy as np
 import streamlit as st
 
-from explorer.app import caches, keys, links, page
+from explorer.app import caches, keys, links, page, sketch
 from explorer.figures import PLOTLY_CONFIG, class_mix, latent_map, tiles_png, variance_bars
 from explorer.latent import (
     TSNE_ITERATIONS,
@@ -14,6 +14,7 @@ from explorer.latent import (
     interpolate,
     manifold_grid,
     nearest_neighbours,
+    place,
     prior_samples,
     projector_tsv,
     traversal,
@@ -78,10 +79,18 @@ hover = [f"{split} #{idx} · class {names[y]}"
 axis = {"pca": ("PC1", "PC2", "PC3"), "raw": ("z₀", "z₁", "z₂")}.get(
     method, (f"{labels[method]} 1", f"{labels[method]} 2", f"{labels[method]} 3"))
 title = f"{labels[method]} of {len(sample):,} codes ({k}-D) from {ctx.entry.label}"
+drawing = sketch.current_drawing(data.image_shape)            # a digit drawn below, marked on the map
+marked, placed_how = None, ""
+if drawing is not None:
+    drawn_code = model.encode_all(data.test_x.new_tensor(drawing)[None]).cpu().numpy()
+    marked, placed_how = place(proj, sample.codes, drawn_code)
 left, right = st.columns([3, 1])
-event = left.plotly_chart(latent_map(proj.coords, sample.labels, names, hover, title, axis),
+event = left.plotly_chart(latent_map(proj.coords, sample.labels, names, hover, title, axis, marked,
+                                     f"your digit, placed {placed_how}"),
                           config=PLOTLY_CONFIG, key=f"lat_map_{dims}", on_select="rerun",
                           selection_mode=("points", "box", "lasso"))
+if drawing is not None:
+    left.caption(f"★ Your digit (drawn below) is placed {placed_how}.")
 with right:
     if proj.explained_variance is not None:
         st.plotly_chart(variance_bars(proj.explained_variance), config=PLOTLY_CONFIG, key="variance")
@@ -122,6 +131,8 @@ c1.image(tiles_png(sample.images[[query]], data.image_shape, ncols=1, scale=5), 
 nearest = ", ".join(f"{names[sample.labels[j]]} ({d:.2f})" for j, d in zip(neighbours, distances, strict=True))
 c2.image(tiles_png(sample.images[neighbours], data.image_shape, ncols=10, scale=3),
          caption=f"Its 10 nearest neighbours in code space, nearest first: {nearest}")
+
+sketch.panel(ctx, "sketch_lat")
 
 st.subheader("Walking between two images")
 c1, c2, c3 = st.columns(3)

@@ -3,7 +3,7 @@ import explorer.app.preload  # noqa: F401  — first: see its docstring
 
 import streamlit as st
 
-from explorer.app import caches, keys, links, page
+from explorer.app import caches, keys, links, page, sketch
 from explorer.figures import PLOTLY_CONFIG, heatmap, per_class_bar, rows_png
 from explorer.noise import NOISE_TYPES, NoiseSetting
 from explorer.views import pick_indices, reconstruction_rows
@@ -64,3 +64,5 @@ st.image(tiles, caption=captions, width=96)
 worst_png = rows_png([summary.worst_inputs[:12], summary.worst_reconstructions[:12]], data.image_shape, scale=4)
 st.download_button("Download worst images (PNG)", worst_png, file_name=f"worst-{model.name}.png", mime="image/png",
                    icon=":material/download:")
+
+sketch.panel(ctx, "sketch_rec", setting)

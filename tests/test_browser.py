@@ -267,3 +267,44 @@ def test_a_link_opens_that_view_in_a_fresh_browser_and_the_page_offers_its_own(s
         full_screenshot(page, str(SHOTS / "link-popover.png"))
     finally:
         context.close()
+
+
+def draw_a_seven(page) -> None:
+    """A '7' on the sketch canvas with the mouse: a bar across the top, then a stroke down to the left."""
+    canvas = page.locator(".sketch canvas").first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    x, y = box["x"], box["y"]
+    page.mouse.move(x + 70, y + 60)
+    page.mouse.down()
+    for t in range(1, 11):
+        page.mouse.move(x + 70 + 14 * t, y + 60)
+    for t in range(1, 13):
+        page.mouse.move(x + 210 - 9 * t, y + 60 + 15 * t)
+    page.mouse.up()
+
+
+def test_a_drawn_digit_goes_through_the_model_and_onto_the_map(server, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/latent?model=denoising", wait_until="domcontentloaded")
+        wait_until_rendered(page, timeout=90)
+        assert page.get_by_text("Draw a digit on the black square").count() == 1
+        draw_a_seven(page)
+        page.get_by_text("Your digit (drawn below) is placed exactly, on the PCA axes").wait_for(timeout=30_000)
+        wait_until_rendered(page, timeout=60)
+        nearest = page.get_by_text("Its nearest training images in code space").inner_text()
+        classes = nearest.split(":", 1)[1].split("(")[0].split(",")
+        assert sum(c.strip() == "7" for c in classes) >= 5, nearest            # it reads as a seven
+        assert page.get_by_text("Its code:").count() >= 1
+        full_screenshot(page, str(SHOTS / "draw-latent.png"))
+        page.locator('[data-testid="stSidebarNav"] a', has_text="Reconstructions").click()   # it follows along
+        page.get_by_role("heading", name="Reconstructions").wait_for(timeout=60_000)
+        wait_until_rendered(page, timeout=90)
+        assert page.get_by_text("with the noise set above · reconstructed").count() == 1   # the denoiser's noise
+        page.locator(".sketch button.clear").click()
+        page.get_by_text("Draw a digit on the black square").wait_for(timeout=30_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        context.close()

@@ -78,3 +78,9 @@ def projection(model_key: str, dataset_name: str, device: str, n: int, source: s
                dims: int, perplexity: float, iterations: int, _codes: np.ndarray) -> latent.Projection:
     """Keyed by everything the map depends on; the codes themselves follow from the first six."""
     return latent.project(_codes, method, dims, seed, perplexity, iterations)
+
+
+@st.cache_data(show_spinner="Encoding the training images…", max_entries=64)
+def train_codes(model_key: str, _model: Autoencoder, dataset_name: str, device: str) -> np.ndarray:
+    """(N_train, K) codes of the training split: where a drawn digit's nearest training images are found."""
+    return _model.encode_all(dataset(dataset_name, device).train_x).cpu().numpy()

@@ -17,6 +17,9 @@ BROWSER_ID = "_browser_id"           # its id (32 hex digits)
 BROWSER_ID_IN_COOKIE = "_browser_id_in_cookie"   # whether the browser already sent it as a cookie
 KEEP_UPLOAD = "keep_upload"          # the sidebar's "keep it in this browser" for the next upload
 
+# Draw your own digit (app/sketch.py).
+SKETCH_IMAGE = "_sketch_image"       # the last drawing, a PNG data URL: it follows the student between pages
+
 # Links (app/links.py).
 LINK_APPLIED = "_link_applied"       # the link values already applied in this session ("name=value")
 LINK_NOTICES = "_link_notices"       # messages about unusable link values, shown once
