@@ -38,3 +38,10 @@ def to_png(image: np.ndarray, scale: int = 1) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def sprite(images: np.ndarray, image_shape: tuple[int, int]) -> tuple[bytes, int]:
+    """Every image in one PNG, row-major without padding (image i at row i // cols, column i % cols), and
+    cols: a sheet from which a page picks one image out by position, as the Embedding Projector does."""
+    cols = max(1, int(np.ceil(np.sqrt(len(images)))))
+    return to_png(grid(to_images(images, image_shape), ncols=cols, pad=0, pad_value=0.0)), cols

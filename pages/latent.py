@@ -5,7 +5,7 @@ import explorer.app.preload  # noqa: F401  — first: see its docstring
 import numpy as np
 import streamlit as st
 
-from explorer.app import caches, keys, links, page, sketch
+from explorer.app import caches, hover_images, keys, links, page, sketch
 from explorer.figures import PLOTLY_CONFIG, class_mix, latent_map, tiles_png, variance_bars
 from explorer.latent import (
     TSNE_ITERATIONS,
@@ -89,6 +89,9 @@ event = left.plotly_chart(latent_map(proj.coords, sample.labels, names, hover, t
                                      f"your digit, placed {placed_how}"),
                           config=PLOTLY_CONFIG, key=f"lat_map_{dims}", on_select="rerun",
                           selection_mode=("points", "box", "lasso"))
+with left:
+    thumbnails = hover_images.attach(f"lat_map_{dims}", sample.images, data.image_shape,
+                                     (ctx.key, data.name, ctx.device, n, source, seed))
 if drawing is not None:
     left.caption(f"★ Your digit (drawn below) is placed {placed_how}.")
 with right:
@@ -96,7 +99,8 @@ with right:
         st.plotly_chart(variance_bars(proj.explained_variance), config=PLOTLY_CONFIG, key="variance")
         shown = proj.explained_variance[:dims].sum()
         st.caption(f"The map shows {shown:.0%} of the codes' variance.")
-    st.caption("Lasso or box-select points to see their images; click a legend entry to hide a class; "
+    st.caption(("Hover over a point to see its image; l" if thumbnails else "L")
+               + "asso or box-select points to see their images; click a legend entry to hide a class; "
                "double-click it to show only that class.")
     st.download_button("Codes + map (CSV)", codes_csv(sample, names, proj.coords), file_name=f"codes-{model.name}.csv",
                        mime="text/csv", icon=":material/download:", width="stretch")

@@ -308,3 +308,32 @@ def test_a_drawn_digit_goes_through_the_model_and_onto_the_map(server, browser):
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         context.close()
+
+
+def test_the_latent_map_shows_the_image_under_the_cursor(server, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/latent", wait_until="domcontentloaded")
+        wait_until_rendered(page, timeout=90)
+        # The screen position of one point of the map (the first point of the first class' trace).
+        where = page.evaluate("""() => {
+            const gd = document.querySelector('.st-key-lat_map_2 .js-plotly-plot');
+            const t = gd._fullData[0], L = gd._fullLayout, box = gd.getBoundingClientRect();   // decoded arrays
+            return {x: box.left + L._size.l + L.xaxis.d2p(t.x[0]), y: box.top + L._size.t + L.yaxis.d2p(t.y[0]),
+                    row: t.customdata[0]}; }""")
+        page.mouse.move(where["x"] - 40, where["y"] - 40)
+        page.mouse.move(where["x"], where["y"], steps=5)
+        tip = page.locator(".hover-image")
+        tip.wait_for(state="visible", timeout=10_000)
+        style = tip.evaluate("e => ({image: e.style.backgroundImage.slice(0, 30), position: e.style.backgroundPosition,"
+                             " width: e.style.width})")
+        assert style["image"].startswith('url("data:image/png;base64') and style["width"] == "84px"
+        cols = 45                                                  # ceil(sqrt(2000)): the sheet's columns
+        expected = f"-{where['row'] % cols * 84}px -{where['row'] // cols * 84}px"
+        assert style["position"] == expected.replace("-0px", "0px") or style["position"] == expected
+        page.screenshot(path=str(SHOTS / "latent-hover.png"))
+        page.mouse.move(5, 5)
+        tip.wait_for(state="hidden", timeout=10_000)
+    finally:
+        context.close()
