@@ -148,12 +148,12 @@ def server_times(log: Path) -> list[dict]:
     return [{"page": page, "seconds": seconds} for (_, page), seconds in runs.items()]
 
 
-def load_test(sessions: int, pages: list[str], timeout: float, split: bool = True) -> dict:
+def load_test(sessions: int, pages: list[str], timeout: float, split: bool = True, launcher: bool = False) -> dict:
     """One fresh server, `sessions` browser sessions at once; the figures for one row of the report."""
     server_cpus, browser_cpus = split_cpus() if split else (os.sched_getaffinity(0),) * 2
     with tempfile.TemporaryDirectory() as scratch:
         log = Path(scratch) / "runs.jsonl"
-        with streamlit_server({"AE_EXPLORER_RUN_LOG": str(log)}) as (url, healthy, proc):
+        with streamlit_server({"AE_EXPLORER_RUN_LOG": str(log)}, launcher=launcher) as (url, healthy, proc):
             pin(proc.pid, server_cpus)
             time.sleep(1.0)
             idle = memory_mib(proc.pid)
@@ -215,6 +215,8 @@ def main() -> None:
     parser.add_argument("--pages", nargs="+", default=DEFAULT_PAGES, choices=DEFAULT_PAGES,
                         help="visited in this order; all sessions open the first one at once")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per page load")
+    parser.add_argument("--launcher", action="store_true",
+                        help="start the server with the app's launcher (scripts/app.sh), not `streamlit run`")
     parser.add_argument("--no-split", dest="split", action="store_false",
                         help="let the server and the browsers share every CPU (default: half each)")
     args = parser.parse_args()
@@ -222,7 +224,7 @@ def main() -> None:
         sys.exit(f"cannot run: {reason}")
     runs = []
     for n in args.sessions:
-        runs.append(load_test(n, args.pages, args.timeout, args.split))
+        runs.append(load_test(n, args.pages, args.timeout, args.split, args.launcher))
         report(runs[-1], args.pages)
     if len(runs) > 1:
         print("\ngrowth with N  peak MiB  end MiB  server CPU s   p50 in the browser / on the server per page")

@@ -121,7 +121,7 @@ def test_uploads_bad_then_good_checkpoint(server, browser, tmp_path):
         assert "Autoencoder Explorer" in page.locator("h1").first.inner_text()   # still usable
         page.screenshot(path=str(SHOTS / "upload-error.png"), full_page=True)
         page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(good))
-        page.get_by_text("Loaded my-vae.pt: vae on mnist-5k.").wait_for(timeout=30_000)
+        page.get_by_text("Loaded my-vae.pt: vae on mnist-5k, for this tab.").wait_for(timeout=30_000)
         wait_until_rendered(page, timeout=30)
         active = page.get_by_role("combobox", name="Active model").input_value()
         assert active == "my-vae.pt (vae) · mnist-5k · uploaded"
@@ -176,7 +176,7 @@ def test_two_students_never_see_each_others_upload_or_settings(server, browser, 
         default_model, default_dataset = sidebar_choice(alice, "Active model"), sidebar_choice(alice, "Dataset")
         alice.get_by_text("Upload a checkpoint (.pt)").click()
         alice.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(mine))
-        alice.get_by_text("Loaded alices-model.pt: vae on mnist-5k.").wait_for(timeout=30_000)
+        alice.get_by_text("Loaded alices-model.pt: vae on mnist-5k, for this tab.").wait_for(timeout=30_000)
         wait_until_rendered(alice, timeout=30)
         alice.get_by_role("combobox", name="Dataset").click()
         alice.get_by_role("option", name="digits").click()

@@ -60,3 +60,24 @@ def test_a_kept_upload_keeps_its_name_made_safe_and_never_overwrites(state):
     with pytest.raises(FileExistsError):
         store.write_new(first, b"three")
     assert first.read_bytes() == b"one" and not list(first.parent.glob("*.tmp"))
+
+
+def test_an_upload_kept_by_a_browser_is_written_to_its_folder_and_becomes_active(state, monkeypatch):
+    from apptest_support import server_like_pages
+    from conftest import ROOT
+    from streamlit.testing.v1 import AppTest
+
+    payload = (ROOT / "checkpoints" / "topk.pt").read_bytes()
+    browser = uuid.uuid4().hex
+    with server_like_pages():
+        script = AppTest.from_string(
+            "import streamlit as st\nfrom explorer.app import models\n"
+            "st.session_state['entry'] = models.add_upload('my topk.pt', st.session_state['_kept'], keep=True)\n")
+        script.session_state["_kept"] = payload
+        script.session_state["_browser_id"] = browser
+        script.run()
+        assert not script.exception, script.exception
+        entry = script.session_state["entry"]
+    assert entry.origin == "kept" and entry.label == "my_topk (topk) · mnist-5k · uploaded"
+    assert (state / browser / "kept" / "my_topk.pt").read_bytes() == payload
+    assert script.session_state["active_model"] == entry.key
