@@ -13,10 +13,10 @@ CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"
                 "#bcbd22", "#17becf"]
 
 
-def loss_curves(history: dict, titles: dict[str, str], height: int = 300) -> go.Figure:
-    """One panel per loss term, train (solid) and test (dashed) per epoch; titles from the variant
-    (`term_titles()`), the term's own name for one it does not know."""
-    terms = list(history.get("train", {})) or ["total"]
+def loss_curves(history: dict, titles: dict[str, str], height: int = 300, only: tuple[str, ...] = ()) -> go.Figure:
+    """One panel per loss term (those in `only`, if given), train (solid) and test (dashed) per epoch;
+    titles from the variant (`term_titles()`), the term's own name for one it does not know."""
+    terms = [t for t in history.get("train", {}) if not only or t in only] or ["total"]
     fig = make_subplots(rows=1, cols=len(terms), subplot_titles=[titles.get(t, t) for t in terms],
                         horizontal_spacing=0.22 / max(1, len(terms) - 1) if len(terms) > 1 else 0.0)
     epochs = history.get("epoch", [])

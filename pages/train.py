@@ -89,7 +89,7 @@ with right:
     # Training runs in a child process; this loop only redraws. A click anywhere interrupts the
     # loop (Streamlit reruns the page) and the rerun simply picks the drawing up again.
     progress_slot, stop_slot, curves_slot, strip_slot = st.empty(), st.empty(), st.empty(), st.empty()
-    st.caption(" · ".join(f"**{t.title}**: {t.about}" for t in get_variant(job.variant).terms()))
+    st.caption(" · ".join(f"**{t.title}**: {t.about}" for t in get_variant(job.variant).charted_terms()))
 
     draws = iter(range(10**9))   # each redraw needs its own element key within one script run
 
@@ -105,7 +105,9 @@ with right:
         history = {"epoch": list(job.history["epoch"]),
                    "train": {k: list(v) for k, v in job.history["train"].items()},
                    "test": {k: list(v) for k, v in job.history["test"].items()}}
-        curves_slot.plotly_chart(loss_curves(history, get_variant(job.variant).term_titles()), config=PLOTLY_CONFIG,
+        variant_class = get_variant(job.variant)
+        shown = tuple(t.name for t in variant_class.charted_terms())
+        curves_slot.plotly_chart(loss_curves(history, variant_class.term_titles(), only=shown), config=PLOTLY_CONFIG,
                                  key=f"curves_{next(draws)}")
         if job.preview is not None:
             strip_slot.image(rows_png([job.preview_x.numpy(), job.preview], job.data.image_shape, scale=4),

@@ -333,3 +333,9 @@ def test_auxk_revives_dead_units_and_reconstructs_better(mnist5k):
     without, with_aux = results[0.0], results[1 / 32]
     assert with_aux.code.dead_fraction < without.code.dead_fraction - 0.25
     assert with_aux.recon_mse < without.recon_mse
+
+
+def test_the_total_is_charted_only_where_penalties_make_it_differ():
+    assert [t.name for t in get_variant("ae").charted_terms()] == ["recon_mse"]
+    assert [t.name for t in get_variant("sparse_l1").charted_terms()] == ["total", "recon_mse", "l1"]
+    assert [t.name for t in get_variant("denoising").charted_terms()] == ["denoise_mse", "recon_mse"]

@@ -256,6 +256,12 @@ class Autoencoder(nn.Module):
         """Every term `loss` reports → its short title."""
         return {t.name: t.title for t in cls.terms()}
 
+    @classmethod
+    def charted_terms(cls) -> tuple[Term, ...]:
+        """The terms worth a chart: all of them, but the total only when penalties make it differ from
+        the objective (the plain autoencoder's total is its MSE: one panel, not two alike)."""
+        return tuple(t for t in cls.terms() if t != TOTAL or cls.penalty_terms)
+
     def check_fits(self, dataset_name: str, input_dim: int, image_shape: tuple[int, int]) -> None:
         """A model made for 64-pixel images cannot read 784-pixel ones: DataMismatchError saying so."""
         if self.config.input_dim != input_dim:
