@@ -142,3 +142,23 @@ new MutationObserver(() => {
   if (!window.__seen.metric && document.querySelector('[data-testid="stMetric"]')) window.__seen.metric = now;
 }).observe(document, {subtree: true, childList: true, characterData: true});
 """
+
+
+def browser_tests() -> list:
+    """The marks of a browser test module: `pytestmark = browser_tests()`."""
+    import pytest
+
+    return [pytest.mark.browser, pytest.mark.skipif(browser_available() is not None, reason=str(browser_available()))]
+
+
+@contextlib.contextmanager
+def fresh_visit(browser, url: str, timeout: float = 90):
+    """A page of a new browser context (no cookies, no history) opened at url and rendered."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(url, wait_until="domcontentloaded")
+        wait_until_rendered(page, timeout=timeout)
+        yield page
+    finally:
+        context.close()

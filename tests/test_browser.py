@@ -9,15 +9,15 @@ import time
 import pytest
 from browser_support import (
     ROOT,
-    browser_available,
+    browser_tests,
+    fresh_visit,
     full_screenshot,
     launch_browser,
     streamlit_server,
     wait_until_rendered,
 )
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(browser_available() is not None, reason=str(browser_available()))]
+pytestmark = browser_tests()
 
 SHOTS = ROOT / "artifacts" / "screenshots"
 
@@ -252,11 +252,7 @@ def test_compare_with_every_shipped_variant_plots_mse_where_it_says_mse(server, 
 
 
 def test_a_link_opens_that_view_in_a_fresh_browser_and_the_page_offers_its_own(server, browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})     # no cookies, no history
-    page = context.new_page()
-    try:
-        page.goto(f"{server}/activations?model=sparse_kl&unit=17", wait_until="domcontentloaded")
-        wait_until_rendered(page, timeout=90)
+    with fresh_visit(browser, f"{server}/activations?model=sparse_kl&unit=17") as page:    # no cookies, no history
         assert page.locator('[data-testid="stException"]').count() == 0
         assert "0.05" in page.locator('[data-testid="stMetric"]', has_text="Target ρ").inner_text()
         assert page.get_by_text("Unit 17: activations on the test split").count() == 1    # the inspected unit
@@ -265,8 +261,6 @@ def test_a_link_opens_that_view_in_a_fresh_browser_and_the_page_offers_its_own(s
         link = page.locator('[data-testid="stCode"]').first.inner_text()
         assert link.startswith(server) and "/activations?" in link and "model=sparse_kl" in link and "unit=17" in link
         full_screenshot(page, str(SHOTS / "link-popover.png"))
-    finally:
-        context.close()
 
 
 def draw_a_seven(page) -> None:
@@ -285,11 +279,7 @@ def draw_a_seven(page) -> None:
 
 
 def test_a_drawn_digit_goes_through_the_model_and_onto_the_map(server, browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    try:
-        page.goto(f"{server}/latent?model=denoising", wait_until="domcontentloaded")
-        wait_until_rendered(page, timeout=90)
+    with fresh_visit(browser, f"{server}/latent?model=denoising") as page:
         assert page.get_by_text("Draw a digit on the black square").count() == 1
         draw_a_seven(page)
         page.get_by_text("Your digit (drawn below) is placed exactly, on the PCA axes").wait_for(timeout=30_000)
@@ -306,16 +296,10 @@ def test_a_drawn_digit_goes_through_the_model_and_onto_the_map(server, browser):
         page.locator(".sketch button.clear").click()
         page.get_by_text("Draw a digit on the black square").wait_for(timeout=30_000)
         assert page.locator('[data-testid="stException"]').count() == 0
-    finally:
-        context.close()
 
 
 def test_the_latent_map_shows_the_image_under_the_cursor(server, browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    try:
-        page.goto(f"{server}/latent", wait_until="domcontentloaded")
-        wait_until_rendered(page, timeout=90)
+    with fresh_visit(browser, f"{server}/latent") as page:
         # The screen position of one point of the map (the first point of the first class' trace).
         where = page.evaluate("""() => {
             const gd = document.querySelector('.st-key-lat_map_2 .js-plotly-plot');
@@ -335,5 +319,3 @@ def test_the_latent_map_shows_the_image_under_the_cursor(server, browser):
         page.screenshot(path=str(SHOTS / "latent-hover.png"))
         page.mouse.move(5, 5)
         tip.wait_for(state="hidden", timeout=10_000)
-    finally:
-        context.close()

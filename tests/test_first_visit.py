@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from browser_support import (
     FIRST_VISIT_WATCH,
     ROOT,
-    browser_available,
+    browser_tests,
     launch_browser,
     streamlit_server,
     wait_until_rendered,
 )
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(browser_available() is not None, reason=str(browser_available()))]
+pytestmark = browser_tests()
 
 
 

@@ -2,11 +2,9 @@
 after a server restart, and never in another browser (a real server, real Chromium, real cookies)."""
 from __future__ import annotations
 
-import pytest
-from browser_support import browser_available, launch_browser, streamlit_server, wait_until_rendered
+from browser_support import browser_tests, launch_browser, streamlit_server, wait_until_rendered
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(browser_available() is not None, reason=str(browser_available()))]
+pytestmark = browser_tests()
 
 
 def listed_models(page, text: str = "trained") -> list[str]:

@@ -30,28 +30,27 @@ def one_of(options: Sequence[str]) -> Callable[[str], str]:
     return parse
 
 
-def int_in(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise ValueError(f"{value} is not between {low} and {high}")
-        return value
-    return parse
+N = TypeVar("N", int, float)
 
 
-def float_in(low: float, high: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
+def _number_in(kind: type[N], what: str, low: N, high: N) -> Callable[[str], N]:
+    def parse(text: str) -> N:
         try:
-            value = float(text)
+            value = kind(text)
         except ValueError:
-            raise ValueError(f"{text!r} is not a number") from None
+            raise ValueError(f"{text!r} is not {what}") from None
         if not low <= value <= high:
             raise ValueError(f"{value:g} is not between {low:g} and {high:g}")
         return value
     return parse
+
+
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    return _number_in(int, "a whole number", low, high)
+
+
+def float_in(low: float, high: float) -> Callable[[str], float]:
+    return _number_in(float, "a number", low, high)
 
 
 def list_of(item: Callable[[str], T]) -> Callable[[str], list[T]]:
