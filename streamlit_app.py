@@ -19,7 +19,7 @@ st.set_page_config(page_title="Autoencoder Explorer", page_icon="🧠", layout="
 # Small images are upscaled by the browser: keep pixels square and crisp, never blurred.
 st.markdown("<style>img { image-rendering: pixelated; }</style>", unsafe_allow_html=True)
 
-navigation = st.navigation([st.Page(p.path, title=p.title, icon=p.icon, default=p.name == "home") for p in PAGES])
+navigation = st.navigation([st.Page(p.path, title=p.title, icon=p.icon, default=p.default) for p in PAGES])
 
 st.session_state.setdefault(keys.DATASET, DEFAULT_DATASET)
 st.session_state.setdefault(keys.DEVICE, "auto")

@@ -6,13 +6,13 @@ import io
 import os
 import pickle
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import torch
 
+from .files import write_whole
 from .registry import get_variant, variant_names
 from .variants.base import Autoencoder
 
@@ -118,28 +118,9 @@ def save_new_checkpoint(folder: str | os.PathLike, name: str, model: Autoencoder
 
 
 def write_atomically(path: str | os.PathLike, payload: dict, exclusive: bool = False) -> Path:
-    """Write payload to a temporary file in the same folder, fsync it, then put it in place: replacing
-    any file there, or, exclusive, only if there is none (FileExistsError otherwise). The file is
-    either whole or absent — never half-written — and an exclusive write is decided by the file
-    system in one step (a link), so two writers of one name at the same instant get one file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)          # mkstemp's 0600 would hide a saved model from the other accounts
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if exclusive:
-            os.link(tmp, path)        # fails with FileExistsError if the name is taken, atomically
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write a checkpoint dict whole or not at all (files.write_whole): replacing any file at path, or,
+    exclusive, only if there is none (FileExistsError otherwise)."""
+    return write_whole(path, lambda handle: torch.save(payload, handle), exclusive)
 
 
 def _label(source: Any) -> str:

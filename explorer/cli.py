@@ -8,6 +8,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -289,12 +290,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _first_file(paths: Iterable[Path]) -> Path | None:
+    """The first of paths that exists and is not a folder: where nothing can be written inside."""
+    return next((p for p in paths if p.exists() and not p.is_dir()), None)
+
+
 def file_to_write(path: str, flag: str, example: str) -> Path:
     """path as a file this command may write: not a folder, not inside a file, not empty."""
     out = Path(path)
     if path.strip() == "" or out.is_dir():
         raise ValueError(f"{flag} {path or repr(path)} is a folder; give a file path such as {out / example}")
-    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    blocking = _first_file(out.parents)
     if blocking is not None:
         raise ValueError(f"{flag} {path}: {blocking} is a file, so nothing can be written inside it")
     return out
@@ -302,7 +308,7 @@ def file_to_write(path: str, flag: str, example: str) -> Path:
 
 def folder_to_write(path: str, flag: str) -> Path:
     folder = Path(path)
-    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    blocking = _first_file((folder, *folder.parents))
     if blocking is not None:
         raise ValueError(f"{flag} {path}: {blocking} is a file; give a folder (it is created if missing)")
     return folder

@@ -145,10 +145,9 @@ def nearest(codes: np.ndarray, query: np.ndarray, k: int = 8) -> tuple[np.ndarra
 
 def nearest_neighbours(codes: np.ndarray, i: int, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """The k points closest to point i in code space (Euclidean), nearest first, and their distances."""
-    distances = np.linalg.norm(codes - codes[i], axis=1)
-    distances[i] = np.inf
-    order = np.argsort(distances, kind="stable")[:k]
-    return order, distances[order]
+    rows, distances = nearest(codes, codes[i], k + 1)
+    others = rows != i                               # point i is its own nearest: leave it out
+    return rows[others][:k], distances[others][:k]
 
 
 def interpolate(model: Autoencoder, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10) -> np.ndarray:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 
 from .datasets import Dataset
-from .variants.base import BATCH, Autoencoder
+from .variants.base import BATCH, Autoencoder, evaluating
 
 SEED_EPOCHS = 10          # the seeds train 10 epochs …
 SEED_TRAIN_SIZE = 60000   # … of MNIST's 60,000 training images
@@ -91,20 +91,16 @@ def new_history() -> dict:
     return {"epoch": [], "train": {}, "test": {}, "seconds": []}
 
 
-@torch.no_grad()
 def mean_loss_terms(model: Autoencoder, x: torch.Tensor, seed: int = 0) -> dict[str, float]:
     """Loss terms over all of x in eval mode, with fixed randomness so epochs compare fairly."""
-    was_training = model.training
-    model.eval()
     devices = [x.device] if x.device.type == "cuda" else []
     sums: dict[str, float] = {}
-    with torch.random.fork_rng(devices=devices):
+    with evaluating(model), torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         for start in range(0, len(x), BATCH):
             batch = x[start:start + BATCH]
             for name, value in model.loss(batch).items():
                 sums[name] = sums.get(name, 0.0) + float(value) * len(batch)
-    model.train(was_training)
     return {name: total / len(x) for name, total in sums.items()}
 
 

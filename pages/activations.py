@@ -146,11 +146,10 @@ right.image(tiles_png(filters[[unit]], data.image_shape, ncols=1, scale=5),
             caption="Encoder filter (gray = 0, light = positive weight)")
 
 st.subheader("All encoder filters, most active units first")
-by_rate = unit_order(report, "firing")
-st.image(tiles_png(filters[by_rate], data.image_shape, ncols=16, scale=3),
-         caption="Each tile is one code unit's input-space filter (the product of the encoder's weights; exact "
-                 "for a one-layer encoder), ordered by firing rate.")
-st.download_button("Download filters (PNG)", tiles_png(filters[by_rate], data.image_shape, ncols=16, scale=3),
-                   file_name=f"filters-{model.name}.png", mime="image/png", icon=":material/download:")
+filters_png = tiles_png(filters[alive_first], data.image_shape, ncols=16, scale=3)
+st.image(filters_png, caption="Each tile is one code unit's input-space filter (the product of the encoder's "
+                              "weights; exact for a one-layer encoder), ordered by firing rate.")
+st.download_button("Download filters (PNG)", filters_png, file_name=f"filters-{model.name}.png", mime="image/png",
+                   icon=":material/download:")
 sketch.panel(ctx, "sketch_act")
 links.publish("activations", {"unit": unit}, ctx.link_slot)

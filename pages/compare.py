@@ -31,14 +31,11 @@ st.session_state.setdefault(keys.COMPARE_MODELS, next((v for v in PRESETS.values
 st.session_state[keys.COMPARE_MODELS] = [k for k in st.session_state[keys.COMPARE_MODELS] if k in entries]
 
 st.caption("Presets")
-per_row = 4
-names = list(PRESETS)
-for start in range(0, len(names), per_row):
-    for col, name in zip(st.columns(per_row), names[start:start + per_row], strict=False):  # last row: fewer
-        preset = PRESETS[name]
-        col.button(name, disabled=len(preset) < 2, width="stretch", key=f"preset_{name}",
-                   on_click=lambda preset=preset: st.session_state.update({keys.COMPARE_MODELS: preset}),
-                   help="Needs at least two models." if len(preset) < 2 else f"{len(preset)} models")
+for col, name in page.in_rows(list(PRESETS), 4):
+    preset = PRESETS[name]
+    col.button(name, disabled=len(preset) < 2, width="stretch", key=f"preset_{name}",
+               on_click=lambda preset=preset: st.session_state.update({keys.COMPARE_MODELS: preset}),
+               help="Needs at least two models." if len(preset) < 2 else f"{len(preset)} models")
 chosen = st.multiselect(f"Models to compare (two to {MAX_MODELS})", list(entries), key=keys.COMPARE_MODELS,
                         max_selections=MAX_MODELS, format_func=lambda k: entries[k].label)
 links.publish("compare", {"models": [i for k in chosen if (i := links.model_id(entries[k]))]}, compare_page.link_slot)
@@ -125,12 +122,10 @@ if which == "firing rate":
     st.caption("Dead units (firing rate 0) cannot be drawn on a log axis; the table counts them.")
 
 st.subheader("Encoder filters, most active units first")
-per_row = 3
-for start in range(0, len(compared), per_row):
-    for column, c in zip(st.columns(per_row), compared[start:start + per_row], strict=False):  # last row
-        order = np.argsort(-np.asarray(c.evaluation.code.unit_firing_rate), kind="stable")
-        filters = filters_as_images(caches.encoder_filters(c.key, c.model))[order][:64]
-        column.image(tiles_png(filters, data.image_shape, ncols=8, scale=2), caption=c.setting)
+for column, c in page.in_rows(compared, 3):
+    order = np.argsort(-np.asarray(c.evaluation.code.unit_firing_rate), kind="stable")
+    filters = filters_as_images(caches.encoder_filters(c.key, c.model))[order][:64]
+    column.image(tiles_png(filters, data.image_shape, ncols=8, scale=2), caption=c.setting)
 
 st.subheader("Loss curves")
 histories = {c.setting: c.history for c in compared if RECON_MSE.name in c.history.get("test", {})}

@@ -22,21 +22,17 @@ def warm_up() -> None:
     try:
         import torch  # noqa: F401
 
-        from explorer.app import caches, models
-        from explorer.app.catalog import CHECKPOINT_DIR, file_digest
-        from explorer.app.models import DEFAULT_MODEL
+        from explorer.app import caches, models, store
         from explorer.datasets import DEFAULT_DATASET
         from explorer.device import resolve_device
 
         device = str(resolve_device("auto"))
-        path = CHECKPOINT_DIR / f"{DEFAULT_MODEL}.pt"
-        if path.exists():
-            key = "file:" + file_digest(path)
-            model = caches.checkpoint_model(str(path), key, device)
+        entries = {entry.key: entry for entry in models.shipped_entries()}   # every summary, for the sidebar
+        key = models.default_model_key(entries)
+        if key is not None:                 # the model a first visitor sees, as the pages load it
+            model = models.load_entry(entries[key], device)
             caches.dataset(DEFAULT_DATASET, device)
             caches.metrics(key, model, DEFAULT_DATASET, device)
-        models.shipped_entries()            # reads every checkpoint's summary once, for the sidebar
-        from explorer.app import store
         store.prune_stale(force=True)       # browsers not seen for a month (store's cleanup policy)
     except Exception as exc:  # noqa: BLE001 — a failed warm-up only costs the first visitor time
         logging.getLogger(__name__).warning("warm-up skipped: %s", exc)

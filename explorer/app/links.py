@@ -16,6 +16,7 @@ import streamlit as st
 
 from . import catalog, keys
 from .catalog import FileEntry, ModelEntry
+from .navigation import PAGES, page_named
 
 T = TypeVar("T")
 MODEL, DATASET = "model", "dataset"       # the parameters every page carries
@@ -157,15 +158,13 @@ def _text(raw: Any) -> str | None:
 
 def _address(page: str, values: dict[str, str]) -> str:
     """The full address of page with values: this server's, as the browser sees it."""
-    here = st.context.url or ""
-    path = "" if page == "home" else page
-    base = here.rstrip("/")
-    for name in ("train", "reconstructions", "activations", "latent", "compare"):
-        if base.endswith("/" + name):
-            base = base[: -len(name) - 1]
+    base = (st.context.url or "").rstrip("/")
+    for other in PAGES:                   # the address of the page being shown, less its own path
+        if other.url_path and base.endswith("/" + other.url_path):
+            base = base[: -len(other.url_path) - 1]
             break
     query = urlencode(values, safe=",/=")
-    return f"{base}/{path}" + (f"?{query}" if query else "")
+    return f"{base}/{page_named(page).url_path}" + (f"?{query}" if query else "")
 
 
 def joined(items: Iterable[Any]) -> str:

@@ -2,6 +2,7 @@
 one is active; loading an entry's model, and the models a comparison shows."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,7 +151,7 @@ def add_upload(name: str, payload: bytes, keep: bool = False) -> ModelEntry:
     return entry
 
 
-def default_model_key(entries: dict[str, ModelEntry]) -> str | None:
+def default_model_key(entries: Mapping[str, ModelEntry]) -> str | None:
     for key, entry in entries.items():
         if isinstance(entry, FileEntry) and entry.origin == "shipped" and Path(entry.path).stem == DEFAULT_MODEL:
             return key

@@ -10,17 +10,23 @@ PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
 
 @dataclass(frozen=True)
 class PageInfo:
-    name: str           # the file stem, and the URL path (Home is the default: "/")
+    name: str           # the file stem, and the URL path (the default page's is "/")
     title: str
     icon: str
+    default: bool = False   # the page the app opens on
 
     @property
     def path(self) -> str:
         return str(PAGES_DIR / f"{self.name}.py")
 
+    @property
+    def url_path(self) -> str:
+        """Its address after the app's root: '' for the default page."""
+        return "" if self.default else self.name
+
 
 PAGES = (
-    PageInfo("home", "Home", ":material/home:"),
+    PageInfo("home", "Home", ":material/home:", default=True),
     PageInfo("train", "Train", ":material/model_training:"),
     PageInfo("reconstructions", "Reconstructions", ":material/compare:"),
     PageInfo("activations", "Activations & sparsity", ":material/bar_chart:"),
@@ -29,6 +35,11 @@ PAGES = (
 )
 
 
+def page_named(name: str) -> PageInfo:
+    """The page whose file is pages/<name>.py."""
+    return next(p for p in PAGES if p.name == name)
+
+
 def page_file(name: str) -> str:
     """The absolute path of pages/<name>.py, for st.page_link and st.switch_page."""
-    return next(p.path for p in PAGES if p.name == name)
+    return page_named(name).path

@@ -2,8 +2,9 @@
 none and what to do, shown once, after which the page stops."""
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -14,6 +15,8 @@ from . import caches, keys
 from .catalog import ModelEntry
 from .legacy_pages import leave_legacy_pages_mode
 from .models import current_device, default_model_key, load_entry, model_entries
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -106,3 +109,9 @@ def next_seed(key: str) -> None:
     """The button was pressed: draw the next seed."""
     st.session_state[key] = seed(key) + 1
 
+
+
+def in_rows(items: Sequence[T], per_row: int) -> Iterator[tuple[Any, T]]:
+    """Each item with a column of its own, per_row columns to a row (the last row may have fewer items)."""
+    for start in range(0, len(items), per_row):
+        yield from zip(st.columns(per_row), items[start:start + per_row], strict=False)

@@ -124,8 +124,9 @@ def panel(ctx: PageContext, key: str, noise: NoiseSetting | None = None) -> np.n
         [rows.original, rows.reconstruction]
     names = "prepared as the dataset's digits · with the noise set above · reconstructed" if rows.noisy is not None \
         else "prepared as the dataset's digits · reconstructed"
-    code = model.encode_all(x).cpu().numpy()[0]                   # (K,)
-    active = int(model.code.active(model.encode_all(x)).sum())
+    codes = model.encode_all(x)                                   # (1, K)
+    code = codes.cpu().numpy()[0]                                 # (K,)
+    active = int(model.code.active(codes).sum())
     train_codes = caches.train_codes(ctx.key, model, data.name, ctx.device)
     near, distances = nearest(train_codes, code, 8)
     with right:

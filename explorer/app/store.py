@@ -13,6 +13,8 @@ import time
 import uuid
 from pathlib import Path
 
+from ..files import write_whole
+
 STATE_DIR = Path(os.environ.get("AE_EXPLORER_STATE_DIR", Path.home() / ".cache" / "ae-explorer" / "browsers"))
 MAX_TRAINED = 20
 STALE_DAYS = 30
@@ -44,15 +46,8 @@ def kept_upload_path(browser: str, name: str) -> Path:
 
 
 def write_new(path: Path, data: bytes) -> Path:
-    """Write data as a new file, whole or not at all (a temporary file linked into place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Write data as a new file, whole or not at all; FileExistsError if the name is taken."""
+    return write_whole(path, lambda handle: handle.write(data), exclusive=True)
 
 
 def files(browser: str) -> list[tuple[Path, str]]:

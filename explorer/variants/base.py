@@ -3,7 +3,7 @@ the base model, which computes the reconstruction term and the total from what a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -155,6 +155,11 @@ def linear_path(layers: list[nn.Linear]) -> torch.Tensor:
     return product
 
 
+def in_batches(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """fn applied to x (N, D) BATCH rows at a time, the results joined along the first dimension."""
+    return torch.cat([fn(x[i:i + BATCH]) for i in range(0, len(x), BATCH)])
+
+
 @contextlib.contextmanager
 def evaluating(model: nn.Module) -> Iterator[None]:
     """Eval mode and no gradients inside; the model's mode is restored after (a training run that
@@ -303,12 +308,12 @@ class Autoencoder(nn.Module):
     def encode_all(self, x: torch.Tensor) -> torch.Tensor:
         """Codes (N, K) of every row of x."""
         with evaluating(self):
-            return torch.cat([self.encode(x[i:i + BATCH]) for i in range(0, len(x), BATCH)])
+            return in_batches(self.encode, x)
 
     def reconstruct_all(self, x: torch.Tensor) -> torch.Tensor:
         """Reconstructions (N, D) of every row of x."""
         with evaluating(self):
-            return torch.cat([self(x[i:i + BATCH]) for i in range(0, len(x), BATCH)])
+            return in_batches(self, x)
 
     def reconstruct_noisy(self, x: torch.Tensor, noise: NoiseSetting | None,
                           seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

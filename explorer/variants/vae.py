@@ -8,7 +8,7 @@ from torch import nn
 
 from ..params import param
 from ..registry import register
-from .base import BATCH, GAUSSIAN_CODE, Autoencoder, AutoencoderConfig, Metric, Pass, Term, linear_path, mlp
+from .base import GAUSSIAN_CODE, Autoencoder, AutoencoderConfig, Metric, Pass, Term, in_batches, linear_path, mlp
 
 
 @dataclass
@@ -84,8 +84,7 @@ class VariationalAutoencoder(Autoencoder):
 
     @torch.no_grad()
     def measure_extras(self, x: torch.Tensor) -> dict[str, float | list[float]]:
-        kl = torch.cat([kl_to_standard_normal(*self.encode_distribution(x[i:i + BATCH]))
-                        for i in range(0, len(x), BATCH)])             # (N, K)
+        kl = in_batches(lambda batch: kl_to_standard_normal(*self.encode_distribution(batch)), x)   # (N, K)
         return {"kl_per_dim": kl.mean(dim=0).tolist()}
 
     def code_filters(self) -> torch.Tensor:
