@@ -192,6 +192,46 @@ def test_latent_page_for_the_2d_vae_shows_raw_map_and_generative_views():
     assert at.session_state["lat_prior_seed"] == 1
 
 
+@pytest.mark.parametrize("model", ["ae", "vae"])
+def test_a_drawn_digit_s_active_units_are_counted_in_its_code_s_own_terms(model, mnist5k):
+    """The drawing panel's count, against a hand count: a ReLU code's non-zero units; a Gaussian code's
+    units that vary over the training images (an image alone has no variance: it would read 0)."""
+    import base64
+    import io
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from explorer import load_checkpoint
+    from explorer.app import keys
+    from explorer.drawing import prepare
+
+    ink = np.zeros((280, 280), dtype=np.float32)
+    ink[40:60, 60:220] = 1.0                                       # a 7: a bar across the top …
+    for row in range(60, 240):                                     # … and a stroke down to the left
+        ink[row, 200 - (row - 60) // 2: 220 - (row - 60) // 2] = 1.0
+    buffer = io.BytesIO()
+    Image.fromarray((ink * 255).astype(np.uint8)).save(buffer, format="PNG")
+    at = fresh(model=model)
+    at.session_state[keys.SKETCH_IMAGE] = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    at.switch_page("pages/reconstructions.py")
+    at.run()
+    no_exception(at)
+    chart = next(c for c in at.get("plotly_chart") if "Its code:" in c.proto.spec)
+    shown = int(chart.proto.spec.split("Its code: ")[1].split(" of ")[0])
+
+    net = load_checkpoint(CHECKPOINT_DIR / f"{model}.pt")
+    code = net.encode_all(torch.from_numpy(prepare(ink, (28, 28)))[None])[0]
+    if model == "ae":
+        expected = int((code != 0).sum())
+    else:
+        train = torch.cat([net.encode_all(mnist5k.train_x.cpu()), code[None]])
+        expected = int((train.var(dim=0, unbiased=False) > 0.01).sum())
+        assert expected > 0
+    assert shown == expected
+
+
 def test_compare_page_shows_the_l1_sweep_trade_off():
     at = fresh("pages/compare.py")
     no_exception(at)

@@ -44,6 +44,17 @@ def test_each_code_kind_has_its_own_meaning_of_active():
     assert g.mean_l0 == 1.0 and g.active_when == "Var over images of z_j > 0.01"
 
 
+def test_a_new_code_is_judged_beside_the_dataset_s_codes():
+    reference = torch.tensor([[0.0, 2.0, 0.5], [0.0, -2.0, 0.5], [0.0, 0.0, 0.5]])
+    new = torch.tensor([[0.0, 0.3, 0.5]])
+    # Value codes: the image's own values, as `active` says.
+    assert RELU_CODE.active_among(new, reference).tolist() == [[False, True, True]]
+    # Gaussian codes: alone, an image has no variance, so nothing would be active; beside the dataset,
+    # unit 1 varies (Var of 2, −2, 0, 0.3 = 2.0144 > 0.01) and units 0 and 2 are constant: collapsed.
+    assert not GAUSSIAN_CODE.active(new).any()
+    assert GAUSSIAN_CODE.active_among(new, reference).tolist() == [[False, True, False]]
+
+
 def test_fvu_explained_variance_and_l2_ratio_by_hand():
     x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
     x_hat = torch.tensor([[0.5, 0.0], [0.0, 1.0], [1.0, 0.5], [0.2, 0.0]])

@@ -7,6 +7,7 @@ import binascii
 
 import numpy as np
 import streamlit as st
+import torch
 
 from ..drawing import EmptyDrawingError, ink_from_image, prepare
 from ..figures import PLOTLY_CONFIG, code_bars, tiles_png
@@ -124,10 +125,9 @@ def panel(ctx: PageContext, key: str, noise: NoiseSetting | None = None) -> np.n
         [rows.original, rows.reconstruction]
     names = "prepared as the dataset's digits · with the noise set above · reconstructed" if rows.noisy is not None \
         else "prepared as the dataset's digits · reconstructed"
-    codes = model.encode_all(x)                                   # (1, K)
-    code = codes.cpu().numpy()[0]                                 # (K,)
-    active = int(model.code.active(codes).sum())
+    code = model.encode_all(x).cpu().numpy()[0]                   # (K,)
     train_codes = caches.train_codes(ctx.key, model, data.name, ctx.device)
+    active = int(model.code.active_among(torch.from_numpy(code[None]), torch.from_numpy(train_codes)).sum())
     near, distances = nearest(train_codes, code, 8)
     with right:
         c1, c2 = st.columns([1, 2])

@@ -114,6 +114,12 @@ class CodeKind:
             return varies.expand_as(codes)
         return codes.abs() > t
 
+    def active_among(self, new: torch.Tensor, reference: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
+        """(M, K) codes of new images → (M, K) bool, judged beside the reference codes (N, K) of a dataset:
+        the same as `active` for value codes, while a Gaussian code's units are active or not by how
+        they vary over the dataset — one image alone has no variance."""
+        return self.active(torch.cat([reference, new]), threshold)[len(reference):]
+
 
 RELU_CODE = CodeKind("ReLU", 0.0)
 SIGMOID_CODE = CodeKind("sigmoid", 0.5, probability=True, exact_zeros=False)
