@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterable
@@ -27,11 +28,12 @@ from .latent import METHODS, code_sample, codes_csv, project, projector_tsv
 from .metrics import Evaluation, evaluate
 from .registry import get_variant, variant_names
 from .runs import train_and_evaluate
-from .sweep import parse_values, run_sweep
+from .sweep import Engine, LocalEngine, TrialRecord, parse_values, plan_sweep, run_sweep
+from .sweep_ray import RayUnavailableError
 from .training import NonFiniteLossError, TrainEvent, TrainSettings, default_epochs
 from .variants.base import Autoencoder
 
-USER_ERRORS = (ValueError, CheckpointError, DatasetUnavailableError, NonFiniteLossError)
+USER_ERRORS = (ValueError, CheckpointError, DatasetUnavailableError, NonFiniteLossError, RayUnavailableError)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -59,6 +61,27 @@ def positive_float(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    return 0 if text.strip() == "0" else positive_int(text)
+
+
+def name_list(text: str) -> list[str]:
+    try:
+        return parse_values(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def key_value(text: str) -> tuple[str, str]:
@@ -109,12 +132,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     p.add_argument("--json", action="store_true", help="print every number as JSON")
 
-    p = sub.add_parser("sweep", help="train one variant over several values of one hyperparameter",
-                       description="Train one checkpoint per value (same seed, same data) into --out, "
-                       "reusing checkpoints already there with the same settings, and write sweep.json.")
-    p.add_argument("--variant", required=True, choices=variant_names())
-    p.add_argument("--param", required=True, metavar="NAME=V1,V2,...", type=key_value,
-                   help="the hyperparameter and its values, e.g. beta=1e-3,1e-2,1e-1,1")
+    p = sub.add_parser("sweep", help="train a grid of settings (variants × parameter values), one checkpoint each",
+                       description="Train one checkpoint per combination of the --param values (same seed, same "
+                       "data) for each --variant into --out, reusing checkpoints already there with the same "
+                       "settings, and keep sweep.json up to date as trials finish. --engine ray runs the trials "
+                       "as Ray tasks: on a local cluster bound to 127.0.0.1, or on --address.")
+    p.add_argument("--variant", required=True, type=name_list, metavar="NAME[,NAME...]",
+                   help="one variant, or several that all have the swept parameters, e.g. topk,batch_topk")
+    p.add_argument("--param", required=True, action="append", metavar="NAME=V1,V2,...", type=key_value,
+                   help="a parameter and its values, e.g. beta=1e-3,1e-2,1e-1; repeat for a grid "
+                        "(--param lam=0,1e-4 --param latent_dim=32,64)")
     p.add_argument("--set", type=key_value, nargs="+", action="extend", default=[], metavar="NAME=VALUE",
                    help="other hyperparameters held fixed, e.g. --set latent_dim=16")
     p.add_argument("--dataset", default=DEFAULT_DATASET, choices=list(DATASETS))
@@ -122,9 +149,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=positive_int, default=None)
     p.add_argument("--lr", type=positive_float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
+                   help="for --engine local (Ray trials use a GPU when --gpus-per-trial is above 0)")
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     p.add_argument("--out", required=True, help="folder for the checkpoints and sweep.json")
+    p.add_argument("--engine", default="local", choices=["local", "ray"],
+                   help="local: one trial after another in this process (default); ray: Ray tasks")
+    p.add_argument("--address", default=None, help="Ray only: join this cluster (e.g. auto, or HEAD_IP:6379) "
+                   "instead of starting a local one bound to 127.0.0.1")
+    p.add_argument("--cpus-per-trial", type=positive_float, default=1.0, help="Ray only (default 1)")
+    p.add_argument("--gpus-per-trial", type=non_negative_float, default=0.0,
+                   help="Ray only: a GPU share per trial; 0.25 packs four trials on one GPU (default 0)")
+    p.add_argument("--retries", type=non_negative_int, default=3,
+                   help="Ray only: re-runs of a trial whose worker process died (default 3)")
 
     p = sub.add_parser("project", help="map a checkpoint's latent codes to 2-D/3-D and write them as CSV",
                        description="Encode a seeded sample of images, project the codes with PCA, t-SNE, "
@@ -266,28 +303,66 @@ def _checkpoint_and_data(args: argparse.Namespace) -> tuple[Autoencoder, Dataset
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    folder_to_write(args.out, "--out")
-    name, text = args.param
-    values = parse_values(text)
-    cls = get_variant(args.variant)
-    device = resolve_device(args.device)
+    out = folder_to_write(args.out, "--out")
+    grid: dict[str, list[str]] = {}
+    for name, text in args.param:
+        if name in grid:
+            raise ValueError(f"--param {name} is given twice; list all its values once: {name}=V1,V2,...")
+        grid[name] = parse_values(text)
+    for variant in args.variant:
+        get_variant(variant)
+    ray_flags = [flag for flag, value, default in (("--address", args.address, None), ("--cpus-per-trial",
+                 args.cpus_per_trial, 1.0), ("--gpus-per-trial", args.gpus_per_trial, 0.0),
+                 ("--retries", args.retries, 3)) if value != default]
+    if args.engine == "local" and ray_flags:
+        raise ValueError(f"{', '.join(ray_flags)} only apply to --engine ray")
+    engine: Engine = LocalEngine()
+    if args.engine == "ray":
+        from .sweep_ray import RayEngine, RayOptions, import_ray
+
+        import_ray(local=args.address is None)        # a missing Ray is said before any data loads
+        engine = RayEngine(RayOptions(args.address, args.cpus_per_trial, args.gpus_per_trial, args.retries),
+                           args.data_dir)
+    device = resolve_device(args.device) if args.engine == "local" else "cpu"
     data = load_dataset(args.dataset, device=device, data_dir=args.data_dir)
-    settings = train_settings(args, cls, data)
-    print(f"sweep {args.variant} over {name} ∈ {{{', '.join(values)}}} on {data.name}: "
-          f"{settings.epochs} epochs × batch {settings.batch_size} each, seed {settings.seed}", flush=True)
+    plan = plan_sweep(args.variant, grid, data, lambda v: train_settings(args, get_variant(v), data), dict(args.set))
+    first = plan.trials[0].settings
+    print(f"sweep: {len(plan.trials)} trials ({plan.title}) on {data.name} with the {engine.name} engine: "
+          f"{first.epochs} epochs × batch {first.batch_size} each, seed {first.seed}", flush=True)
 
-    def on_run(i: int, total: int, value: str, reused: bool) -> None:
-        print(f"[{i + 1}/{total}] {name}={value}: {'reusing the finished checkpoint' if reused else 'training…'}",
-              flush=True)
+    def on_event(i: int, total: int, record: TrialRecord) -> None:
+        said = {"running": "training…" if engine.name == "local" else "started",
+                "done": "reusing the finished checkpoint" if record.reused else
+                f"done in {record.seconds or 0:.1f} s (FVU {record.metrics.get('fvu', float('nan')):.3f})",
+                "failed": f"failed: {record.message}"}.get(record.status)
+        if said:
+            print(f"[{i + 1}/{total}] {record.name}: {said}", flush=True)
 
-    summary = run_sweep(args.variant, name, values, data, args.out, settings, dict(args.set), on_run)
-    print(f"{'value':>10s} {'recon MSE':>10s} {'FVU':>7s} {'mean L0':>8s} {'mean |z|':>9s} {'dead':>6s}")
-    for run in summary["runs"]:
-        flag = "  learned nothing" if run.get("learned_nothing") else ""
-        print(f"{run['value']:>10s} {run['recon_mse']:10.4f} {run['fvu']:7.3f} {run['mean_l0']:8.1f} "
-              f"{run['mean_l1']:9.2f} {run['dead_fraction']:6.0%}{flag}")
-    print(f"summary written: {Path(args.out) / 'sweep.json'}")
-    return 0
+    def stop_on_terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt       # a terminated sweep (kill, a scheduler's stop) ends as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, stop_on_terminate)
+    try:
+        manifest = run_sweep(plan, out, data, engine, on_event)
+    except KeyboardInterrupt:
+        print(f"interrupted: the finished trials are kept in {out}; run the same command again to train the "
+              f"rest", file=sys.stderr)
+        return 130
+    print(f"{'trial':>28s} {'recon MSE':>10s} {'FVU':>7s} {'mean L0':>8s} {'mean |z|':>9s} {'dead':>6s}")
+    for record in manifest.records.values():
+        m = record.metrics
+        if record.status != "done":
+            print(f"{record.name:>28s} {record.status}: {record.message}")
+            continue
+        flag = "  learned nothing" if m.get("learned_nothing") else ""
+        print(f"{record.name:>28s} {m['recon_mse']:10.4f} {m['fvu']:7.3f} {m['mean_l0']:8.1f} "
+              f"{m['mean_l1']:9.2f} {m['dead_fraction']:6.0%}{flag}")
+    print(f"summary written: {manifest.path}")
+    failed = manifest.counts()["failed"]
+    if failed:
+        print(f"error: {failed} of {len(plan.trials)} trials failed (their messages are above and in "
+              f"{manifest.path})", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _first_file(paths: Iterable[Path]) -> Path | None:

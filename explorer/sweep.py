@@ -1,21 +1,35 @@
-"""Sweeps: train one variant over several values of one hyperparameter, same seed and data, reusing
-runs already on disk, and summarise them in sweep.json."""
+"""Sweeps: a grid of trainings (variants × hyperparameter values), one checkpoint per trial and one line
+per trial in sweep.json, run by an engine (in-process here, Ray in sweep_ray.py) and resumed from
+whatever finished before."""
 from __future__ import annotations
 
+import datetime as dt
+import io
+import itertools
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
-from .checkpoint import CheckpointError, read_checkpoint
+import torch
+
+from .checkpoint import CheckpointError, checkpoint_dict, read_checkpoint
 from .datasets import Dataset
+from .files import write_whole
 from .registry import build_model, get_variant
 from .runs import train_and_evaluate
-from .training import TrainSettings
+from .training import NonFiniteLossError, TrainSettings
 
+MANIFEST = "sweep.json"
+FORMAT = "ae-explorer-sweep/2"
 SUMMARY_KEYS = ("recon_mse", "fvu", "explained_variance", "mean_l0", "mean_l1", "dead_fraction", "dense_fraction",
                 "l2_ratio", "kl_sum", "learned_nothing", "learned_nothing_reason")
+# done: finished and on disk · failed: a real error (its message) · running: handed to the engine ·
+# pending: not started · interrupted: the sweep stopped before it finished (run it again to resume)
+STATUSES = ("pending", "running", "done", "failed", "interrupted")
 
 
 def parse_values(text: str) -> list[str]:
@@ -28,21 +42,178 @@ def parse_values(text: str) -> list[str]:
     return values
 
 
-def run_name(variant: str, param: str, value: str) -> str:
-    return f"{variant}-{param}={value}"
+@dataclass(frozen=True)
+class Trial:
+    """One training of a sweep: a variant, the swept values it takes, and how it is trained."""
+
+    variant: str
+    swept: tuple[tuple[str, str], ...]     # (parameter, value as given), in the grid's order
+    settings: TrainSettings
+
+    @property
+    def name(self) -> str:
+        """'topk-k=5', 'topk-k=5-latent_dim=64': the checkpoint's file name without .pt."""
+        return "-".join([self.variant, *(f"{p}={v}" for p, v in self.swept)])
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(self.swept)
 
 
 @dataclass
-class SweepRun:
-    value: str
-    path: Path
-    reused: bool
-    metrics: dict
-    train: dict
+class SweepPlan:
+    """Everything a sweep trains, validated: each trial's model can be built before anything runs."""
+
+    variants: list[str]
+    grid: dict[str, list[str]]           # parameter → its values, as given
+    base_params: dict[str, str]          # held fixed in every trial
+    dataset: str
+    trials: list[Trial]
+    title: str = ""                      # how lists name the sweep ('k sweep of topk'); made from the grid if empty
+
+    def __post_init__(self) -> None:
+        if not self.title:
+            params = ", ".join(self._symbol(p) for p in self.grid)
+            self.title = f"{params} sweep of {' and '.join(self.variants)}"
+
+    def _symbol(self, param: str) -> str:
+        for variant in self.variants:
+            spec = get_variant(variant).config_class.field_specs().get(param)
+            if spec is not None:
+                return str(spec.get("symbol") or param)
+        return param
+
+    def params_of(self, trial: Trial) -> dict[str, str]:
+        return {**self.base_params, **trial.params}
 
 
-def _reusable(path: Path, config: dict, dataset: str, settings: TrainSettings) -> dict | None:
-    """The checkpoint's payload if it was made with exactly this config, dataset and training."""
+def plan_sweep(variants: Sequence[str], grid: dict[str, list[str]], data: Dataset,
+               settings: TrainSettings | Callable[[str], TrainSettings], base_params: dict | None = None,
+               title: str = "") -> SweepPlan:
+    """The trials of a grid over every variant (each variant must have every swept parameter), each
+    validated by building its model; ValueError naming the first problem, before anything trains.
+
+    settings may depend on the variant (its default batch size): then pass a function of its name."""
+    if not variants:
+        raise ValueError("give at least one variant to sweep")
+    if not grid or any(not values for values in grid.values()):
+        raise ValueError("give at least one value of each parameter to sweep over")
+    base = {k: str(v) for k, v in (base_params or {}).items()}
+    if both := sorted(set(base) & set(grid)):
+        raise ValueError(f"{', '.join(both)} is both swept and held fixed; give it once")
+    trials = []
+    for variant in variants:
+        known = [k for k in get_variant(variant).config_class.field_specs() if k != "input_dim"]
+        for param in grid:
+            if param not in known:
+                raise ValueError(f"{variant} has no parameter {param!r}; sweepable parameters: {', '.join(known)}")
+        trained_with = settings(variant) if callable(settings) else settings
+        for values in itertools.product(*grid.values()):
+            trial = Trial(variant, tuple(zip(grid, values, strict=True)), trained_with)
+            build_model(variant, {**base, **trial.params}, input_dim=data.input_dim, seed=trained_with.seed)
+            trials.append(trial)
+    return SweepPlan(list(variants), {k: list(v) for k, v in grid.items()}, base, data.name, trials, title)
+
+
+@dataclass
+class TrialRecord:
+    """A trial's line in sweep.json."""
+
+    name: str
+    variant: str
+    params: dict[str, str]
+    settings: dict[str, Any]
+    status: str = "pending"
+    message: str | None = None            # why it failed, or what interrupted it
+    checkpoint: str | None = None         # file name in the sweep's folder, once done
+    seconds: float | None = None          # training time
+    reused: bool = False                  # finished by an earlier run of the sweep
+    metrics: dict[str, Any] = field(default_factory=dict)     # the SUMMARY_KEYS of its evaluation
+
+    @property
+    def finished(self) -> bool:
+        return self.status == "done"
+
+
+@dataclass
+class TrialOutcome:
+    """What an engine hands back for one trial: the checkpoint as bytes (written by the driver, so a
+    trial on another machine needs no shared disk), or the one-line reason it failed."""
+
+    name: str
+    checkpoint: bytes | None
+    metrics: dict[str, Any]
+    seconds: float | None
+    error: str | None = None
+
+
+class SweepManifest:
+    """sweep.json: the plan and every trial's record, rewritten whole (atomically) at each change;
+    safe to update from several threads."""
+
+    def __init__(self, folder: Path, plan: SweepPlan, engine: str):
+        self.folder, self.plan, self.engine = folder, plan, engine
+        self.records = {t.name: TrialRecord(t.name, t.variant, t.params, asdict(t.settings)) for t in plan.trials}
+        self.created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> Path:
+        return self.folder / MANIFEST
+
+    def update(self, name: str, **changes: Any) -> TrialRecord:
+        with self._lock:
+            record = self.records[name]
+            for key, value in changes.items():
+                setattr(record, key, value)
+            self._write()
+            return record
+
+    def to_dict(self) -> dict[str, Any]:
+        p = self.plan
+        return {"format": FORMAT, "title": p.title, "variants": p.variants, "grid": p.grid,
+                "dataset": p.dataset, "base_params": p.base_params, "engine": self.engine,
+                "created": self.created, "trials": [asdict(r) for r in self.records.values()]}
+
+    def write(self) -> None:
+        with self._lock:
+            self._write()
+
+    def _write(self) -> None:
+        text = json.dumps(self.to_dict(), indent=2).encode()
+        write_whole(self.path, lambda handle: handle.write(text), exclusive=False)
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(r.status == s for r in self.records.values()) for s in STATUSES}
+
+
+def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
+    """A sweep.json as a dict in the current format (the first format, one variant and one parameter
+    with its 'runs', is read as a grid of one parameter); ValueError if unreadable."""
+    path = Path(folder) / MANIFEST
+    try:
+        summary = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable sweep manifest ({exc})") from None
+    if not isinstance(summary, dict):
+        raise ValueError(f"{path}: not a sweep manifest")
+    if summary.get("format") == FORMAT:
+        return summary
+    try:
+        variant, param = summary["variant"], summary["param"]
+        trials = [{"name": f"{variant}-{param}={r['value']}", "variant": variant, "params": {param: r["value"]},
+                   "settings": summary.get("settings", {}), "status": "done", "checkpoint": r["checkpoint"],
+                   "seconds": r.get("train_seconds"), "reused": r.get("reused", False),
+                   "metrics": {k: r.get(k) for k in SUMMARY_KEYS if k in r}} for r in summary["runs"]]
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a sweep manifest (no {exc})") from None
+    return {"format": FORMAT, "title": "", "variants": [variant], "grid": {param: summary.get("values", [])},
+            "dataset": summary.get("dataset"), "base_params": summary.get("base_params", {}), "trials": trials}
+
+
+def reusable(path: Path, config: dict, dataset: str, settings: TrainSettings) -> dict | None:
+    """The checkpoint's payload if it was made with exactly this config, dataset and training, and
+    trained to the end (not stopped early)."""
     if not path.exists():
         return None
     try:
@@ -50,52 +221,108 @@ def _reusable(path: Path, config: dict, dataset: str, settings: TrainSettings) -
     except CheckpointError:
         return None
     train_info = payload.get("train", {})
-    same_training = all(train_info.get(k) == v for k, v in settings.__dict__.items())
+    same_training = all(train_info.get(k) == v for k, v in asdict(settings).items())
     finished = not train_info.get("stopped_early", False)
     if payload["config"] == config and payload["dataset"] == dataset and same_training and finished:
         return payload
     return None
 
 
-def run_sweep(variant: str, param: str, values: list[str], data: Dataset, out_dir: str | os.PathLike,
-              settings: TrainSettings, base_params: dict | None = None,
-              on_run: Callable[[int, int, str, bool], None] | None = None) -> dict:
-    """Train (or reuse) one checkpoint per value; write and return the sweep.json summary.
+def summary_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {k: metrics.get(k) for k in SUMMARY_KEYS if k in metrics}
 
-    Every value is validated before anything trains, so a bad value fails fast with its reason."""
-    cls = get_variant(variant)
-    if not values:
-        raise ValueError(f"give at least one value of {param} to sweep over")
-    known = [k for k in cls.config_class.field_specs() if k != "input_dim"]
-    if param not in known:
-        raise ValueError(f"{variant} has no parameter {param!r}; sweepable parameters: {', '.join(known)}")
-    base = dict(base_params or {})
-    configs = []
-    for value in values:
-        model = build_model(variant, {**base, param: value}, input_dim=data.input_dim, seed=settings.seed)
-        configs.append(model.config.to_dict())
+
+def run_trial(trial: Trial, plan: SweepPlan, data: Dataset) -> TrialOutcome:
+    """Train and evaluate one trial; a real failure (NaN loss, a bad value) is an outcome with its
+    message, not an exception, so the other trials go on. Used by every engine."""
+    try:
+        run = train_and_evaluate(trial.variant, plan.params_of(trial), data, trial.settings)
+    except NonFiniteLossError as exc:
+        return TrialOutcome(trial.name, None, {}, None, str(exc))
+    except (ValueError, RuntimeError) as exc:
+        return TrialOutcome(trial.name, None, {}, None, f"{type(exc).__name__}: {exc}")
+    buffer = io.BytesIO()
+    metrics = run.metrics.to_dict()
+    torch.save(checkpoint_dict(run.model, data.name, metrics, run.result.history, run.summary), buffer)
+    return TrialOutcome(trial.name, buffer.getvalue(), summary_metrics(metrics), run.result.seconds)
+
+
+class Engine(Protocol):
+    """Runs the given trials and calls `started(name)` as each is handed out and `land(outcome)` as
+    each comes back (both on the calling thread)."""
+
+    name: str
+
+    def run(self, plan: SweepPlan, trials: list[Trial], data: Dataset, started: Callable[[str], None],
+            land: Callable[[TrialOutcome], None]) -> None: ...
+
+
+class LocalEngine:
+    """One trial after another in this process (the default: no extra processes, torch uses every core)."""
+
+    name = "local"
+
+    def run(self, plan: SweepPlan, trials: list[Trial], data: Dataset, started: Callable[[str], None],
+            land: Callable[[TrialOutcome], None]) -> None:
+        for trial in trials:
+            started(trial.name)
+            land(run_trial(trial, plan, data))
+
+
+SweepEvent = Callable[[int, int, TrialRecord], None]     # (position, total, the trial's record after a change)
+
+
+def run_sweep(plan: SweepPlan, out_dir: str | os.PathLike, data: Dataset, engine: Engine | None = None,
+              on_event: SweepEvent | None = None) -> SweepManifest:
+    """Run the plan's trials that are not finished in out_dir yet (a checkpoint made with the same
+    settings is reused), writing each checkpoint atomically and sweep.json at every change.
+
+    Ctrl-C (KeyboardInterrupt) marks the unfinished trials interrupted, writes sweep.json and re-raises:
+    running the same sweep again trains only those."""
+    engine = engine or LocalEngine()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    runs: list[SweepRun] = []
-    for i, (value, config) in enumerate(zip(values, configs, strict=True)):
-        path = out / f"{run_name(variant, param, value)}.pt"
-        payload = _reusable(path, config, data.name, settings)
-        if on_run:
-            on_run(i, len(values), value, payload is not None)
-        if payload is not None:
-            runs.append(SweepRun(value, path, True, payload["metrics"], payload.get("train", {})))
+    manifest = SweepManifest(out, plan, engine.name)
+    position = {t.name: i for i, t in enumerate(plan.trials)}
+
+    def tell(record: TrialRecord) -> None:
+        if on_event:
+            on_event(position[record.name], len(plan.trials), record)
+
+    todo = []
+    for trial in plan.trials:
+        config = build_model(trial.variant, plan.params_of(trial), input_dim=data.input_dim,
+                             seed=trial.settings.seed).config.to_dict()
+        payload = reusable(out / f"{trial.name}.pt", config, plan.dataset, trial.settings)
+        if payload is None:
+            todo.append(trial)
             continue
-        run = train_and_evaluate(variant, {**base, param: value}, data, settings)
-        run.save(path, data.name)
-        runs.append(SweepRun(value, path, False, run.metrics.to_dict(), run.summary))
-    summary = {
-        "variant": variant, "param": param, "values": values, "dataset": data.name,
-        "base_params": base, "settings": settings.__dict__,
-        "runs": [{"value": r.value, "checkpoint": r.path.name, "reused": r.reused,
-                  "train_seconds": r.train.get("seconds"),
-                  **{k: r.metrics.get(k) for k in SUMMARY_KEYS if k in r.metrics}} for r in runs],
-    }
-    tmp = out / ".sweep.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2))
-    os.replace(tmp, out / "sweep.json")
-    return summary
+        train = payload.get("train", {})
+        record = manifest.records[trial.name]
+        record.status, record.reused, record.checkpoint = "done", True, f"{trial.name}.pt"
+        record.seconds, record.metrics = train.get("seconds"), summary_metrics(payload["metrics"])
+        tell(record)
+    manifest.write()
+
+    def started(name: str) -> None:
+        tell(manifest.update(name, status="running", message=None))
+
+    def land(outcome: TrialOutcome) -> None:
+        if outcome.checkpoint is None:
+            tell(manifest.update(outcome.name, status="failed", message=outcome.error))
+            return
+        blob = outcome.checkpoint
+        path = write_whole(out / f"{outcome.name}.pt", lambda handle: handle.write(blob), exclusive=False)
+        tell(manifest.update(outcome.name, status="done", message=None, checkpoint=path.name,
+                             seconds=outcome.seconds, metrics=outcome.metrics, reused=False))
+
+    try:
+        engine.run(plan, todo, data, started, land)
+    except BaseException as exc:
+        reason = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else f"the sweep stopped: {exc}"
+        for record in manifest.records.values():
+            if record.status in ("pending", "running"):
+                record.status, record.message = "interrupted", reason
+        manifest.write()
+        raise
+    return manifest

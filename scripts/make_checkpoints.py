@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from explorer.compare import Point, frontier_at, pareto_front  # noqa: E402
 from explorer.registry import get_variant  # noqa: E402
+from explorer.sweep import read_manifest  # noqa: E402
 
 # name → extra CLI flags; each trains on mnist-5k with the seed's defaults and step budget.
 SHIPPED = {
@@ -70,7 +71,7 @@ def main() -> None:
                 "--device", "cpu", "--out", f"checkpoints/sweeps/{folder}"]
         print("$", shlex.join(argv), flush=True)
         run([sys.executable, *argv[1:]])
-        sweeps.append((folder, shlex.join(argv), json.loads((OUT / "sweeps" / folder / "sweep.json").read_text())))
+        sweeps.append((folder, shlex.join(argv), read_manifest(OUT / "sweeps" / folder)))
     write_readme(rows, sweeps)
 
 
@@ -117,17 +118,18 @@ def write_readme(rows, sweeps) -> None:
     lines += ["", "## Sweeps (for the Compare page)", ""]
     pts = []
     for folder, cmd, summary in sweeps:
-        lines += [f"`sweeps/{folder}/`: `{summary['variant']}` over `{summary['param']}`, "
-                  f"{summary['settings']['epochs']} epochs each, made by", "", f"    {cmd}", "",
-                  f"| {summary['param']} | recon MSE | FVU | mean L0 | mean ‖z‖₁ | dead units | Σ KL | |",
+        variant, (param,) = summary["variants"][0], summary["grid"]
+        lines += [f"`sweeps/{folder}/`: `{variant}` over `{param}`, "
+                  f"{summary['trials'][0]['settings']['epochs']} epochs each, made by", "", f"    {cmd}", "",
+                  f"| {param} | recon MSE | FVU | mean L0 | mean ‖z‖₁ | dead units | Σ KL | |",
                   "|---|---|---|---|---|---|---|---|"]
-        for r in summary["runs"]:
+        for trial in summary["trials"]:
+            r, value = trial["metrics"], trial["params"][param]
             kl = f"{r['kl_sum']:.3f}" if r.get("kl_sum") is not None else "—"
-            lines.append(f"| {r['value']} | {r['recon_mse']:.4f} | {r['fvu']:.3f} | {r['mean_l0']:.1f} | "
+            lines.append(f"| {value} | {r['recon_mse']:.4f} | {r['fvu']:.3f} | {r['mean_l0']:.1f} | "
                          f"{r['mean_l1']:.2f} | {r['dead_fraction']:.0%} | {kl} | {flag(r)} |")
-            pts.append(Point(folder, f"{summary['variant']} {summary['param']}={r['value']}", r["mean_l0"],
-                             r["fvu"], bool(r.get("learned_nothing")),
-                             not get_variant(summary["variant"]).code.exact_zeros))
+            pts.append(Point(folder, f"{variant} {param}={value}", r["mean_l0"], r["fvu"],
+                             bool(r.get("learned_nothing")), not get_variant(variant).code.exact_zeros))
         lines.append("")
     lines += ["## The L0–FVU frontier", "",
               "Which sweep reconstructs best (lowest FVU, linear interpolation along each sweep) at a given",

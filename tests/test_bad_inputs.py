@@ -236,7 +236,7 @@ def test_wrong_kinds_of_path_on_the_command_line(tmp_path, monkeypatch, capsys, 
 def _api_cases(tmp_path, digits):
     from explorer import TrainSettings, evaluate, load_checkpoint, load_dataset
     from explorer.latent import code_sample, project
-    from explorer.sweep import run_sweep
+    from explorer.sweep import plan_sweep
 
     small = build_model("ae", {"latent_dim": 4, "hidden": "8"}, input_dim=64)
     (tmp_path / "afile").write_text("x")
@@ -249,8 +249,8 @@ def _api_cases(tmp_path, digits):
         (lambda: TrainSettings(lr=0), ValueError, "learning rate must be a positive number"),
         (lambda: evaluate(small, digits, split="validation"), ValueError, "split must be 'train' or 'test'"),
         (lambda: evaluate(build_model("ae", input_dim=784), digits), ValueError, "reads 784-pixel images"),
-        (lambda: run_sweep("ae", "latent_dim", [], digits, tmp_path / "s", TrainSettings(epochs=1)), ValueError,
-         "give at least one value of latent_dim"),
+        (lambda: plan_sweep(["ae"], {"latent_dim": []}, digits, TrainSettings(epochs=1)), ValueError,
+         "give at least one value of each parameter"),
         (lambda: code_sample(small, digits, n=0), ValueError, "a sample needs at least one image"),
         (lambda: project(np.zeros((50, 4)), "tsne", perplexity=5), ValueError, "all 50 codes are identical"),
         (lambda: project(np.zeros((50, 4)), "pca", dims=5), ValueError, "dims must be 2 or 3"),

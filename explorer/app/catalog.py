@@ -3,13 +3,13 @@ holds in memory."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..checkpoint import ModelRecord
 from ..registry import get_variant, variant_names
+from ..sweep import read_manifest
 from ..variants.base import Autoencoder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,18 +92,21 @@ def bytes_digest(data: bytes) -> str:
 
 
 def sweep_of(path: Path, folder: Path = CHECKPOINT_DIR) -> str | None:
-    """How the sweep a shipped checkpoint belongs to is named ('λ sweep of sparse_l1', from the
-    sweep.json beside it), for checkpoints/sweeps/<folder>/<run>.pt; None for any other file."""
+    """How the sweep a checkpoint belongs to is named ('λ sweep of sparse_l1', from the sweep.json
+    beside it), for <folder>/sweeps/<sweep>/<trial>.pt; None for any other file."""
     parts = path.relative_to(folder).parts
     if len(parts) != 3 or parts[0] != "sweeps":
         return None
     try:
-        summary = json.loads((path.parent / "sweep.json").read_text())
-        spec = get_variant(summary["variant"]).config_class.field_specs()[summary["param"]]
-    except (OSError, ValueError, KeyError, TypeError):
+        summary = read_manifest(path.parent)
+        variants, grid = summary["variants"], summary["grid"]
+        if summary.get("title"):
+            return str(summary["title"])
+        symbols = [get_variant(variants[0]).config_class.field_specs()[p].get("symbol") or p for p in grid]
+    except (ValueError, KeyError, TypeError, IndexError):
         return parts[1]                        # no readable manifest: the folder's name
-    title = f"{spec.get('symbol') or summary['param']} sweep of {summary['variant']}"
-    return title if parts[1] == f"{summary['variant']}-{summary['param']}" else f"{title} ({parts[1]})"
+    title = f"{', '.join(symbols)} sweep of {' and '.join(variants)}"
+    return title if parts[1] == "-".join([*variants, *grid]) else f"{title} ({parts[1]})"
 
 
 def shipped_checkpoint_paths(folder: Path = CHECKPOINT_DIR) -> list[Path]:

@@ -1,0 +1,142 @@
+"""The Ray engine for sweeps: each trial a Ray task, retried when its worker process dies, on a local
+cluster bound to 127.0.0.1 (started for the run) or on an existing cluster (--address).
+
+Ray is optional: it is imported only when this engine runs (pip install "ae-explorer[ray]")."""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .datasets import Dataset, DatasetUnavailableError, load_dataset
+from .sweep import SweepPlan, Trial, TrialOutcome, run_trial
+
+PACKAGE_DIR = Path(__file__).resolve().parent        # explorer/, shipped to an existing cluster's workers
+
+
+class RayUnavailableError(RuntimeError):
+    """Ray is not installed, or the cluster cannot run what was asked."""
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    address: str | None = None          # an existing cluster ('auto', 'ray://host:10001', 'host:6379'); None: start one
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0         # fractions share a GPU: 0.25 runs four trials on one
+    retries: int = 3                    # times a trial is re-run after its worker process died
+
+    def __post_init__(self) -> None:
+        if not self.cpus_per_trial > 0:
+            raise ValueError(f"cpus per trial must be above 0; got {self.cpus_per_trial:g}")
+        if self.gpus_per_trial < 0 or (self.gpus_per_trial > 1 and self.gpus_per_trial != int(self.gpus_per_trial)):
+            raise ValueError(f"gpus per trial must be a fraction of one GPU (e.g. 0.25) or a whole number; "
+                             f"got {self.gpus_per_trial:g}")
+        if self.retries < 0:
+            raise ValueError(f"retries must be 0 or more; got {self.retries}")
+
+
+def import_ray(local: bool = True) -> ModuleType:
+    """Ray, imported for a local cluster on loopback (local) or for joining one by address."""
+    if local:
+        # Read by Ray at import: without it Ray swaps 127.0.0.1 for the machine's network address and
+        # its servers listen on every interface. With it, a single-machine Ray stays on loopback.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    try:
+        import ray
+    except ImportError:
+        raise RayUnavailableError('the Ray engine needs Ray, which is not installed: pip install "ae-explorer[ray]" '
+                                  "(or pip install ray), or run the sweep with --engine local") from None
+    return ray
+
+
+def train_trial(trial: Trial, plan: SweepPlan, data_dir: str, device: str, threads: int) -> TrialOutcome:
+    """A Ray task (its worker's process title is ray::train_trial): load the data once per worker
+    process (load_dataset caches it) and run the trial as every engine does."""
+    import torch
+
+    torch.set_num_threads(threads)      # the CPUs Ray gave this task, not every core of the node
+    try:
+        data = load_dataset(plan.dataset, device=device, data_dir=data_dir, download=False)
+    except DatasetUnavailableError as exc:       # e.g. a node without the dataset's files
+        return TrialOutcome(trial.name, None, {}, None, f"on this worker's machine: {exc}")
+    return run_trial(trial, plan, data)
+
+
+def connect(ray: ModuleType, options: RayOptions) -> bool:
+    """Join options.address, or start a local cluster sized to this machine and bound to loopback;
+    True if this call started Ray (and so should shut it down)."""
+    if ray.is_initialized():
+        return False
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")        # never phone home from a sweep
+    if options.address:
+        # The workers of another machine import this package from the copy shipped with the job.
+        ray.init(address=options.address, runtime_env={"py_modules": [str(PACKAGE_DIR)]}, log_to_driver=False)
+        return True
+    # Workers of the local cluster inherit this environment: make the package importable from any cwd.
+    root = str(PACKAGE_DIR.parent)
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if root not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, *paths]))
+    ray.init(num_cpus=os.cpu_count() or 1, _node_ip_address="127.0.0.1", include_dashboard=False,
+             log_to_driver=False)
+    return True
+
+
+class RayEngine:
+    """Every trial at once as Ray tasks (Ray queues them on the cluster's CPUs and GPUs); each lands
+    as it finishes."""
+
+    name = "ray"
+
+    def __init__(self, options: RayOptions | None = None, data_dir: str = "data"):
+        self.options = options or RayOptions()
+        self.data_dir = str(Path(data_dir).resolve())
+
+    def run(self, plan: SweepPlan, trials: list[Trial], data: Dataset, started: Callable[[str], None],
+            land: Callable[[TrialOutcome], None]) -> None:
+        if not trials:
+            return
+        opts = self.options
+        ray = import_ray(local=opts.address is None)
+        started_here = connect(ray, opts)
+        try:
+            gpus = ray.cluster_resources().get("GPU", 0)
+            if opts.gpus_per_trial > gpus:
+                raise RayUnavailableError(f"each trial asks for {opts.gpus_per_trial:g} GPU but the cluster has "
+                                          f"{gpus:g}; use --gpus-per-trial 0 or a cluster with GPUs")
+            device = "cuda" if opts.gpus_per_trial > 0 else "cpu"
+            task = ray.remote(train_trial).options(num_cpus=opts.cpus_per_trial, num_gpus=opts.gpus_per_trial,
+                                                   max_retries=opts.retries, retry_exceptions=False)
+            threads = max(1, int(opts.cpus_per_trial))
+            pending: dict[Any, Trial] = {}
+            for trial in trials:
+                pending[task.remote(trial, plan, self.data_dir, device, threads)] = trial
+                started(trial.name)
+            try:
+                while pending:
+                    done, _ = ray.wait(list(pending), num_returns=1)
+                    for ref in done:
+                        trial = pending.pop(ref)
+                        try:
+                            outcome = ray.get(ref)
+                        except ray.exceptions.RayError as exc:
+                            outcome = TrialOutcome(trial.name, None, {}, None, _why(exc, opts.retries))
+                        land(outcome)
+            except BaseException:
+                for ref in pending:              # Ctrl-C: stop what still runs, then report it
+                    ray.cancel(ref, force=True)
+                raise
+        finally:
+            if started_here:
+                ray.shutdown()
+
+
+def _why(exc: Exception, retries: int) -> str:
+    """One line for a trial Ray could not finish (its worker died on every try, or the task errored)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if type(exc).__name__ in ("WorkerCrashedError", "NodeDiedError", "OutOfMemoryError"):
+        return f"its worker process died on each of {retries + 1} tries ({type(exc).__name__}): {first}"
+    return f"{type(exc).__name__}: {first}"
