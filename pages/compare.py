@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.activations import filters_as_images
-from explorer.app import caches, keys, links, models, page
+from explorer.app import caches, keys, links, models, page, sweep_panel
 from explorer.app.catalog import group_sweeps
 from explorer.compare import SPARSITY_MEASURES, frontier_at, pareto_front, points
 from explorer.figures import PLOTLY_CONFIG, frontier, overlaid_curves, overlaid_histograms, tiles_png, tradeoff
@@ -20,7 +20,9 @@ compare_page = page.data_page("Compare")
 data = compare_page.data
 entries = models.model_entries()
 
-sweeps = group_sweeps(entries)      # each shipped sweep's models, in the order of the swept value
+sweep_panel.apply_pending_selection()
+sweep_panel.launcher(data)
+sweeps = group_sweeps(entries)      # each sweep's models (shipped, and this browser's), in the order of the swept value
 
 PRESETS = {**{title: members[:MAX_MODELS] for title, members in sweeps.items()},
            "the shipped variants": [k for k, e in entries.items() if e.source == "shipped"
@@ -79,8 +81,9 @@ st.caption("Lower-left is better on both counts. Along a sweep, the curve shows 
 
 st.subheader("The frontier: variance unexplained against active units")
 c1, c2 = st.columns([2, 1])
-with_sweeps = c1.toggle("Add every shipped sweep", value=True, key="cmp_all_sweeps", disabled=not sweeps,
-                        help="Draw each shipped sweep as a line beside the models chosen above.")
+with_sweeps = c1.toggle("Add every sweep", value=True, key="cmp_all_sweeps", disabled=not sweeps,
+                        help="Draw each sweep (the shipped ones and this browser's) as a line beside the models "
+                             "chosen above.")
 log_x = c2.toggle("Log scale for L0", value=False, key="cmp_log_l0")
 shown = list(compared)
 if with_sweeps and sweeps:

@@ -17,7 +17,7 @@ CHECKPOINT_DIR = ROOT / "checkpoints"
 # Where the Train page's Save writes (a relative setting counts from the working directory); every
 # browser lists what is there as "saved".
 SAVE_DIR = Path(os.environ.get("AE_EXPLORER_SAVE_DIR", ROOT / "runs"))
-ORIGINS = ("shipped", "saved", "trained", "kept")   # of checkpoint files, as the model list labels them
+ORIGINS = ("shipped", "saved", "trained", "kept", "swept")   # of checkpoint files, as the model list labels them
 
 
 @dataclass(kw_only=True)
@@ -32,13 +32,14 @@ class ModelEntry:
 
     @property
     def source(self) -> str:
-        """'shipped', 'saved', 'trained', 'kept' (an upload kept on disk) or 'upload'."""
+        """'shipped', 'saved', 'trained', 'kept' (an upload kept on disk), 'swept' (a trial of a sweep
+        run in the app) or 'upload'."""
         raise NotImplementedError
 
     @property
     def own(self) -> bool:
         """Whether it belongs to this browser alone (trained or uploaded here): never in a link."""
-        return self.source in ("trained", "kept", "upload")
+        return self.source in ("trained", "kept", "swept", "upload")
 
 
 @dataclass(kw_only=True)

@@ -150,7 +150,8 @@ class TrainingJob:
             self.saved_to = save_checkpoint(self.store_path, self.model, self.data.name, self.metrics.to_dict(),
                                             self.history, self.summary)
             self.saved_key = "file:" + file_digest(self.saved_to)
-            store.prune_trained(self.store_path.parent.parent.name)
+            if self.store_path.parent.name == "trained":     # not a sweep's trial: its sweep keeps it
+                store.prune_trained(self.store_path.parent.parent.name)
         except (OSError, ValueError) as exc:
             self.store_error = f"could not write it to {self.store_path}: {exc}"
 

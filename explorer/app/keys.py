@@ -30,6 +30,11 @@ LINK_MODEL_OWN = "_link_model_own"   # whether the active model is the browser's
 TRAIN_JOB = "train_job"              # the session's explorer.app.jobs.TrainingJob
 TRAIN_LISTED = "_train_listed"       # the job whose finished model the sidebar has been rerun to list
 
+# Sweeps run from Compare (app/sweep_panel.py).
+SWEEP_FOLLOWED = "_sweep_followed"   # the folder of the sweep this session started: its trials join the comparison
+SWEEP_SEEN_DONE = "_sweep_seen_done" # how many of its trials had finished at the last redraw
+SWEEP_COMPARE_NEXT = "_sweep_compare_next"   # model keys to compare, applied before the model picker is drawn
+
 # Seeds behind "Reshuffle" / "Other images" / "New samples" buttons.
 RECONSTRUCTIONS_SEED = "rec_seed"
 ACTIVATIONS_STRIP_SEED = "act_strip_seed"

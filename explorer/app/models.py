@@ -59,7 +59,7 @@ def _label(path: Path, origin: str, s: FileSummary) -> str:
         epochs = f" ({s.epochs} epochs)" if s.epochs else ""
         return f"{s.variant} · {s.dataset} · trained {s.created[:10]} {when}{epochs}"
     name = path.stem if path.stem == s.variant else f"{path.stem} ({s.variant})"
-    return f"{name} · {s.dataset} · {'uploaded' if origin == 'kept' else origin}"
+    return f"{name} · {s.dataset} · {({'kept': 'uploaded', 'swept': 'my sweep'}).get(origin, origin)}"
 
 
 def _file_entries(paths: list[tuple[Path, str]], sweep_root: Path | None = None) -> list[FileEntry]:
@@ -95,7 +95,7 @@ def shipped_entries() -> list[FileEntry]:
 def own_entries(browser: str) -> list[FileEntry]:
     """This browser's own checkpoints on disk (trained here, uploads kept), newest first."""
     store.prune_stale()
-    return _file_entries(store.files(browser))
+    return _file_entries(store.files(browser), store.folder(browser))
 
 
 def model_entries() -> dict[str, ModelEntry]:

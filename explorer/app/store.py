@@ -51,13 +51,36 @@ def write_new(path: Path, data: bytes) -> Path:
 
 
 def files(browser: str) -> list[tuple[Path, str]]:
-    """(path, 'trained' | 'kept') of the browser's checkpoints, newest first; marks the browser as seen."""
+    """(path, 'trained' | 'kept' | 'swept') of the browser's checkpoints, newest first; marks the
+    browser as seen."""
     base = folder(browser)
     if not base.exists():
         return []
     base.touch()                       # seen now: the stale check counts from here
     found = [(p, kind) for kind in ("trained", "kept") for p in (base / kind).glob("*.pt")]
-    return sorted(found, key=lambda item: item[0].stat().st_mtime, reverse=True)
+    found += [(p, "swept") for p in (base / "sweeps").glob("*/*.pt")]
+    return sorted(found, key=lambda item: _mtime(item[0]), reverse=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:          # removed since it was listed
+        return 0.0
+
+
+def sweep_folders(browser: str) -> list[Path]:
+    """The browser's sweep folders (each holds a sweep.json and its trials' checkpoints), newest first."""
+    return sorted((p for p in (folder(browser) / "sweeps").glob("*") if p.is_dir()), key=lambda p: p.name,
+                  reverse=True)
+
+
+def prune_sweeps(browser: str, keep: int) -> list[Path]:
+    """Remove all but the keep newest sweep folders of the browser; returns what went."""
+    gone = sweep_folders(browser)[keep:]
+    for path in gone:
+        shutil.rmtree(path, ignore_errors=True)
+    return gone
 
 
 def prune_trained(browser: str) -> list[Path]:

@@ -1,0 +1,142 @@
+"""Compare's "Run a sweep" panel: the form that starts one, and this browser's sweeps with live
+progress per trial; finished trials join the comparison as they land."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ..datasets import DEFAULT_DATA_DIR, Dataset
+from ..registry import variant_names
+from . import identity, keys, models, sweeps
+from .catalog import FileEntry
+from .jobs import MAX_CONCURRENT
+
+SHOWN_SWEEPS = 3          # the newest few; older ones stay listed as presets and in the model list
+
+
+def _trial_keys(folder: Path) -> list[str]:
+    """Model-list keys of a sweep's finished trials, in the sweep's order."""
+    entries = models.model_entries()
+    by_path = {Path(e.path): k for k, e in entries.items() if isinstance(e, FileEntry)}
+    trials = sweeps.read_manifest(folder)["trials"]
+    return [by_path[folder / t["checkpoint"]] for t in trials
+            if t["status"] == "done" and t.get("checkpoint") and folder / t["checkpoint"] in by_path]
+
+
+def _compare(folder: Path) -> None:
+    st.session_state[keys.SWEEP_COMPARE_NEXT] = _trial_keys(folder)[:10]
+
+
+def apply_pending_selection() -> None:
+    """Put a sweep's finished trials into the comparison (before the model picker is drawn)."""
+    if (pending := st.session_state.pop(keys.SWEEP_COMPARE_NEXT, None)) is not None:
+        st.session_state[keys.COMPARE_MODELS] = pending
+
+
+def launcher(data: Dataset, data_dir: str = DEFAULT_DATA_DIR) -> None:
+    """The form: a variant, one of its parameters and values (suggested across its range), epochs."""
+    browser = identity.browser_id()
+    with st.expander("Run a sweep", icon=":material/science:",
+                     expanded=any(v.running for v in sweeps.browser_sweeps(browser))):
+        c1, c2, c3 = st.columns([1.2, 1.2, 1])
+        variant = c1.selectbox("Variant", [v for v in variant_names() if sweeps.sweepable(v)], key="sweep_variant")
+        params = sweeps.sweepable(variant)
+        param = c2.selectbox("Parameter", list(params), key=f"sweep_param_{variant}",
+                             format_func=lambda p: f"{params[p].get('symbol') or p} ({p})" if params[p].get("symbol")
+                             and params[p]["symbol"] != p else p)
+        epochs = int(c3.number_input("Epochs per trial", 1, 500, 20, key="sweep_epochs",
+                                     help=f"Epochs of {data.name} ({len(data.train_x):,} images) for each trial."))
+        spec = params[param]
+        suggested = sweeps.suggested_values(spec)
+        values = st.multiselect("Values", suggested, default=suggested, key=f"sweep_values_{variant}_{param}",
+                                accept_new_options=True,
+                                help=f"{spec.get('help', '')} Range: {spec.get('range', '')}. Type a value and "
+                                     "press Enter to add it.")
+        values = sorted(values, key=lambda v: float(v) if _is_number(v) else float("inf"))
+        st.caption(f"{len(values)} trials × {epochs} epochs on {data.name}, seed 0. They queue with every other "
+                   f"training on this server ({MAX_CONCURRENT} at once) and land below one by one.")
+        if st.button("Run the sweep", type="primary", icon=":material/play_arrow:", disabled=len(values) < 2,
+                     help="Needs at least two values." if len(values) < 2 else None):
+            try:
+                live = sweeps.start_sweep(browser, variant, param, values, epochs, data, data_dir)
+            except ValueError as exc:
+                st.error(f"Cannot run this sweep: {exc}", icon=":material/error:")
+            else:
+                st.session_state[keys.SWEEP_FOLLOWED] = str(live.folder)
+                st.session_state[keys.SWEEP_SEEN_DONE] = -1
+    _progress(browser, data, data_dir)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _progress(browser: str, data: Dataset, data_dir: str) -> None:
+    views = sweeps.browser_sweeps(browser)[:SHOWN_SWEEPS]
+    running = any(v.running for v in views)
+
+    @st.fragment(run_every=1.0 if running else None)
+    def panel() -> None:
+        shown = sweeps.browser_sweeps(browser)[:SHOWN_SWEEPS]
+        for view in shown:
+            _one_sweep(browser, view, data, data_dir)
+        followed = next((v for v in shown if str(v.folder) == st.session_state.get(keys.SWEEP_FOLLOWED)), None)
+        if followed is not None:
+            done = followed.count("done")
+            if done != st.session_state.get(keys.SWEEP_SEEN_DONE):   # a trial landed: redraw the comparison
+                st.session_state[keys.SWEEP_SEEN_DONE] = done
+                if done >= 2:
+                    _compare(followed.folder)
+                st.rerun(scope="app")
+            if not followed.running:
+                st.session_state.pop(keys.SWEEP_FOLLOWED, None)
+        if running and not any(v.running for v in shown):
+            st.rerun(scope="app")            # the last one finished: stop refreshing
+
+    if views:
+        panel()
+
+
+def _one_sweep(browser: str, view: sweeps.SweepView, data: Dataset, data_dir: str) -> None:
+    n = len(view.trials)
+    state = ("running" if view.running else
+             f"stopped: {view.count('done')} of {n} finished" if view.unfinished else "finished")
+    with st.container(border=True):
+        head, buttons = st.columns([3, 2], vertical_alignment="center")
+        failed = f", {view.count('failed')} failed" if view.count("failed") else ""
+        head.markdown(f"**{view.title}** — {view.count('done')} of {n} trials done{failed} · {state}")
+        b1, b2 = buttons.columns(2)
+        if view.running:
+            b1.button("Stop", icon=":material/stop:", key=f"stop_{view.folder.name}", width="stretch",
+                      on_click=view.live.stop if view.live else None, help="Finished trials are kept.")
+        elif view.unfinished and view.trials and view.trials[0]["settings"]:
+            if b1.button("Run again", icon=":material/replay:", key=f"resume_{view.folder.name}", width="stretch",
+                         help="Trains the trials that did not finish; finished ones are kept."):
+                try:
+                    sweeps.resume(browser, view, data, data_dir)
+                    st.session_state[keys.SWEEP_FOLLOWED] = str(view.folder)
+                except ValueError as exc:
+                    st.error(f"Cannot run it again: {exc}", icon=":material/error:")
+                st.rerun(scope="app")
+        b2.button("Compare these", icon=":material/compare_arrows:", key=f"cmp_{view.folder.name}", width="stretch",
+                  disabled=view.count("done") < 2, on_click=_compare, args=(view.folder,))
+        jobs = view.live.jobs if view.live else {}
+        for column, trial in zip(st.columns(min(n, 4)) * ((n + 3) // 4), view.trials, strict=False):
+            job = jobs.get(trial["name"])
+            m = trial.get("metrics") or {}
+            value = ", ".join(f"{k}={v}" for k, v in trial["params"].items())
+            if trial["status"] == "done":
+                column.progress(1.0, text=f"{value}: FVU {m.get('fvu', float('nan')):.3f}, L0 "
+                                          f"{m.get('mean_l0', float('nan')):.1f}")
+            elif trial["status"] == "running" and job is not None:
+                column.progress(job.fraction, text=f"{value}: epoch {job.epoch} of {job.settings.epochs}")
+            elif trial["status"] == "failed":
+                column.error(f"{value}: {trial.get('message')}", icon=":material/error:")
+            else:
+                label = {"pending": "queued", "interrupted": "not finished"}.get(trial["status"], trial["status"])
+                column.progress(0.0, text=f"{value}: {label}")
