@@ -15,7 +15,8 @@ import torch
 from .idx import IDX_FILES
 
 DEFAULT_DATASET = "mnist-5k"
-DEFAULT_DATA_DIR = "data"
+# Where the download datasets live (AE_EXPLORER_DATA_DIR moves it for the app, the CLI and the workers)
+DEFAULT_DATA_DIR = os.environ.get("AE_EXPLORER_DATA_DIR", "data")
 SPLIT_SEED = 0  # the fixed seed of the stratified train/test split of the small datasets
 
 
