@@ -114,3 +114,17 @@ def test_without_ray_the_engine_says_how_to_install_it(tmp_path):
     assert out.stderr.strip() == ('error: the Ray engine needs Ray, which is not installed: pip install '
                                   '"ae-explorer[ray]" (or pip install ray), or run the sweep with --engine local')
     assert not list(tmp_path.iterdir())                   # said before anything was written
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
+def test_the_torchvision_datasets_sweep_on_both_engines(cluster, tmp_path, idx_data_dir, name):
+    from explorer import load_dataset
+
+    data = load_dataset(name, data_dir=idx_data_dir, download=False)
+    plan = plan_sweep(["topk"], {"k": ["2", "4"]}, data, TrainSettings(epochs=2, batch_size=16), {"latent_dim": "8"})
+    local = run_sweep(plan, tmp_path / "local", data, LocalEngine())
+    remote = run_sweep(plan, tmp_path / "ray", data, RayEngine(RayOptions(), str(idx_data_dir)))
+    for name_, record in local.records.items():
+        assert remote.records[name_].status == record.status == "done"
+        assert remote.records[name_].metrics["fvu"] == pytest.approx(record.metrics["fvu"], rel=1e-4)
+    assert json.loads((tmp_path / "ray" / "sweep.json").read_text())["dataset"] == name
