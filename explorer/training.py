@@ -9,8 +9,12 @@ from dataclasses import dataclass
 import torch
 
 from .datasets import Dataset
-from .variants.base import BATCH, Autoencoder, evaluating
+from .variants.base import Autoencoder, batch_rows, evaluating
 
+# Steps between host syncs (NaN check, progress callback) on an accelerator: reading a value back
+# stalls the GPU's queue, and at these model sizes a step is shorter than the stall. On the CPU there
+# is no queue to stall, so every step is checked.
+ACCELERATOR_CHECK_EVERY = 50
 SEED_EPOCHS = 10          # the seeds train 10 epochs …
 SEED_TRAIN_SIZE = 60000   # … of MNIST's 60,000 training images
 
@@ -97,8 +101,9 @@ def mean_loss_terms(model: Autoencoder, x: torch.Tensor, seed: int = 0) -> dict[
     sums: dict[str, float] = {}
     with evaluating(model), torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        for start in range(0, len(x), BATCH):
-            batch = x[start:start + BATCH]
+        rows = batch_rows(x)
+        for start in range(0, len(x), rows):
+            batch = x[start:start + rows]
             for name, value in model.loss(batch).items():
                 sums[name] = sums.get(name, 0.0) + float(value) * len(batch)
     return {name: total / len(x) for name, total in sums.items()}
@@ -113,10 +118,13 @@ def check_batch_size(settings: TrainSettings, data: Dataset) -> None:
 
 def train(model: Autoencoder, data: Dataset, settings: TrainSettings,
           callback: Callable[[TrainEvent], bool | None] | None = None,
-          history: dict | None = None) -> TrainResult:
+          history: dict | None = None, check_every: int | None = None) -> TrainResult:
     """Train in place; the callback may return True to stop early and keep what was learned.
 
-    Raises NonFiniteLossError (naming epoch, step and the likely cause) if the loss blows up."""
+    Loss terms are summed on the device; every check_every steps (every step on the CPU,
+    ACCELERATOR_CHECK_EVERY elsewhere) and at each epoch's end they are read back once, checked for
+    NaN and handed to the callback. Raises NonFiniteLossError (naming epoch, step and the likely
+    cause) if the loss blows up."""
     model.check_fits(data.name, data.input_dim, data.image_shape)
     check_batch_size(settings, data)
     device = data.device
@@ -127,6 +135,8 @@ def train(model: Autoencoder, data: Dataset, settings: TrainSettings,
     x_train = data.train_x
     n = len(x_train)
     steps_per_epoch = math.ceil(n / settings.batch_size)
+    if check_every is None:
+        check_every = 1 if device.type == "cpu" else ACCELERATOR_CHECK_EVERY
     history = history if history is not None else new_history()
     start_epoch = len(history["epoch"])
     stopped, global_step, seen = False, 0, 0
@@ -135,32 +145,41 @@ def train(model: Autoencoder, data: Dataset, settings: TrainSettings,
     for epoch in range(start_epoch + 1, start_epoch + settings.epochs + 1):
         epoch_started = time.perf_counter()
         order = torch.randperm(n, generator=generator, device=device)
-        sums: dict[str, float] = {}
+        sums: torch.Tensor | None = None          # (terms,) this epoch's terms × batch size, on the device
+        last_check = 0
         for step in range(1, steps_per_epoch + 1):
             batch = x_train[order[(step - 1) * settings.batch_size: step * settings.batch_size]]
             terms = model.loss(batch)
             optimizer.zero_grad(set_to_none=True)
             terms["total"].backward()
             optimizer.step()
-            # One host sync per step for all terms: needed for the NaN check and the callback.
-            values = dict(zip(terms, torch.stack([t.detach() for t in terms.values()]).tolist(), strict=True))
-            if not math.isfinite(values["total"]):
+            step_terms = torch.stack([t.detach() for t in terms.values()])      # (terms,)
+            sums = step_terms * len(batch) if sums is None else sums + step_terms * len(batch)
+            global_step += 1
+            seen += len(batch)
+            if step % check_every and step != steps_per_epoch:
+                continue                          # no host sync this step
+            # One host sync for this step's terms and the running sums (a NaN since the last check is in them).
+            both = torch.cat([step_terms, sums]).tolist()
+            values = dict(zip(terms, both[:len(terms)], strict=True))
+            summed = dict(zip(terms, both[len(terms):], strict=True))
+            if not (math.isfinite(values["total"]) and math.isfinite(summed["total"])):
+                where = f"step {step}" if step - last_check == 1 else f"steps {last_check + 1}–{step}"
                 raise NonFiniteLossError(
-                    f"The loss became {values['total']} at epoch {epoch}, step {step} "
+                    f"The loss became {values['total']} at epoch {epoch}, {where} "
                     f"({', '.join(f'{k}={v:.4g}' for k, v in values.items())}). The learning rate "
                     f"({settings.lr:g}) is probably too high: try 1e-3 or lower. Nothing was saved.",
                     history)
-            for name, value in values.items():
-                sums[name] = sums.get(name, 0.0) + value * len(batch)
-            global_step += 1
-            seen += len(batch)
+            last_check = step
             if callback is not None and callback(TrainEvent("step", epoch, start_epoch + settings.epochs,
                                                             step, steps_per_epoch, global_step, values,
                                                             history, model)):
                 stopped = True
                 break
+        assert sums is not None
+        epoch_sums = dict(zip(terms, sums.tolist(), strict=True))
         epoch_samples = min(n, step * settings.batch_size)
-        record_epoch(history, epoch, {k: v / epoch_samples for k, v in sums.items()},
+        record_epoch(history, epoch, {k: v / epoch_samples for k, v in epoch_sums.items()},
                      mean_loss_terms(model, data.test_x, settings.seed),
                      time.perf_counter() - epoch_started)
         model.train()

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from ..checkpoint import ModelRecord
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "identity": nn.Identity}
-BATCH = 2048   # images per forward pass when a whole split is encoded or reconstructed
+BATCH = 2048   # images per forward pass when a whole split is encoded or reconstructed on the CPU …
+ACCELERATOR_BATCH = 65536   # … and on a GPU: a whole test split (10,000 × 784 floats = 31 MB) in one pass
 MAX_PARAMETERS = 100_000_000   # 400 MB of weights: far beyond what these images need, within a laptop's reach
 
 
@@ -161,9 +162,16 @@ def linear_path(layers: list[nn.Linear]) -> torch.Tensor:
     return product
 
 
+def batch_rows(x: torch.Tensor) -> int:
+    """Rows of x per forward pass when all of x goes through a model: a cache-sized batch on the CPU,
+    a whole split at once on an accelerator (each pass there costs a launch, not the rows)."""
+    return BATCH if x.device.type == "cpu" else ACCELERATOR_BATCH
+
+
 def in_batches(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """fn applied to x (N, D) BATCH rows at a time, the results joined along the first dimension."""
-    return torch.cat([fn(x[i:i + BATCH]) for i in range(0, len(x), BATCH)])
+    """fn applied to x (N, D) batch_rows(x) rows at a time, the results joined along the first dimension."""
+    rows = batch_rows(x)
+    return torch.cat([fn(x[i:i + rows]) for i in range(0, len(x), rows)])
 
 
 @contextlib.contextmanager
