@@ -215,3 +215,11 @@ def test_trial_outcome_without_a_checkpoint_carries_its_reason():
     outcome = TrialOutcome("x", None, {}, None, "bad")
     assert outcome.error == "bad" and outcome.checkpoint is None
     assert os.sep not in Trial("ae", (("hidden", "256;128"),), TrainSettings()).name
+
+
+def test_nothing_imports_ray_unless_the_ray_engine_runs():
+    code = ("import sys, explorer, explorer.cli, explorer.sweep, explorer.sweep_ray, explorer.app.sweeps\n"
+            "print('ray' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
