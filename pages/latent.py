@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.app import caches, hover_images, keys, links, page, sketch
-from explorer.figures import PLOTLY_CONFIG, class_mix, latent_map, tiles_png, variance_bars
+from explorer.figures import PLOTLY_CONFIG, class_mix, latent_map, latent_map_png, tiles_png, variance_bars
 from explorer.latent import (
     TSNE_ITERATIONS,
     Projection,
@@ -78,13 +78,12 @@ slot = left.empty()                  # t-SNE's maps on the way are drawn here, t
 try:
     for proj in maps_of(method):
         if not proj.final and proj.iteration is not None and proj.iterations:
-            with slot.container():
+            with slot.container():      # a picture: swapped in at once, where a new Plotly chart takes seconds
+                seen_as = map_title(method)[0] + (" · its first two axes" if dims == 3 else "")
+                st.image(latent_map_png(proj.coords, sample.labels, names, seen_as), width="stretch")
                 st.progress(proj.iteration / proj.iterations,
                             text=f"{labels[method]}, iteration {proj.iteration} of {proj.iterations}: "
                                  f"{tsne_stage(proj.iteration, proj.iterations)}")
-                title, axis = map_title(method)
-                st.plotly_chart(latent_map(proj.coords, sample.labels, names, hover, title, axis),
-                                config=PLOTLY_CONFIG, key=f"lat_on_the_way_{proj.iteration}")
 except ValueError as exc:               # e.g. every code identical: nothing for t-SNE or UMAP to spread out
     notice.warning(f"{exc}. Showing PCA instead.", icon=":material/warning:")
     method, proj = "pca", next(maps_of("pca"))
