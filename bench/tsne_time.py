@@ -68,6 +68,25 @@ def library(sizes: list[int]) -> None:
               f"kept map read back in {hit * 1000:.0f} ms · PCA {pca * 1000:.0f} ms", flush=True)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(pid: int, timeout: float = 90.0) -> None:
+    """Until the server has used under 0.05 s of CPU in a second: its warm-up (model, data, openTSNE)
+    and the page's first run are over, as they are long before a teacher clicks."""
+    deadline = time.monotonic() + timeout
+    before = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = cpu_seconds(pid)
+        if now - before < 0.05:
+            return
+        before = now
+
+
 def browser() -> None:
     from browser_support import TSNE_WATCH, browser_available, fresh_visit, launch_browser, streamlit_server
     from playwright.sync_api import sync_playwright
@@ -78,17 +97,20 @@ def browser() -> None:
     with sync_playwright() as playwright:
         chromium = launch_browser(playwright)
         for attempt in ("a fresh server, empty map folder", "after a restart, the map kept on disk"):
-            with streamlit_server(env={"AE_EXPLORER_MAP_DIR": str(folder)}, launcher=True) as (url, _, _proc):
-                time.sleep(8)                      # the launcher's warm-up (model, data, openTSNE) has finished
+            with streamlit_server(env={"AE_EXPLORER_MAP_DIR": str(folder)}, launcher=True) as (url, _, server):
                 with fresh_visit(chromium, f"{url}/latent") as page:
+                    wait_idle(server.pid)
                     page.evaluate(TSNE_WATCH)
+                    cpu = cpu_seconds(server.pid)
                     page.get_by_text("t-SNE", exact=True).first.click()
                     page.wait_for_function("window.__tsne.final !== null", timeout=120_000, polling=50)
+                    cpu = cpu_seconds(server.pid) - cpu
                     seen = page.evaluate("window.__tsne")
                     errors = page.locator('[data-testid="stException"]').count()
             first, moved, final = ((seen[k] - seen["click"]) / 1000 for k in ("first", "moved", "final"))
             print(f"browser, {attempt}: click → first map {first:.2f} s, first moved map {moved:.2f} s, final "
-                  f"interactive map {final:.2f} s (2,000 codes; exception boxes: {errors})", flush=True)
+                  f"interactive map {final:.2f} s (server CPU meanwhile {cpu:.2f} s; {len(seen['steps'])} maps on "
+                  f"the way; exception boxes: {errors}; 2,000 codes)", flush=True)
         chromium.close()
 
 

@@ -6,7 +6,7 @@ import io
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 import torch
@@ -137,7 +137,10 @@ def method_recipe(method: str) -> str:
     if method == "tsne":
         return tsne.recipe()
     if method == "umap":
-        return f"umap-learn {version('umap-learn')}"
+        try:
+            return f"umap-learn {version('umap-learn')}"
+        except PackageNotFoundError:          # project_steps says why, in a sentence
+            return "umap-learn (not installed)"
     return f"numpy {np.__version__}"
 
 

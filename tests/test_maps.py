@@ -119,6 +119,10 @@ def test_bad_settings_are_a_value_error_and_identical_codes_too(map_dir):
     same = np.ones((50, 4), dtype=np.float32)
     with pytest.raises(ValueError, match="all 50 codes are identical"):
         next(maps.converging(maps.request("file:abc", "d", "cpu", 50, "all", 0, "tsne", 2, 0, 5.0, 250, same), same))
+    if not latent.umap_available():
+        umap = maps.request("file:abc", "mnist-5k", "cpu", 180, "all", 0, "umap", 2, 0, 15.0, 250, codes)
+        with pytest.raises(ValueError, match="UMAP needs the optional package umap-learn"):
+            next(maps.converging(umap, codes))
     assert not maps._jobs
 
 

@@ -87,3 +87,24 @@ def test_the_shipped_ae_map_keeps_the_class_structure_of_its_code(mnist5k):
     in_map = knn_accuracy(project(sample.codes, "tsne", seed=0).coords, sample.labels)
     assert 0.8 < in_code < 1.0
     assert in_map / in_code >= 0.95, (in_map, in_code)
+
+
+def test_a_map_on_the_way_is_drawn_as_a_picture_with_the_classes_where_they_are():
+    from io import BytesIO
+
+    from PIL import Image
+
+    from explorer.figures import CLASS_COLORS, latent_map_png
+
+    png = latent_map_png(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0, 1]), ("zero", "one"), "on the way",
+                         size=(300, 200), scale=1)
+    image = Image.open(BytesIO(png)).convert("RGB")
+    assert image.size == (300, 200)
+    # The plot area is x 40…210, y 50…160; 3 % in from its corners: (0, 0) bottom left, (1, 1) top right.
+    low_left, top_right = image.getpixel((45, 157)), image.getpixel((205, 53))
+
+    def near(pixel, colour):     # drawn at opacity 0.8 over white
+        target = [0.8 * int(colour[i:i + 2], 16) + 0.2 * 255 for i in (1, 3, 5)]
+        return all(abs(p - t) <= 3 for p, t in zip(pixel, target, strict=True))
+
+    assert near(low_left, CLASS_COLORS[0]) and near(top_right, CLASS_COLORS[1]), (low_left, top_right)

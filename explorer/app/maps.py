@@ -32,7 +32,7 @@ MAP_DIR = Path(os.environ.get("AE_EXPLORER_MAP_DIR", STATE_DIR.parent / "maps"))
 MAX_FILES = 500          # about 40 KB each for 2,000 points: 20 MB at most; the least recently used go
 MAX_IN_MEMORY = 64
 GRACE = 5.0              # seconds a computation nobody watches goes on (a rerun re-attaches well within it)
-REDRAW = 0.5             # seconds at least between two intermediate maps handed to one session
+REDRAW = 0.75            # seconds at least between two maps on the way handed to one session (each a picture: ~60 ms)
 FORMAT = 1               # of the files; part of the key
 
 log = logging.getLogger(__name__)
