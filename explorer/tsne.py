@@ -1,5 +1,6 @@
-"""t-SNE that converges visibly: openTSNE's affinities, then its optimisation in chunks of iterations, each
-intermediate layout handed out as it is reached (the last one is the map)."""
+"""t-SNE that converges visibly: openTSNE, optimised in chunks of iterations, each layout handed out on the way.
+
+openTSNE's affinities, then its gradient descent a chunk at a time; the last layout is the map."""
 from __future__ import annotations
 
 import os

@@ -1,14 +1,12 @@
-"""t-SNE maps: intermediate maps on the way to the final one, chunking that changes nothing, clear
-errors for bad settings, the 10-NN accuracy helper (against a hand count), and an honest map of the
-shipped ae (its 10-NN class accuracy at least 0.95 of the code's own)."""
+"""t-SNE maps: intermediate maps on the way to the final one, chunking that changes almost nothing,
+clear errors for bad settings, the 10-NN accuracy helper (against a hand count), and the picture of
+a map on the way. (The shipped ae's map, honest and kept on disk: test_maps.py.)"""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ROOT
 
-from explorer import load_checkpoint
-from explorer.latent import code_sample, knn_accuracy, project, project_steps
+from explorer.latent import knn_accuracy, project, project_steps
 from explorer.tsne import layouts, stage
 
 
@@ -76,17 +74,6 @@ def test_bad_settings_raise_before_any_work():
         project_steps(np.ones((40, 5)), "tsne", perplexity=5)
     with pytest.raises(ValueError, match="iterations and every must be at least 1"):
         project_steps(codes, "tsne", perplexity=15, iterations=0)
-
-
-def test_the_shipped_ae_map_keeps_the_class_structure_of_its_code(mnist5k):
-    """10-NN class accuracy in the default t-SNE map of the shipped ae (2,000 codes) against the
-    accuracy in the 32-D codes of the same points: at least 0.95 of it (0.965 when measured)."""
-    model = load_checkpoint(ROOT / "checkpoints" / "ae.pt")
-    sample = code_sample(model, mnist5k, 2000, "all", seed=0)
-    in_code = knn_accuracy(sample.codes, sample.labels)
-    in_map = knn_accuracy(project(sample.codes, "tsne", seed=0).coords, sample.labels)
-    assert 0.8 < in_code < 1.0
-    assert in_map / in_code >= 0.95, (in_map, in_code)
 
 
 def test_a_map_on_the_way_is_drawn_as_a_picture_with_the_classes_where_they_are():

@@ -1,6 +1,6 @@
-"""Slow latent maps (t-SNE, UMAP) for the pages: each made once, in a background thread whose
-intermediate maps every session asking for it follows as they arrive, then kept in memory and on disk.
+"""Slow latent maps (t-SNE, UMAP): each made once in a thread that sessions follow, kept in memory and on disk.
 
+Every session asking for a map while it is made is handed its intermediate maps as they arrive.
 Why a thread and not a cached function: a page's script run stops at any click, and a map half-made
 in it would be lost; thirty sessions asking at once must share one computation and all watch it
 converge. A computation nobody has watched for GRACE seconds stops (the student moved on).
@@ -67,6 +67,7 @@ class MapRequest:
 
 def request(model_key: str, dataset: str, device: str, n: int, source: str, sample_seed: int, method: str,
             dims: int, seed: int, perplexity: float, iterations: int, codes: np.ndarray) -> MapRequest:
+    """The request for a map of these codes (their digest stands for them)."""
     digest = hashlib.sha256(np.ascontiguousarray(codes).tobytes() + str(codes.shape).encode()).hexdigest()
     # Settings that do not change this method's map are left out of the key, so they never miss.
     tsne = method == "tsne"
