@@ -2,11 +2,13 @@
 and the VAE's generative views; exports for the Embedding Projector."""
 import explorer.app.preload  # noqa: F401  — first: see its docstring
 
+from collections.abc import Iterator
+
 import numpy as np
 import streamlit as st
 
 from explorer.app import caches, hover_images, keys, links, page, sketch
-from explorer.figures import PLOTLY_CONFIG, class_mix, latent_map, tiles_png, variance_bars
+from explorer.figures import PLOTLY_CONFIG, class_mix, latent_map, latent_map_png, tiles_png, variance_bars
 from explorer.latent import (
     TSNE_ITERATIONS,
     Projection,
@@ -20,6 +22,7 @@ from explorer.latent import (
     traversal,
     umap_available,
 )
+from explorer.tsne import stage as tsne_stage
 
 ctx = page.model_page("Latent space")
 data, model = ctx.data, ctx.model
@@ -54,44 +57,54 @@ if method == "tsne":
         iterations = int(st.slider("Iterations", 250, 2000, TSNE_ITERATIONS, step=250, key="lat_iterations"))
 
 sample = caches.code_sample(ctx.key, model, data.name, ctx.device, n, source, seed)
-
-
-def make_map(chosen: str) -> Projection:
-    return caches.projection(ctx.key, data.name, ctx.device, n, source, seed, chosen, dims, perplexity, iterations,
-                             sample.codes)
-
-
-try:
-    if method == "tsne":
-        with st.status(f"Running t-SNE on {len(sample):,} codes (a few seconds the first time; cached after)…",
-                       expanded=False) as status:
-            proj = make_map(method)
-            status.update(label=f"t-SNE map of {len(sample):,} codes", state="complete")
-    else:
-        proj = make_map(method)
-except ValueError as exc:               # e.g. every code identical: nothing for t-SNE or UMAP to spread out
-    st.warning(f"{exc}. Showing PCA instead.", icon=":material/warning:")
-    method, proj = "pca", make_map("pca")
-links.publish("latent", {"map": method, "images": source, "points": n, "seed": seed}, ctx.link_slot)
-
 hover = [f"{split} #{idx} · class {names[y]}"
          for split, idx, y in zip(sample.split, sample.index, sample.labels, strict=True)]
-axis = {"pca": ("PC1", "PC2", "PC3"), "raw": ("z₀", "z₁", "z₂")}.get(
-    method, (f"{labels[method]} 1", f"{labels[method]} 2", f"{labels[method]} 3"))
-title = f"{labels[method]} of {len(sample):,} codes ({k}-D) from {ctx.entry.label}"
+
+
+def map_title(chosen: str) -> tuple[str, tuple[str, ...]]:
+    axis = {"pca": ("PC1", "PC2", "PC3"), "raw": ("z₀", "z₁", "z₂")}.get(
+        chosen, (f"{labels[chosen]} 1", f"{labels[chosen]} 2", f"{labels[chosen]} 3"))
+    return f"{labels[chosen]} of {len(sample):,} codes ({k}-D) from {ctx.entry.label}", axis
+
+
+def maps_of(chosen: str) -> Iterator[Projection]:
+    return caches.projections(ctx.key, data.name, ctx.device, n, source, seed, chosen, dims, perplexity, iterations,
+                              sample.codes)
+
+
+notice = st.empty()                  # a warning about the map, above it
+left, right = st.columns([3, 1])
+slot = left.empty()                  # t-SNE's maps on the way are drawn here, then the final one
+try:
+    for proj in maps_of(method):
+        if not proj.final and proj.iteration is not None and proj.iterations:
+            with slot.container():      # a picture: swapped in at once, where a new Plotly chart takes seconds
+                seen_as = map_title(method)[0] + (" · its first two axes" if dims == 3 else "")
+                st.image(latent_map_png(proj.coords, sample.labels, names, seen_as), width="stretch")
+                st.progress(proj.iteration / proj.iterations,
+                            text=f"{labels[method]}, iteration {proj.iteration} of {proj.iterations}: "
+                                 f"{tsne_stage(proj.iteration, proj.iterations)}")
+except ValueError as exc:               # e.g. every code identical: nothing for t-SNE or UMAP to spread out
+    notice.warning(f"{exc}. Showing PCA instead.", icon=":material/warning:")
+    method, proj = "pca", next(maps_of("pca"))
+links.publish("latent", {"map": method, "images": source, "points": n, "seed": seed}, ctx.link_slot)
+
+title, axis = map_title(method)
 drawing = sketch.current_drawing(data.image_shape)            # a digit drawn below, marked on the map
 marked, placed_how = None, ""
 if drawing is not None:
     drawn_code = model.encode_all(data.test_x.new_tensor(drawing)[None]).cpu().numpy()
     marked, placed_how = place(proj, sample.codes, drawn_code)
-left, right = st.columns([3, 1])
-event = left.plotly_chart(latent_map(proj.coords, sample.labels, names, hover, title, axis, marked,
+event = slot.plotly_chart(latent_map(proj.coords, sample.labels, names, hover, title, axis, marked,
                                      f"your digit, placed {placed_how}"),
                           config=PLOTLY_CONFIG, key=f"lat_map_{dims}", on_select="rerun",
                           selection_mode=("points", "box", "lasso"))
 with left:
     thumbnails = hover_images.attach(f"lat_map_{dims}", sample.images, data.image_shape,
                                      (ctx.key, data.name, ctx.device, n, source, seed))
+if method == "tsne" and proj.iterations:
+    left.caption(f"t-SNE (openTSNE) after {proj.iterations} iterations at perplexity {perplexity:g}, seeded: made "
+                 "once and kept, so it shows at once next time, for everyone, even after a restart.")
 if drawing is not None:
     left.caption(f"★ Your digit (drawn below) is placed {placed_how}.")
 with right:

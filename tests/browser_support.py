@@ -30,9 +30,17 @@ def browser_available() -> str | None:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free loopback port: any, or the first free one in AE_EXPLORER_TEST_PORTS ("8613-8619") on a
+    machine shared with others who keep to their own ranges."""
+    low, _, high = os.environ.get("AE_EXPLORER_TEST_PORTS", "0-0").partition("-")
+    for port in range(int(low), int(high or low) + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise OSError(f"no free port in AE_EXPLORER_TEST_PORTS={os.environ['AE_EXPLORER_TEST_PORTS']}")
 
 
 @contextlib.contextmanager
@@ -142,6 +150,37 @@ new MutationObserver(() => {
   if (!window.__seen.metric && document.querySelector('[data-testid="stMetric"]')) window.__seen.metric = now;
 }).observe(document, {subtree: true, childList: true, characterData: true});
 """
+
+
+# Evaluated in the Latent page just before the click on t-SNE: notes, on a clock the click starts,
+# when a picture of the map first shows in the map's place (`first`), when one past iteration 0 does
+# (`moved`), and when the final, interactive t-SNE chart has been drawn (`final`); and every progress
+# line shown on the way (`steps`).
+TSNE_WATCH = """() => {
+  window.__tsne = {click: performance.now(), first: null, moved: null, final: null, steps: []};
+  const look = () => {
+    const s = window.__tsne, now = performance.now();
+    const progress = document.querySelector('[data-testid="stProgress"]');
+    const text = progress ? progress.innerText : '';
+    if (text && s.steps[s.steps.length - 1] !== text) s.steps.push(text);
+    const block = progress && progress.closest('[data-testid="stVerticalBlock"]');
+    const picture = block && block.querySelector('[data-testid="stImage"] img');
+    if (picture && picture.complete && picture.naturalWidth) {
+      if (s.first === null) s.first = now;
+      if (s.moved === null && !/iteration 0 of/.test(text)) s.moved = now;
+    }
+    const chart = document.querySelector('.st-key-lat_map_2 .js-plotly-plot');
+    const title = chart && chart._fullLayout && chart.layout.title && chart.layout.title.text;
+    if (title && title.includes('t-SNE') && chart.querySelector('canvas')) {
+      s.final = now;
+      if (s.first === null) s.first = now;
+      if (s.moved === null) s.moved = now;
+      return;
+    }
+    requestAnimationFrame(look);
+  };
+  requestAnimationFrame(look);
+}"""
 
 
 def browser_tests() -> list:

@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 SCRATCH = Path(tempfile.mkdtemp(prefix="ae-explorer-tests-"))
 os.environ.setdefault("AE_EXPLORER_STATE_DIR", str(SCRATCH / "browsers"))
 os.environ.setdefault("AE_EXPLORER_SAVE_DIR", str(SCRATCH / "runs"))
+os.environ.setdefault("AE_EXPLORER_MAP_DIR", str(SCRATCH / "maps"))       # kept t-SNE maps
 
 from explorer import TrainSettings, build_model, load_dataset, train, variant_names  # noqa: E402
 from explorer.idx import write_mnist_folder  # noqa: E402

@@ -175,6 +175,8 @@ def test_latent_page_maps_and_exports():
     at.segmented_control(key="lat_method").set_value("tsne").run()
     no_exception(at)
     assert at.slider(key="lat_perplexity").value == 30
+    assert any(c.value.startswith("t-SNE (openTSNE) after 750 iterations at perplexity 30") for c in at.caption)
+    assert not at.get("progress")                  # the maps on the way are replaced by the final one
     at.toggle(key="lat_3d").set_value(True).run()
     no_exception(at)
 

@@ -9,6 +9,7 @@ import time
 import pytest
 from browser_support import (
     ROOT,
+    TSNE_WATCH,
     browser_tests,
     fresh_visit,
     full_screenshot,
@@ -319,3 +320,31 @@ def test_the_latent_map_shows_the_image_under_the_cursor(server, browser):
         page.screenshot(path=str(SHOTS / "latent-hover.png"))
         page.mouse.move(5, 5)
         tip.wait_for(state="hidden", timeout=10_000)
+
+
+def test_t_sne_on_the_latent_page_converges_on_screen_and_then_selects(server, browser):
+    """Clicking t-SNE shows pictures of the map as it converges, with the iteration, then the
+    interactive map in their place — the lasso on it shows the chosen images."""
+    with fresh_visit(browser, f"{server}/latent") as page:
+        page.evaluate(TSNE_WATCH)
+        page.get_by_text("t-SNE", exact=True).first.click()
+        page.wait_for_function("window.__tsne.final !== null", timeout=120_000, polling=50)
+        wait_until_rendered(page, timeout=60)
+        full_screenshot(page, str(SHOTS / "latent-tsne.png"))
+        assert page.locator('[data-testid="stException"]').count() == 0
+        steps = page.evaluate("window.__tsne.steps")
+        assert steps and "iteration 0 of 750" in steps[0], steps                 # the PCA start first …
+        assert any("early exaggeration" in s for s in steps[1:]), steps          # … then the optimisation
+        assert page.locator('[data-testid="stProgress"]').count() == 0           # replaced by the final map
+        assert page.get_by_text("t-SNE (openTSNE) after 750 iterations at perplexity 30").count() == 1
+        box = page.locator(".st-key-lat_map_2 .nsewdrag").first.bounding_box()
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(cx - 150, cy - 150)
+        page.mouse.down()
+        for x, y in ((cx + 150, cy - 150), (cx + 150, cy + 150), (cx - 150, cy + 150), (cx - 151, cy - 149)):
+            page.mouse.move(x, y, steps=8)
+        page.mouse.up()
+        page.get_by_text("selected", exact=False).first.wait_for(timeout=30_000)
+        wait_until_rendered(page, timeout=30)
+        assert page.get_by_text("Nothing selected yet").count() == 0
+        assert page.locator('[data-testid="stException"]').count() == 0

@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 
 from explorer import latent
-from explorer.app import caches
+from explorer.app import caches, maps
 from explorer.app.catalog import file_digest
 
 SESSIONS = 12
@@ -52,10 +52,10 @@ def counting(monkeypatch, module, name: str, delay: float = 0.3) -> list:
 
 @pytest.fixture
 def empty_caches():
-    for cached in (caches.dataset, caches.checkpoint_model, caches.metrics, caches.projection):
+    for cached in (caches.dataset, caches.checkpoint_model, caches.metrics, caches.projection, maps):
         cached.clear()
     yield
-    for cached in (caches.dataset, caches.checkpoint_model, caches.metrics, caches.projection):
+    for cached in (caches.dataset, caches.checkpoint_model, caches.metrics, caches.projection, maps):
         cached.clear()
 
 
@@ -79,13 +79,16 @@ def test_the_dataset_and_its_evaluation_are_built_once(monkeypatch, empty_caches
     assert all(r == results[0] for r in results) and 0 < results[0].recon_mse < 0.05
 
 
-def test_a_t_sne_map_asked_for_by_every_session_at_once_is_computed_once(monkeypatch, empty_caches):
+def test_a_t_sne_map_asked_for_by_every_session_at_once_is_computed_once(monkeypatch, empty_caches, tmp_path):
+    monkeypatch.setattr(maps, "MAP_DIR", tmp_path)
     codes = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
-    runs = counting(monkeypatch, latent, "project")
-    maps = all_at_once(lambda: caches.projection("model:x", "mnist-5k", "cpu", 300, "test", 0, "tsne", 2,
-                                                   30.0, 250, codes))
-    assert len(runs) == 1
-    assert all(np.array_equal(m.coords, maps[0].coords) for m in maps) and maps[0].coords.shape == (300, 2)
+    runs = counting(monkeypatch, latent, "project_steps", delay=0)
+    shown = all_at_once(lambda: list(caches.projections("model:x", "mnist-5k", "cpu", 300, "test", 0, "tsne", 2,
+                                                        30.0, 250, codes)))
+    assert len(runs) == 1                                          # one computation, followed by all
+    finals = [maps_seen[-1] for maps_seen in shown]
+    assert all(f.final and np.array_equal(f.coords, finals[0].coords) for f in finals)
+    assert finals[0].coords.shape == (300, 2)
 
 
 def test_the_activations_small_multiples_are_drawn_once_and_shared(monkeypatch, empty_caches):

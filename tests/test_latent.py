@@ -125,6 +125,13 @@ def test_cli_project_writes_csv_and_projector_files(tmp_path, trained_digits_mod
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 300 and {"x", "y", "code_0", "code_7"} <= set(rows[0])
     assert len((tmp_path / "tb" / "vectors.tsv").read_text().strip().split("\n")) == 300
+    tsne = subprocess.run([sys.executable, "-m", "explorer", "project", "--checkpoint", str(ckpt), "--method", "tsne",
+                           "--n", "300", "--perplexity", "20", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert tsne.returncode == 0, tsne.stderr
+    assert "tsne map of 300 codes (8-D)" in tsne.stdout
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 300 and len({(r["x"], r["y"]) for r in rows}) == 300        # spread out, not collapsed
     bad = subprocess.run([sys.executable, "-m", "explorer", "project", "--checkpoint", str(ckpt), "--method", "mds",
                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "invalid choice: 'mds'" in bad.stderr

@@ -5,6 +5,7 @@ training makes a new model. Keys name everything a result depends on (a model by
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
 import numpy as np
 import plotly.graph_objects as go
@@ -16,6 +17,7 @@ from ..datasets import Dataset, load_dataset
 from ..metrics import Evaluation, evaluate
 from ..noise import NoiseSetting
 from ..variants.base import Autoencoder
+from . import maps
 
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=8)
@@ -71,6 +73,18 @@ def encoder_filters(model_key: str, _model: Autoencoder) -> np.ndarray:
 def code_sample(model_key: str, _model: Autoencoder, dataset_name: str, device: str, n: int, source: str,
                 seed: int) -> latent.CodeSample:
     return latent.code_sample(_model, dataset(dataset_name, device), n, source, seed)
+
+
+def projections(model_key: str, dataset_name: str, device: str, n: int, source: str, seed: int, method: str,
+                dims: int, perplexity: float, iterations: int, codes: np.ndarray) -> Iterator[latent.Projection]:
+    """The map a page shows, as it is made: PCA and raw maps at once (cached here); t-SNE and UMAP
+    maps through `maps` (intermediate maps as they arrive, the final last; kept in memory and on
+    disk). The seed draws the sample and seeds the method."""
+    if method not in latent.SLOW_METHODS:
+        yield projection(model_key, dataset_name, device, n, source, seed, method, dims, perplexity, iterations, codes)
+        return
+    yield from maps.converging(maps.request(model_key, dataset_name, device, n, source, seed, method, dims, seed,
+                                            perplexity, iterations, codes), codes)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
