@@ -328,6 +328,19 @@ def test_a_drawn_digit_s_active_units_are_counted_in_its_code_s_own_terms(model,
     assert shown == expected
 
 
+@pytest.mark.parametrize("page", ["pages/reconstructions.py", "pages/activations.py", "pages/latent.py"])
+def test_the_drawing_pad_opens_on_request(page):
+    """Closed on a first visit (no canvas, no upload box to load); with a drawing it opens by itself
+    (test_a_drawn_digit_s_active_units_are_counted_in_its_code_s_own_terms)."""
+    at = fresh(page)
+    pad = next(t for t in at.toggle if t.label == "Open the drawing pad")
+    assert pad.value is False and not at.main.get("file_uploader")     # a first visit: no canvas, no upload box
+    pad.set_value(True).run()
+    no_exception(at)
+    assert [u.label for u in at.main.get("file_uploader")] == ["…or upload a picture of a digit"]
+    assert any("Draw a digit on the black square" in i.value for i in at.info)
+
+
 def test_compare_page_shows_the_l1_sweep_trade_off():
     at = fresh("pages/compare.py")
     no_exception(at)

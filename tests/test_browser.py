@@ -300,7 +300,9 @@ def draw_a_seven(page) -> None:
 
 def test_a_drawn_digit_goes_through_the_model_and_onto_the_map(server, browser):
     with fresh_visit(browser, f"{server}/latent?model=denoising") as page:
-        assert page.get_by_text("Draw a digit on the black square").count() == 1
+        page.get_by_text("Open the drawing pad").click()                  # the pad opens on request
+        page.get_by_text("Draw a digit on the black square").wait_for(timeout=30_000)
+        wait_until_rendered(page, timeout=60)
         draw_a_seven(page)
         page.get_by_text("Your digit (drawn below) is placed exactly, on the PCA axes").wait_for(timeout=30_000)
         wait_until_rendered(page, timeout=60)
