@@ -46,15 +46,38 @@ def per_class_bar(per_class: dict[str, float], title: str = "Reconstruction erro
     return fig
 
 
+# Inferno, but for its first colour: Streamlit's Plotly wrapper uses "#000001"… "#0000xx" as placeholders for
+# its theme's colours and replaces them in every figure it draws, and Inferno starts at "#000004" (a lavender
+# low end, measured). The same black, written so that nothing replaces it.
+INFERNO = [[0.0, "rgb(0, 0, 4)"], *[[position, colour] for position, colour in
+                                    go.Heatmap(colorscale="Inferno").colorscale[1:]]]
+
+
 def heatmap(image: np.ndarray, title: str, colorbar_title: str = "MSE") -> go.Figure:
     """A (H, W) map drawn as square pixels with hover values."""
-    fig = go.Figure(go.Heatmap(z=image[::-1], colorscale="Inferno", colorbar=dict(title=colorbar_title),
+    fig = go.Figure(go.Heatmap(z=image[::-1], colorscale=INFERNO, colorbar=dict(title=colorbar_title),
                                hovertemplate="row %{customdata[0]}, col %{x}<br>%{z:.4f}<extra></extra>",
                                customdata=np.stack(np.meshgrid(np.arange(image.shape[1]),
                                                                np.arange(image.shape[0])[::-1]), -1)[..., ::-1]))
     fig.update_layout(title=title, height=360, margin=dict(l=20, r=20, t=50, b=20),
                       xaxis=dict(visible=False, constrain="domain"),
                       yaxis=dict(visible=False, scaleanchor="x"))
+    return fig
+
+
+def error_views(per_class: dict[str, float], pixel_map: np.ndarray) -> go.Figure:
+    """Reconstruction error by class (bars) beside the mean squared error per pixel (a heat map of
+    square pixels), one chart: the two figures above as its two panels."""
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], horizontal_spacing=0.08,
+                        subplot_titles=["Reconstruction error by class",
+                                        "Where the error is: mean squared error per pixel"])
+    fig.add_trace(per_class_bar(per_class).data[0], row=1, col=1)
+    fig.add_trace(heatmap(pixel_map, "").data[0].update(colorbar=dict(title="MSE", x=1.0, len=0.9)), row=1, col=2)
+    fig.update_xaxes(title_text="class", type="category", row=1, col=1)
+    fig.update_yaxes(title_text="mean squared error per pixel", row=1, col=1)
+    fig.update_xaxes(visible=False, constrain="domain", row=1, col=2)
+    fig.update_yaxes(visible=False, scaleanchor="x2", row=1, col=2)
+    fig.update_layout(height=380, showlegend=False, margin=dict(l=50, r=20, t=50, b=40))
     return fig
 
 

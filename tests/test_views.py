@@ -11,6 +11,7 @@ from PIL import Image
 from explorer.figures import (
     TEST_COLOR,
     UnitPanel,
+    error_views,
     heatmap,
     loss_curves,
     per_class_bar,
@@ -218,3 +219,15 @@ def test_unit_panels_line_up_each_units_numbers_and_the_distributions_hold_firin
     assert np.allclose(dist.data[0].x, [-2, -1, 0])                          # log₁₀ rates; dead units left out
     assert list(dist.data[1].x) == [0, 1, 1, 3] and dist.data[1].xaxis == "x2"
     assert "mean 1.2" in [a.text for a in dist.layout.annotations]
+
+
+def test_error_views_hold_the_per_class_error_and_the_pixel_map_in_one_chart(trained_digits_models, digits):
+    summary = error_summary(trained_digits_models["ae"][0], digits)
+    fig = error_views(summary.per_class, summary.pixel_map)
+    bars, pixels = fig.data
+    assert list(bars.x) == list(summary.per_class) and np.allclose(bars.y, list(summary.per_class.values()))
+    assert np.allclose(np.asarray(pixels.z)[::-1], summary.pixel_map) and pixels.xaxis == "x2"
+    assert [a.text for a in fig.layout.annotations] == ["Reconstruction error by class",
+                                                        "Where the error is: mean squared error per pixel"]
+    # Streamlit replaces "#000001"…"#0000ff" with its theme's colours in any figure it draws
+    assert not any(colour.lower().startswith("#0000") for _, colour in pixels.colorscale)
