@@ -7,9 +7,10 @@ caches are warm, then opens each page `--repeat` times, each time in a new brows
 no cookies: a student's first visit). Prints per page: the median seconds from navigation to the page's
 last change once settled (its heading shown, Streamlit idle, nothing changing for a second), the bytes
 the browser received (HTTP response bodies, mostly Streamlit's own frontend, and websocket frames, the
-page's content), the seconds the server spent running the page's script for that visit, the number of
-Plotly charts and images on it, and its time over the Train page's in the same run (the target: at
-most 1.6)."""
+page's content), the seconds the server spent running the page's script for that visit, the CPU seconds
+of the page's main thread in the browser (scripts, layout, paint: its weight, steadier than the wall
+clock on a shared machine), the number of Plotly charts and images on it, and its time over the Train
+page's in the same run (the target: at most 1.6)."""
 from __future__ import annotations
 
 import argparse
@@ -46,6 +47,7 @@ class Visit:
     http_bytes: int
     ws_bytes: int
     server_seconds: float
+    browser_seconds: float
     charts: int
     images: int
     exceptions: int
@@ -68,12 +70,17 @@ def visit(browser, url: str, run_log: Path) -> Visit:
     responses, frames = [], []
     page.on("response", lambda response: responses.append(response))
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(len(payload))))
+    cdp = context.new_cdp_session(page)
+    cdp.send("Performance.enable")
     try:
         page.goto(url, wait_until="domcontentloaded")
         wait_until_rendered(page, timeout=120, quiet=QUIET)
         # performance.now() counts from the navigation's start: the last DOM change is when it settled
         settled_at = page.evaluate(SETTLE_PROBE)["last"] / 1000
         counts = page.evaluate(COUNT)
+        # the page's main-thread CPU time (scripts, layout, painting): its weight, less sensitive than the
+        # wall clock to what else the machine is doing
+        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
         http = 0
         for response in responses:
             try:
@@ -83,7 +90,8 @@ def visit(browser, url: str, run_log: Path) -> Visit:
         with open(run_log) as log:       # the app appends one line per script run (explorer.app.timing)
             log.seek(logged)
             server = sum(json.loads(line)["seconds"] for line in log if line.strip())
-        return Visit(settled_at, http, sum(frames), server, counts["charts"], counts["images"], counts["exceptions"])
+        return Visit(settled_at, http, sum(frames), server, metrics["TaskDuration"], counts["charts"], counts["images"],
+                     counts["exceptions"])
     finally:
         context.close()
 
@@ -118,14 +126,15 @@ def main() -> None:
         browser.close()
     train = results["train"].median("seconds")
     columns = [("page", 16), ("settled (s)", 12), ("min–max", 12), ("HTTP KiB", 10), ("WS KiB", 9),
-               ("server s", 10), ("charts", 8), ("images", 8), ("× Train", 9)]
+               ("server s", 10), ("browser CPU s", 15), ("charts", 8), ("images", 8), ("× Train", 9)]
     print("".join(f"{title:<{width}}" if n == 0 else f"{title:>{width}}" for n, (title, width) in enumerate(columns)))
     for name in names:
         r = results[name]
         cells = [name, f"{r.median('seconds'):.2f}",
                  f"{min(v.seconds for v in r.visits):.2f}–{max(v.seconds for v in r.visits):.2f}",
                  f"{r.median('http_bytes') / 1024:.0f}", f"{r.median('ws_bytes') / 1024:.0f}",
-                 f"{r.median('server_seconds'):.2f}", f"{r.median('charts'):.0f}", f"{r.median('images'):.0f}",
+                 f"{r.median('server_seconds'):.2f}", f"{r.median('browser_seconds'):.2f}",
+                 f"{r.median('charts'):.0f}", f"{r.median('images'):.0f}",
                  f"{r.median('seconds') / train:.2f}"]
         broken = max(v.exceptions for v in r.visits)
         print("".join(f"{cell:<{width}}" if n == 0 else f"{cell:>{width}}"
