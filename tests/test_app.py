@@ -279,6 +279,9 @@ def test_latent_page_for_the_2d_vae_shows_raw_map_and_generative_views():
     at = fresh("pages/latent.py", model="vae-2d")
     no_exception(at)
     assert at.session_state["lat_method"] == "raw"
+    assert not any("decoded from z ~ N(0, I)" in c for c in image_captions(at))     # below the fold: on request
+    at.toggle(key="lat_generate").set_value(True).run()
+    no_exception(at)
     captions = image_captions(at)
     assert any("decoded from z ~ N(0, I)" in c for c in captions)
     assert any("Kingma & Welling" in c for c in captions)
