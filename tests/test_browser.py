@@ -265,22 +265,22 @@ def test_a_link_opens_that_view_in_a_fresh_browser_and_the_page_offers_its_own(s
 
 def test_each_activations_view_opens_from_its_button(server, browser):
     """The Activations page draws one view at a time: each button brings its own chart or images."""
-    views = {"Every unit's histogram": ".st-key-small_multiples .js-plotly-plot",
-             "ρ̂ and KL per unit": ".st-key-per_unit .js-plotly-plot",
-             "Firing rates and L0": ".st-key-distributions .js-plotly-plot",
-             "One image's code": ".st-key-one_code .js-plotly-plot",
-             "One unit": ".st-key-unit_hist .js-plotly-plot",
-             "All filters": '[data-testid="stImage"]'}
+    views = {"units": ("Every unit's histogram", ".st-key-small_multiples .js-plotly-plot"),
+             "kl": ("ρ̂ and KL per unit", ".st-key-per_unit .js-plotly-plot"),
+             "firing": ("Firing rates and L0", ".st-key-distributions .js-plotly-plot"),
+             "image": ("One image's code", ".st-key-one_code .js-plotly-plot"),
+             "unit": ("One unit", ".st-key-unit_hist .js-plotly-plot"),
+             "filters": ("All filters", '[data-testid="stImage"]')}
     with fresh_visit(browser, f"{server}/activations?model=jumprelu") as page:
         assert page.locator(".js-plotly-plot").count() == 1                 # a first visit: one chart
-        for label, selector in views.items():
+        for view, (label, selector) in views.items():
             page.get_by_role("radio", name=label, exact=True).click()
             page.locator(selector).first.wait_for(timeout=60_000)
             wait_until_rendered(page, timeout=60)
             assert page.locator('[data-testid="stException"]').count() == 0, label
             assert page.locator(selector).count() >= 1, label
-            full_screenshot(page, str(SHOTS / f"activations-{label.split()[0].lower()}.png"))
-        assert "view=filters" in page.url
+            assert f"view={view}" in page.url, label
+            full_screenshot(page, str(SHOTS / f"activations-{view}.png"))
 
 
 def draw_a_seven(page) -> None:
