@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -11,6 +12,7 @@ from .compare import Point
 from .images import grid, to_images, to_png
 
 TRAIN_COLOR, TEST_COLOR = "#1f77b4", "#ff7f0e"
+LABEL_BACKGROUND = "rgba(255, 255, 255, 0.8)"    # a reference line's label stays readable over bars
 CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                 "#bcbd22", "#17becf"]
 
@@ -45,15 +47,38 @@ def per_class_bar(per_class: dict[str, float], title: str = "Reconstruction erro
     return fig
 
 
+# Inferno, but for its first colour: Streamlit's Plotly wrapper uses "#000001"… "#0000xx" as placeholders for
+# its theme's colours and replaces them in every figure it draws, and Inferno starts at "#000004" (a lavender
+# low end, measured). The same black, written so that nothing replaces it.
+INFERNO = [[0.0, "rgb(0, 0, 4)"], *[[position, colour] for position, colour in
+                                    go.Heatmap(colorscale="Inferno").colorscale[1:]]]
+
+
 def heatmap(image: np.ndarray, title: str, colorbar_title: str = "MSE") -> go.Figure:
     """A (H, W) map drawn as square pixels with hover values."""
-    fig = go.Figure(go.Heatmap(z=image[::-1], colorscale="Inferno", colorbar=dict(title=colorbar_title),
+    fig = go.Figure(go.Heatmap(z=image[::-1], colorscale=INFERNO, colorbar=dict(title=colorbar_title),
                                hovertemplate="row %{customdata[0]}, col %{x}<br>%{z:.4f}<extra></extra>",
                                customdata=np.stack(np.meshgrid(np.arange(image.shape[1]),
                                                                np.arange(image.shape[0])[::-1]), -1)[..., ::-1]))
     fig.update_layout(title=title, height=360, margin=dict(l=20, r=20, t=50, b=20),
                       xaxis=dict(visible=False, constrain="domain"),
                       yaxis=dict(visible=False, scaleanchor="x"))
+    return fig
+
+
+def error_views(per_class: dict[str, float], pixel_map: np.ndarray) -> go.Figure:
+    """Reconstruction error by class (bars) beside the mean squared error per pixel (a heat map of
+    square pixels), one chart: the two figures above as its two panels."""
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], horizontal_spacing=0.08,
+                        subplot_titles=["Reconstruction error by class",
+                                        "Where the error is: mean squared error per pixel"])
+    fig.add_trace(per_class_bar(per_class).data[0], row=1, col=1)
+    fig.add_trace(heatmap(pixel_map, "").data[0].update(colorbar=dict(title="MSE", x=1.0, len=0.9)), row=1, col=2)
+    fig.update_xaxes(title_text="class", type="category", row=1, col=1)
+    fig.update_yaxes(title_text="mean squared error per pixel", row=1, col=1)
+    fig.update_xaxes(visible=False, constrain="domain", row=1, col=2)
+    fig.update_yaxes(visible=False, scaleanchor="x2", row=1, col=2)
+    fig.update_layout(height=380, showlegend=False, margin=dict(l=50, r=20, t=50, b=40))
     return fig
 
 
@@ -73,21 +98,41 @@ PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png",
 
 def unit_histograms(counts: np.ndarray, edges: np.ndarray, units: np.ndarray, log_counts: bool,
                     cols: int = 8, highlight: int | None = None) -> go.Figure:
-    """Small multiples: one activation histogram per unit, in the order given, to scan at a glance."""
-    rows = -(-len(units) // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"unit {u}" for u in units],
-                        horizontal_spacing=0.02, vertical_spacing=0.35 / max(rows, 1))
-    for i, unit in enumerate(units):
-        centres = (edges[unit][:-1] + edges[unit][1:]) / 2
-        color = TEST_COLOR if unit == highlight else TRAIN_COLOR
-        fig.add_trace(go.Bar(x=centres, y=counts[unit], marker_color=color, marker_line_width=0,
-                             hovertemplate=f"unit {unit}<br>z ≈ %{{x:.3g}}<br>%{{y}} images<extra></extra>"),
-                      row=i // cols + 1, col=i % cols + 1)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False, type="log" if log_counts else "linear")
-    fig.update_annotations(font_size=10)
-    fig.update_layout(height=max(160, 95 * rows), showlegend=False, bargap=0,
-                      margin=dict(l=10, r=10, t=30, b=10))
+    """Small multiples: one activation histogram per unit, in the order given, to scan at a glance.
+
+    One Bar trace on one pair of axes, each unit's bars placed in a cell of a grid, not a subplot per
+    unit: a browser draws dozens of subplots (an axis pair each) slowly, one trace at once. Each cell
+    has its own scales, as separate panels would: x spans the unit's own bins, bar heights are its
+    counts over its tallest bar (log₁₀(1 + count) when log_counts). Hovering gives the unit, the bin's
+    range of z and the number of images; a bar's customdata is [unit, z from, z to, images]."""
+    units = np.asarray(units, dtype=int)
+    n_bins = counts.shape[1]
+    gap = max(3, n_bins // 6)                    # empty bins between cells
+    rows = max(1, -(-len(units) // cols))
+    row_step = 1.45                              # a cell's height is 1; the rest is room for its label
+    shown = np.log10(1 + counts[units]) if log_counts else counts[units].astype(float)
+    tallest = shown.max(axis=1, keepdims=True)
+    heights = shown / np.where(tallest > 0, tallest, 1)               # (n, bins) in [0, 1]
+    cell = np.arange(len(units))
+    left = (cell % cols) * (n_bins + gap)                             # (n,) x of each cell's first bin
+    bottom = -(cell // cols) * row_step                               # (n,) y of each cell's baseline
+    x = (left[:, None] + np.arange(n_bins)[None, :] + 0.5).ravel()
+    custom = np.stack([np.repeat(units, n_bins).astype(float), edges[units, :-1].ravel(),
+                       edges[units, 1:].ravel(), counts[units].ravel().astype(float)], axis=1)
+    colours = np.where(np.repeat(units, n_bins) == (-1 if highlight is None else highlight), TEST_COLOR, TRAIN_COLOR)
+    fig = go.Figure(go.Bar(x=x, y=heights.ravel(), base=np.repeat(bottom, n_bins), width=1.0,
+                           marker=dict(color=colours, line_width=0), customdata=custom,
+                           hovertemplate="unit %{customdata[0]}<br>z from %{customdata[1]:.3g} to "
+                                         "%{customdata[2]:.3g}<br>%{customdata[3]} images<extra></extra>"))
+    # each cell's baseline (one trace, cells apart by gaps) and its label above it
+    line_x = np.stack([left, left + n_bins, np.full(len(units), np.nan)], axis=1).ravel()
+    line_y = np.repeat(bottom, 3).astype(float)
+    fig.add_trace(go.Scatter(x=line_x, y=line_y, mode="lines", line=dict(color="#bbb", width=1), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=left + n_bins / 2, y=bottom + 1.2, mode="text", text=[f"unit {u}" for u in units],
+                             textfont=dict(size=10), hoverinfo="skip"))
+    fig.update_xaxes(visible=False, range=[-gap / 2, cols * (n_bins + gap) - gap / 2])
+    fig.update_yaxes(visible=False, range=[-(rows - 1) * row_step - 0.1, 1.35])
+    fig.update_layout(height=max(160, 80 * rows + 20), showlegend=False, margin=dict(l=10, r=10, t=10, b=10))
     return fig
 
 
@@ -106,37 +151,60 @@ def unit_histogram(counts: np.ndarray, edges: np.ndarray, unit: int, log_counts:
     return fig
 
 
-def unit_bars(values: np.ndarray, units: np.ndarray, title: str, yaxis: str, reference: float | None = None,
-              reference_label: str = "", log_y: bool = False) -> go.Figure:
-    """One bar per unit in the given order (x labels are unit indices), with an optional target line."""
-    fig = go.Figure(go.Bar(x=[str(u) for u in units], y=values[units], marker_color=TRAIN_COLOR,
-                           hovertemplate="unit %{x}<br>%{y:.4g}<extra></extra>"))
-    if reference is not None:
-        fig.add_hline(y=reference, line_dash="dash", line_color=TEST_COLOR,
-                      annotation_text=reference_label, annotation_position="top right")
-    fig.update_layout(title=title, xaxis_title="unit", yaxis_title=yaxis, xaxis_type="category",
-                      yaxis_type="log" if log_y else "linear", height=320, margin=dict(l=50, r=10, t=50, b=40))
+@dataclass(frozen=True)
+class UnitPanel:
+    """One per-unit number drawn as bars: its panel's title, what the bars measure (the y axis's title;
+    empty where the panel's title says it all), a value per unit (K,), and an optional reference line
+    (e.g. the target ρ)."""
+
+    title: str
+    yaxis: str
+    values: np.ndarray
+    reference: float | None = None
+    reference_label: str = ""
+
+
+def unit_panels(panels: list[UnitPanel], units: np.ndarray) -> go.Figure:
+    """Per-unit numbers stacked on one shared axis of units in the given order, a panel each (ρ̂ⱼ
+    against ρ, KL(ρ‖ρ̂ⱼ), a variant's own): one chart, so a unit's numbers line up one above the other."""
+    labels = [str(int(u)) for u in units]
+    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, subplot_titles=[p.title for p in panels],
+                        vertical_spacing=0.2 / len(panels))
+    for row, panel in enumerate(panels, start=1):
+        fig.add_trace(go.Bar(x=labels, y=panel.values[units], marker_color=TRAIN_COLOR, name=panel.title,
+                             hovertemplate=f"unit %{{x}}<br>{panel.yaxis or panel.title} = %{{y:.4g}}<extra></extra>"),
+                      row=row, col=1)
+        fig.update_yaxes(title_text=panel.yaxis, row=row, col=1)
+        if panel.reference is not None:
+            fig.add_hline(y=panel.reference, line_dash="dash", line_color=TEST_COLOR, row=row, col=1,
+                          annotation_text=panel.reference_label, annotation_position="top right",
+                          annotation_bgcolor=LABEL_BACKGROUND)
+    fig.update_xaxes(type="category")
+    fig.update_xaxes(title_text="unit", row=len(panels), col=1)
+    fig.update_layout(height=60 + 230 * len(panels), showlegend=False, margin=dict(l=50, r=10, t=40, b=40))
     return fig
 
 
-def firing_density(firing_rate: np.ndarray) -> go.Figure:
-    """Histogram of log10(firing rate) over the units that ever fire — the SAE 'feature density' plot."""
+def sparsity_distributions(firing_rate: np.ndarray, l0: np.ndarray, n_units: int) -> go.Figure:
+    """Side by side: the histogram of log₁₀(firing rate) over the units that ever fire (the SAE 'feature
+    density' plot), and the histogram of active units per image (L0) with its mean."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+                        subplot_titles=["Firing rate per unit (log density; dead units left out)",
+                                        "Active units per image (L0)"])
     alive = firing_rate[firing_rate > 0]
-    fig = go.Figure(go.Histogram(x=np.log10(alive), nbinsx=30, marker_color=TRAIN_COLOR,
-                                 hovertemplate="log₁₀ rate %{x}<br>%{y} units<extra></extra>"))
-    fig.update_layout(title="Firing rate per unit (log density; dead units left out)",
-                      xaxis_title="log₁₀(fraction of test images where the unit fires)", yaxis_title="units",
-                      height=320, margin=dict(l=50, r=10, t=50, b=40), bargap=0.05)
-    return fig
-
-
-def l0_histogram(l0: np.ndarray, n_units: int) -> go.Figure:
-    fig = go.Figure(go.Histogram(x=l0, xbins=dict(start=-0.5, end=n_units + 0.5, size=1), marker_color=TRAIN_COLOR,
-                                 hovertemplate="%{x} active units<br>%{y} images<extra></extra>"))
-    fig.add_vline(x=float(l0.mean()), line_dash="dash", line_color=TEST_COLOR,
-                  annotation_text=f"mean {l0.mean():.1f}", annotation_position="top right")
-    fig.update_layout(title="Active units per image (L0)", xaxis_title="units active", yaxis_title="images",
-                      height=320, margin=dict(l=50, r=10, t=50, b=40), bargap=0.05)
+    fig.add_trace(go.Histogram(x=np.log10(alive), nbinsx=30, marker_color=TRAIN_COLOR, name="units",
+                               hovertemplate="log₁₀ rate %{x}<br>%{y} units<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Histogram(x=l0, xbins=dict(start=-0.5, end=n_units + 0.5, size=1), marker_color=TRAIN_COLOR,
+                               name="images", hovertemplate="%{x} active units<br>%{y} images<extra></extra>"),
+                  row=1, col=2)
+    fig.add_vline(x=float(l0.mean()), line_dash="dash", line_color=TEST_COLOR, row=1, col=2,
+                  annotation_text=f"mean {l0.mean():.1f}", annotation_position="top right",
+                  annotation_bgcolor=LABEL_BACKGROUND)
+    fig.update_xaxes(title_text="log₁₀(fraction of test images where the unit fires)", row=1, col=1)
+    fig.update_xaxes(title_text="units active", range=[-0.5, float(l0.max(initial=0)) + 1.5], row=1, col=2)
+    fig.update_yaxes(title_text="units", row=1, col=1)
+    fig.update_yaxes(title_text="images", row=1, col=2)
+    fig.update_layout(height=340, showlegend=False, bargap=0.05, margin=dict(l=50, r=10, t=50, b=40))
     return fig
 
 

@@ -1,4 +1,7 @@
-"""Activations & sparsity: what each code unit does, how often it fires, and the KL penalty per unit."""
+"""Activations & sparsity: what each code unit does, how often it fires, and the KL penalty per unit.
+
+One view at a time (a segmented control, in the link as `view`): each view's charts are computed and
+sent only when it is chosen, so a first visit loads one chart, not a dozen."""
 import explorer.app.preload  # noqa: F401  — first: see its docstring
 
 import streamlit as st
@@ -7,21 +10,29 @@ from explorer.activations import filters_as_images, middle_of_range, top_activat
 from explorer.app import caches, keys, links, page, sketch
 from explorer.figures import (
     PLOTLY_CONFIG,
+    UnitPanel,
     clickable_strip,
     code_bars,
-    firing_density,
-    l0_histogram,
+    sparsity_distributions,
     tiles_png,
-    unit_bars,
     unit_histogram,
+    unit_panels,
 )
 from explorer.views import pick_indices
+
+VIEWS = {"units": "Every unit's histogram", "kl": "ρ̂ and KL per unit", "firing": "Firing rates and L0",
+         "image": "One image's code", "unit": "One unit", "filters": "All filters"}
 
 ctx = page.model_page("Activations & sparsity")
 data, model = ctx.data, ctx.model
 own_rho = model.target_firing_rate()
 code = model.code
-links.preset(keys.ACTIVATIONS_UNIT, "unit", links.int_in(0, model.config.latent_dim - 1), "unit")
+linked_unit = links.value("unit", links.int_in(0, model.config.latent_dim - 1), "unit")
+if linked_unit is not None:
+    st.session_state[keys.ACTIVATIONS_UNIT] = linked_unit
+    if "view" not in st.query_params:           # a link naming a unit opens on that unit
+        st.session_state[keys.ACTIVATIONS_VIEW] = "unit"
+links.preset(keys.ACTIVATIONS_VIEW, "view", links.one_of(list(VIEWS)), "view")
 
 with st.expander("How to read this page", icon=":material/help:"):
     st.markdown(
@@ -58,6 +69,7 @@ log_counts = c4.toggle("Log counts", value=True, key="act_log", help="Log scale 
 report = caches.activation_report(ctx.key, model, data.name, ctx.device, float(threshold), float(rho))
 stats = report.stats
 order = unit_order(report, order_by)
+alive_first = [int(u) for u in unit_order(report, "firing")]
 
 m = st.columns(5)
 m[0].metric("Code units", report.n_units)
@@ -65,91 +77,103 @@ m[1].metric("Mean L0 per image", f"{stats.mean_l0:.1f}", help=f"Active units per
 m[2].metric("Dead units", f"{len(stats.dead_units)} ({stats.dead_fraction:.0%})")
 m[3].metric("Dense units", f"{stats.dense_fraction:.0%}", help="Active on more than 10 % of the test images")
 m[4].metric("Σ KL(ρ‖ρ̂ⱼ)", f"{stats.kl_sum:.3f}", help="The seed's sparsity penalty before the β weight.")
+st.caption(f"Dead (never fire): {', '.join(map(str, stats.dead_units)) or 'none'} · "
+           f"always on: {', '.join(map(str, stats.always_on_units)) or 'none'}")
+if not (report.firing_rate > 0).any():
+    st.warning("No unit fires on any test image at this threshold.")
 
-st.subheader("Every unit's activation histogram")
-st.plotly_chart(caches.unit_histograms(ctx.key, data.name, ctx.device, float(threshold), float(rho),
-                                         tuple(int(u) for u in order[:64]), log_counts,
-                                         st.session_state.get(keys.ACTIVATIONS_UNIT), report),
-                config=PLOTLY_CONFIG, key="small_multiples")
-if report.n_units > 64:
-    st.caption(f"Showing the first 64 of {report.n_units} units in the chosen order.")
+st.session_state.setdefault(keys.ACTIVATIONS_VIEW, "units")
+view = st.segmented_control("Show", list(VIEWS), format_func=VIEWS.get, key=keys.ACTIVATIONS_VIEW, required=True,
+                            label_visibility="collapsed")
+# The unit inspected in "One unit" (highlighted in the histograms). Its selectbox is drawn in that view only, and
+# Streamlit forgets a widget's value in a run that does not draw it: setting it here each run keeps the choice.
+if st.session_state.get(keys.ACTIVATIONS_UNIT) not in alive_first:      # none yet, or another model's
+    st.session_state[keys.ACTIVATIONS_UNIT] = alive_first[0]
+unit = st.session_state[keys.ACTIVATIONS_UNIT] = int(st.session_state[keys.ACTIVATIONS_UNIT])
 
-st.subheader("Mean activation and the KL sparsity penalty, per unit")
-st.latex(r"\mathrm{KL}(\rho\,\Vert\,\hat\rho_j) = \rho\log\frac{\rho}{\hat\rho_j}"
-         r" + (1-\rho)\log\frac{1-\rho}{1-\hat\rho_j},"
-         r"\qquad \hat\rho_j = \frac{1}{N}\sum_{i} z_j(x_i)")
-if stats.kl_on == "firing_rate":
-    st.caption("This code is not a probability (its units are not sigmoids), so the KL view uses each unit's "
-               "firing rate as ρ̂ⱼ; the left chart still shows the mean activation.")
-left, right = st.columns(2)
-left.plotly_chart(unit_bars(report.mean_activation, order, "Mean activation ρ̂ⱼ", "ρ̂ⱼ",
-                            reference=rho if stats.kl_on == "mean_activation" else None,
-                            reference_label=f"target ρ = {rho:g}"), config=PLOTLY_CONFIG, key="rho_hat")
-right.plotly_chart(unit_bars(report.unit_kl, order, f"KL(ρ‖ρ̂ⱼ), sum = {stats.kl_sum:.3f}", "KL"),
-                   config=PLOTLY_CONFIG, key="unit_kl")
+if view == "units":
+    st.subheader("Every unit's activation histogram")
+    st.plotly_chart(caches.unit_histograms(ctx.key, data.name, ctx.device, float(threshold), float(rho),
+                                             tuple(int(u) for u in order[:64]), log_counts, unit, report),
+                    config=PLOTLY_CONFIG, key="small_multiples")
+    st.caption(f"One cell per unit, in the chosen order: bars count the test images in {report.hist_counts.shape[1]} "
+               "bins over the unit's own range of z (hover for the range and the count), scaled to its tallest bar"
+               + (" on a log scale" if log_counts else "") + f"; unit {unit} (see *One unit*) is orange."
+               + (f" Showing the first 64 of {report.n_units} units." if report.n_units > 64 else ""))
 
-for n, (title, values) in enumerate(report.per_unit_extras.items()):   # what only this variant has, per unit
-    st.plotly_chart(unit_bars(values, order, title, "value"), config=PLOTLY_CONFIG, key=f"extra_{n}")
+elif view == "kl":
+    st.subheader("Mean activation and the KL sparsity penalty, per unit")
+    st.latex(r"\mathrm{KL}(\rho\,\Vert\,\hat\rho_j) = \rho\log\frac{\rho}{\hat\rho_j}"
+             r" + (1-\rho)\log\frac{1-\rho}{1-\hat\rho_j},"
+             r"\qquad \hat\rho_j = \frac{1}{N}\sum_{i} z_j(x_i)")
+    if stats.kl_on == "firing_rate":
+        st.caption("This code is not a probability (its units are not sigmoids), so the KL view uses each unit's "
+                   "firing rate as ρ̂ⱼ; the top panel still shows the mean activation.")
+    panels = [UnitPanel("Mean activation ρ̂ⱼ", "ρ̂ⱼ", report.mean_activation,
+                        rho if stats.kl_on == "mean_activation" else None, f"target ρ = {rho:g}"),
+              UnitPanel(f"KL(ρ‖ρ̂ⱼ), sum = {stats.kl_sum:.3f}", "KL", report.unit_kl),
+              *(UnitPanel(title, "", values)                         # what only this variant has, per unit
+                for title, values in report.per_unit_extras.items())]
+    st.plotly_chart(unit_panels(panels, order), config=PLOTLY_CONFIG, key="per_unit")
 
-st.subheader("How often units fire, and how many fire per image")
-left, right = st.columns(2)
-if (report.firing_rate > 0).any():
-    left.plotly_chart(firing_density(report.firing_rate), config=PLOTLY_CONFIG, key="density")
+elif view == "firing":
+    st.subheader("How often units fire, and how many fire per image")
+    st.plotly_chart(sparsity_distributions(report.firing_rate, report.l0, report.n_units), config=PLOTLY_CONFIG,
+                    key="distributions")
+
+elif view == "image":
+    st.subheader("One image's code")
+    strip_idx = pick_indices(data.test_y, 16, seed=page.seed(keys.ACTIVATIONS_STRIP_SEED))
+    strip_labels = [f"test #{i} · class {data.class_names[int(data.test_y[i])]}" for i in strip_idx]
+    event = st.plotly_chart(clickable_strip(data.test_x[strip_idx].cpu().numpy(), data.image_shape, strip_labels),
+                            config={"displayModeBar": False}, key="act_strip", on_select="rerun",
+                            selection_mode="points")
+    points = event.selection.points if event and event.selection else []
+    default_image = int(strip_idx[points[0]["customdata"]]) if points else int(strip_idx[0])
+    c1, c2 = st.columns([1, 3])
+    image_index = c1.number_input("Test image index", 0, len(data.test_x) - 1, default_image,
+                                  key=f"act_image_{default_image}",
+                                  help="Click an image in the strip above, or type an index.")
+    if c1.button("Other images", icon=":material/shuffle:"):
+        page.next_seed(keys.ACTIVATIONS_STRIP_SEED)
+        st.rerun()
+    c1.image(tiles_png(data.test_x[[image_index]].cpu().numpy(), data.image_shape, ncols=1, scale=6),
+             caption=f"#{image_index} · class {data.class_names[int(data.test_y[image_index])]}")
+    c2.plotly_chart(code_bars(report.codes[image_index], f"Hidden activations of test image #{image_index} "
+                                    f"({int(report.active[image_index].sum())} of {report.n_units} active)"),
+                    config=PLOTLY_CONFIG, key="one_code")
+
+elif view == "unit":
+    st.subheader("What one unit responds to")
+    unit = st.selectbox("Unit", alive_first, key=keys.ACTIVATIONS_UNIT,
+                        format_func=lambda u: f"unit {u} — fires on {report.firing_rate[u]:.1%}, "
+                                              f"ρ̂ = {report.mean_activation[u]:.3g}")
+    left, mid, right = st.columns([2, 2, 1])
+    learned = None if report.unit_thresholds is None else float(report.unit_thresholds[unit])
+    left.plotly_chart(unit_histogram(report.hist_counts[unit], report.hist_edges[unit], unit, log_counts, learned),
+                      config=PLOTLY_CONFIG, key="unit_hist")
+    top = top_activating(report.codes, unit, 12)
+    mid.image(tiles_png(data.test_x[top].cpu().numpy(), data.image_shape, ncols=6, scale=3),
+              caption=f"Top 12 activating test images (z from {report.codes[top[0], unit]:.3g} down to "
+                      f"{report.codes[top[-1], unit]:.3g})")
+    middle = middle_of_range(report.codes, report.active, unit, 6)
+    if len(middle):
+        mid.image(tiles_png(data.test_x[middle].cpu().numpy(), data.image_shape, ncols=6, scale=3),
+                  caption="Typical activations: images around the median of this unit's active values")
+    else:
+        mid.info("This unit never fires: it has no typical images.")
+    filters = filters_as_images(caches.encoder_filters(ctx.key, model))
+    right.image(tiles_png(filters[[unit]], data.image_shape, ncols=1, scale=5),
+                caption="Encoder filter (gray = 0, light = positive weight)")
+
 else:
-    left.warning("No unit fires on any test image at this threshold.")
-left.caption(f"Dead (never fire): {', '.join(map(str, stats.dead_units)) or 'none'} · "
-             f"always on: {', '.join(map(str, stats.always_on_units)) or 'none'}")
-right.plotly_chart(l0_histogram(report.l0, report.n_units), config=PLOTLY_CONFIG, key="l0")
+    st.subheader("All encoder filters, most active units first")
+    filters = filters_as_images(caches.encoder_filters(ctx.key, model))
+    filters_png = tiles_png(filters[alive_first], data.image_shape, ncols=16, scale=3)
+    st.image(filters_png, caption="Each tile is one code unit's input-space filter (the product of the encoder's "
+                                  "weights; exact for a one-layer encoder), ordered by firing rate.")
+    st.download_button("Download filters (PNG)", filters_png, file_name=f"filters-{model.name}.png",
+                       mime="image/png", icon=":material/download:")
 
-st.subheader("One image's code")
-strip_idx = pick_indices(data.test_y, 16, seed=page.seed(keys.ACTIVATIONS_STRIP_SEED))
-strip_labels = [f"test #{i} · class {data.class_names[int(data.test_y[i])]}" for i in strip_idx]
-event = st.plotly_chart(clickable_strip(data.test_x[strip_idx].cpu().numpy(), data.image_shape, strip_labels),
-                        config={"displayModeBar": False}, key="act_strip", on_select="rerun",
-                        selection_mode="points")
-points = event.selection.points if event and event.selection else []
-default_image = int(strip_idx[points[0]["customdata"]]) if points else int(strip_idx[0])
-c1, c2 = st.columns([1, 3])
-image_index = c1.number_input("Test image index", 0, len(data.test_x) - 1, default_image,
-                              key=f"act_image_{default_image}",
-                              help="Click an image in the strip above, or type an index.")
-if c1.button("Other images", icon=":material/shuffle:"):
-    page.next_seed(keys.ACTIVATIONS_STRIP_SEED)
-    st.rerun()
-c1.image(tiles_png(data.test_x[[image_index]].cpu().numpy(), data.image_shape, ncols=1, scale=6),
-         caption=f"#{image_index} · class {data.class_names[int(data.test_y[image_index])]}")
-c2.plotly_chart(code_bars(report.codes[image_index], f"Hidden activations of test image #{image_index} "
-                                f"({int(report.active[image_index].sum())} of {report.n_units} active)"),
-                config=PLOTLY_CONFIG, key="one_code")
-
-st.subheader("What one unit responds to")
-alive_first = [int(u) for u in unit_order(report, "firing")]
-unit = st.selectbox("Unit", alive_first, key=keys.ACTIVATIONS_UNIT,
-                    format_func=lambda u: f"unit {u} — fires on {report.firing_rate[u]:.1%}, "
-                                          f"ρ̂ = {report.mean_activation[u]:.3g}")
-left, mid, right = st.columns([2, 2, 1])
-learned = None if report.unit_thresholds is None else float(report.unit_thresholds[unit])
-left.plotly_chart(unit_histogram(report.hist_counts[unit], report.hist_edges[unit], unit, log_counts, learned),
-                  config=PLOTLY_CONFIG, key="unit_hist")
-top = top_activating(report.codes, unit, 12)
-mid.image(tiles_png(data.test_x[top].cpu().numpy(), data.image_shape, ncols=6, scale=3),
-          caption=f"Top 12 activating test images (z from {report.codes[top[0], unit]:.3g} down to "
-                  f"{report.codes[top[-1], unit]:.3g})")
-middle = middle_of_range(report.codes, report.active, unit, 6)
-if len(middle):
-    mid.image(tiles_png(data.test_x[middle].cpu().numpy(), data.image_shape, ncols=6, scale=3),
-              caption="Typical activations: images around the median of this unit's active values")
-else:
-    mid.info("This unit never fires: it has no typical images.")
-filters = filters_as_images(caches.encoder_filters(ctx.key, model))
-right.image(tiles_png(filters[[unit]], data.image_shape, ncols=1, scale=5),
-            caption="Encoder filter (gray = 0, light = positive weight)")
-
-st.subheader("All encoder filters, most active units first")
-filters_png = tiles_png(filters[alive_first], data.image_shape, ncols=16, scale=3)
-st.image(filters_png, caption="Each tile is one code unit's input-space filter (the product of the encoder's "
-                              "weights; exact for a one-layer encoder), ordered by firing rate.")
-st.download_button("Download filters (PNG)", filters_png, file_name=f"filters-{model.name}.png", mime="image/png",
-                   icon=":material/download:")
 sketch.panel(ctx, "sketch_act")
-links.publish("activations", {"unit": unit}, ctx.link_slot)
+links.publish("activations", {"view": view, "unit": unit if view == "unit" else None}, ctx.link_slot)

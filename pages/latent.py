@@ -163,24 +163,28 @@ st.image(tiles_png(strip, data.image_shape, ncols=len(strip), scale=4),
 
 if model.generative:
     st.subheader("Generating: the prior, the manifold and traversals")
-    c1, c2 = st.columns([1, 1])
-    if c1.button("New samples", icon=":material/casino:"):
-        page.next_seed(keys.PRIOR_SEED)
-    samples = prior_samples(model, 48, page.seed(keys.PRIOR_SEED))
-    c1.image(tiles_png(samples, data.image_shape, ncols=8, scale=3), caption="48 images decoded from z ~ N(0, I)")
-    dim_x = c2.selectbox("Manifold: horizontal latent dimension", range(k), index=0, key="lat_mx")
-    dim_y = c2.selectbox("Manifold: vertical latent dimension", range(k), index=1 if k > 1 else 0, key="lat_my")
-    if k >= 2 and dim_x != dim_y:
-        grid_n = 15
-        manifold = manifold_grid(model, (dim_x, dim_y), grid_n)
-        c2.image(tiles_png(manifold, data.image_shape, ncols=grid_n, scale=2),
-                 caption=f"Decoded grid over z{dim_x} (left → right) and z{dim_y} (bottom → top) from −2.5 to 2.5, "
-                         f"other dimensions at 0 — the Kingma & Welling figure")
-    else:
-        c2.info("Pick two different dimensions for the manifold.")
-    c1, c2 = st.columns([1, 3])
-    dim = int(c1.selectbox("Traverse dimension", range(k), key="lat_tdim"))
-    values = np.linspace(-3, 3, 13)
-    row = traversal(model, data.test_x[a], dim, values)
-    c2.image(tiles_png(row, data.image_shape, ncols=len(values), scale=4),
-             caption=f"Test image #{a} with z{dim} swept from −3 to 3, the rest of its code fixed")
+    # Below the fold: drawn on request, so a first visit (and every rerun a lasso makes) skips the decoding
+    # and the three images.
+    if st.toggle("Show samples from the prior, the manifold grid and traversals", key="lat_generate",
+                 help="Images the decoder makes from codes of its own choosing: the VAE as a generator."):
+        c1, c2 = st.columns([1, 1])
+        if c1.button("New samples", icon=":material/casino:"):
+            page.next_seed(keys.PRIOR_SEED)
+        samples = prior_samples(model, 48, page.seed(keys.PRIOR_SEED))
+        c1.image(tiles_png(samples, data.image_shape, ncols=8, scale=3), caption="48 images decoded from z ~ N(0, I)")
+        dim_x = c2.selectbox("Manifold: horizontal latent dimension", range(k), index=0, key="lat_mx")
+        dim_y = c2.selectbox("Manifold: vertical latent dimension", range(k), index=1 if k > 1 else 0, key="lat_my")
+        if k >= 2 and dim_x != dim_y:
+            grid_n = 15
+            manifold = manifold_grid(model, (dim_x, dim_y), grid_n)
+            c2.image(tiles_png(manifold, data.image_shape, ncols=grid_n, scale=2),
+                     caption=f"Decoded grid over z{dim_x} (left → right) and z{dim_y} (bottom → top) from −2.5 to 2.5, "
+                             f"other dimensions at 0 — the Kingma & Welling figure")
+        else:
+            c2.info("Pick two different dimensions for the manifold.")
+        c1, c2 = st.columns([1, 3])
+        dim = int(c1.selectbox("Traverse dimension", range(k), key="lat_tdim"))
+        values = np.linspace(-3, 3, 13)
+        row = traversal(model, data.test_x[a], dim, values)
+        c2.image(tiles_png(row, data.image_shape, ncols=len(values), scale=4),
+                 caption=f"Test image #{a} with z{dim} swept from −3 to 3, the rest of its code fixed")

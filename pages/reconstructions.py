@@ -4,7 +4,7 @@ import explorer.app.preload  # noqa: F401  — first: see its docstring
 import streamlit as st
 
 from explorer.app import caches, keys, links, page, sketch
-from explorer.figures import PLOTLY_CONFIG, heatmap, per_class_bar, rows_png
+from explorer.figures import PLOTLY_CONFIG, error_views, rows_png
 from explorer.noise import NOISE_TYPES, NoiseSetting
 from explorer.views import pick_indices, reconstruction_rows
 
@@ -49,10 +49,7 @@ st.download_button("Download PNG", png, file_name=f"reconstructions-{model.name}
                    icon=":material/download:")
 
 summary = caches.error_summary(ctx.key, model, data.name, ctx.device, setting, 0)
-left, right = st.columns([3, 2])
-left.plotly_chart(per_class_bar(summary.per_class), config=PLOTLY_CONFIG, key="per_class")
-right.plotly_chart(heatmap(summary.pixel_map, "Where the error is: mean squared error per pixel"),
-                   config=PLOTLY_CONFIG, key="pixel_map", theme=None)
+st.plotly_chart(error_views(summary.per_class, summary.pixel_map), config=PLOTLY_CONFIG, key="errors")
 
 st.subheader("Worst-reconstructed test images")
 st.caption("Each tile: the input the model saw (top) over its reconstruction (bottom).")
@@ -60,7 +57,7 @@ worst = summary.worst[:12]
 captions = [f"#{int(i)} · {data.class_names[int(data.test_y[i])]} · MSE {summary.per_image[i]:.3f}" for i in worst]
 tiles = [rows_png([summary.worst_inputs[j:j + 1], summary.worst_reconstructions[j:j + 1]], data.image_shape, scale=4)
          for j in range(len(worst))]
-st.image(tiles, caption=captions, width=96)
+st.image(tiles, caption=captions, width=140)          # six to a row on a laptop's screen
 worst_png = rows_png([summary.worst_inputs[:12], summary.worst_reconstructions[:12]], data.image_shape, scale=4)
 st.download_button("Download worst images (PNG)", worst_png, file_name=f"worst-{model.name}.png", mime="image/png",
                    icon=":material/download:")

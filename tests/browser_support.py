@@ -30,17 +30,17 @@ def browser_available() -> str | None:
 
 
 def free_port() -> int:
-    """A free loopback port: any, or the first free one in AE_EXPLORER_TEST_PORTS ("8613-8619") on a
-    machine shared with others who keep to their own ranges."""
-    low, _, high = os.environ.get("AE_EXPLORER_TEST_PORTS", "0-0").partition("-")
-    for port in range(int(low), int(high or low) + 1):
+    """A free loopback port: the first free one of AE_EXPLORER_PORTS ("8620-8629") where set, so that
+    people sharing a machine can each keep to their own range; else any the system hands out."""
+    low, _, high = os.environ.get("AE_EXPLORER_PORTS", "").partition("-")
+    for port in range(int(low), int(high or low) + 1) if low else [0]:
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return sock.getsockname()[1]
-    raise OSError(f"no free port in AE_EXPLORER_TEST_PORTS={os.environ['AE_EXPLORER_TEST_PORTS']}")
+    raise RuntimeError(f"no free port in AE_EXPLORER_PORTS={os.environ['AE_EXPLORER_PORTS']}")
 
 
 @contextlib.contextmanager

@@ -2,6 +2,10 @@
 what is shown, bad input becomes a message, and sessions do not see each other's models."""
 from __future__ import annotations
 
+import base64
+import json
+
+import numpy as np
 import pytest
 from apptest_support import server_like_pages
 from conftest import ROOT
@@ -165,6 +169,98 @@ def test_activations_page_on_the_plain_ae_lists_dead_units():
     assert at.select_slider(key="act_rho").value == 0.05     # no own ρ: the page offers one
 
 
+def chart_values(value) -> np.ndarray:
+    """A trace's array from a figure's JSON: a plain list, or plotly's typed-array form (dtype, bdata)."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
+    return np.asarray(value)
+
+
+def charts_by_key(at: AppTest) -> dict[str, dict]:
+    """Each plotly chart's figure (as JSON) by the chart's key (the end of its element id)."""
+    return {chart.proto.id.rsplit("-", 1)[-1]: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
+
+
+@pytest.mark.parametrize("model", ["sparse_kl", "vae", "jumprelu"])
+def test_every_activations_view_is_there_with_the_librarys_numbers(model, mnist5k):
+    """Each view of the Activations page, chosen in its selector, draws the library's numbers: every
+    unit's histogram counts, ρ̂ⱼ and KL(ρ‖ρ̂ⱼ) with the sum and the variant's own per-unit numbers,
+    firing rates and L0, one image's code, one unit's histogram, top and typical images and filter, and
+    every filter. Only the chosen view's charts are sent."""
+    from explorer import load_checkpoint
+    from explorer.activations import activation_report, unit_order
+
+    net = load_checkpoint(CHECKPOINT_DIR / f"{model}.pt")
+    report = activation_report(net, mnist5k)                 # the page's defaults: the code's threshold, own ρ
+    at = fresh("pages/activations.py", model=model)
+    no_exception(at)
+    assert at.segmented_control(key="act_view").value == "units"
+    charts = charts_by_key(at)
+    assert list(charts) == ["small_multiples"]              # a first visit: one chart
+    bars = charts["small_multiples"]["data"][0]
+    custom = chart_values(bars["customdata"]).reshape(min(report.n_units, 64), -1, 4)
+    assert (custom[..., 0] == np.arange(min(report.n_units, 64))[:, None]).all()       # unit order: by index
+    assert (custom[..., 3] == report.hist_counts[:64]).all()
+
+    at.segmented_control(key="act_view").set_value("kl").run()
+    no_exception(at)
+    charts = charts_by_key(at)
+    assert list(charts) == ["per_unit"]
+    traces = charts["per_unit"]["data"]
+    assert np.allclose(chart_values(traces[0]["y"]), report.mean_activation)
+    assert np.allclose(chart_values(traces[1]["y"]), report.unit_kl)
+    titles = [a["text"] for a in charts["per_unit"]["layout"]["annotations"]]
+    assert f"KL(ρ‖ρ̂ⱼ), sum = {report.stats.kl_sum:.3f}" in titles
+    assert len(report.per_unit_extras) == (model != "sparse_kl")     # the VAE's KL per dimension, JumpReLU's θ_j
+    for trace, (title, values) in zip(traces[2:], report.per_unit_extras.items(), strict=True):
+        assert title in titles and np.allclose(chart_values(trace["y"]), values)
+    assert len(at.latex) == 1
+
+    at.segmented_control(key="act_view").set_value("firing").run()
+    charts = charts_by_key(at)
+    assert list(charts) == ["distributions"]
+    density, l0 = charts["distributions"]["data"]
+    assert np.allclose(chart_values(density["x"]), np.log10(report.firing_rate[report.firing_rate > 0]))
+    assert (chart_values(l0["x"]) == report.l0).all()
+
+    at.segmented_control(key="act_view").set_value("image").run()
+    no_exception(at)
+    image = next(n.value for n in at.number_input if n.key.startswith("act_image_"))
+    charts = charts_by_key(at)
+    assert set(charts) == {"act_strip", "one_code"}
+    assert np.allclose(chart_values(charts["one_code"]["data"][0]["y"]), report.codes[image], atol=1e-6)
+    assert f"({int(report.active[image].sum())} of {report.n_units} active)" in \
+        charts["one_code"]["layout"]["title"]["text"]
+
+    at.segmented_control(key="act_view").set_value("unit").run()
+    no_exception(at)
+    firing_first = unit_order(report, "firing")
+    assert at.selectbox(key="act_unit").value == firing_first[0]
+    at.selectbox(key="act_unit").set_value(int(firing_first[3])).run()
+    unit = int(firing_first[3])
+    charts = charts_by_key(at)
+    assert list(charts) == ["unit_hist"]
+    assert (chart_values(charts["unit_hist"]["data"][0]["y"]) == report.hist_counts[unit]).all()
+    captions = image_captions(at)
+    assert any(c.startswith("Top 12 activating test images") for c in captions)
+    assert any(c.startswith("Encoder filter") for c in captions)
+    assert at.query_params["view"] == "unit" and at.query_params["unit"] == str(unit)
+
+    at.segmented_control(key="act_view").set_value("filters").run()
+    assert not at.get("plotly_chart")
+    assert any(c.startswith("Each tile is one code unit's input-space filter") for c in image_captions(at))
+    assert [b.label for b in at.get("download_button")] == ["Download filters (PNG)"]
+
+    at.segmented_control(key="act_view").set_value("units").run()      # the unit chosen above is kept
+    colours = np.asarray(charts_by_key(at)["small_multiples"]["data"][0]["marker"]["color"])
+    assert set(chart_values(charts_by_key(at)["small_multiples"]["data"][0]["customdata"]).reshape(-1, 4)[
+        colours == "#ff7f0e", 0]) == {unit}
+    at.segmented_control(key="act_view").set_value("unit").run()
+    assert at.selectbox(key="act_unit").value == unit
+
+
 def test_latent_page_maps_and_exports():
     at = fresh("pages/latent.py")
     no_exception(at)
@@ -185,6 +281,9 @@ def test_latent_page_for_the_2d_vae_shows_raw_map_and_generative_views():
     at = fresh("pages/latent.py", model="vae-2d")
     no_exception(at)
     assert at.session_state["lat_method"] == "raw"
+    assert not any("decoded from z ~ N(0, I)" in c for c in image_captions(at))     # below the fold: on request
+    at.toggle(key="lat_generate").set_value(True).run()
+    no_exception(at)
     captions = image_captions(at)
     assert any("decoded from z ~ N(0, I)" in c for c in captions)
     assert any("Kingma & Welling" in c for c in captions)
@@ -234,6 +333,19 @@ def test_a_drawn_digit_s_active_units_are_counted_in_its_code_s_own_terms(model,
     assert shown == expected
 
 
+@pytest.mark.parametrize("page", ["pages/reconstructions.py", "pages/activations.py", "pages/latent.py"])
+def test_the_drawing_pad_opens_on_request(page):
+    """Closed on a first visit (no canvas, no upload box to load); with a drawing it opens by itself
+    (test_a_drawn_digit_s_active_units_are_counted_in_its_code_s_own_terms)."""
+    at = fresh(page)
+    pad = next(t for t in at.toggle if t.label == "Open the drawing pad")
+    assert pad.value is False and not at.main.get("file_uploader")     # a first visit: no canvas, no upload box
+    pad.set_value(True).run()
+    no_exception(at)
+    assert [u.label for u in at.main.get("file_uploader")] == ["…or upload a picture of a digit"]
+    assert any("Draw a digit on the black square" in i.value for i in at.info)
+
+
 def test_compare_page_shows_the_l1_sweep_trade_off():
     at = fresh("pages/compare.py")
     no_exception(at)
@@ -262,8 +374,6 @@ def test_compare_page_shows_the_l1_sweep_trade_off():
 
 
 def plotly_figures(at: AppTest) -> list[dict]:
-    import json
-
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 

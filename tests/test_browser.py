@@ -29,8 +29,8 @@ PAGES = {
     "train": ("Train", ['[data-testid="stButton"]', '[data-testid="stSelectbox"]']),
     "reconstructions": ("Reconstructions", ['[data-testid="stImage"]', '.js-plotly-plot',
                                             '[data-testid="stDownloadButton"]']),
-    "activations": ("Activations & sparsity", ['[data-testid="stMetric"]', '.js-plotly-plot', '[data-testid="stImage"]',
-                                               '[data-testid="stExpander"]']),
+    "activations": ("Activations & sparsity", ['[data-testid="stMetric"]', '.js-plotly-plot',
+                                               '[data-testid="stExpander"]', '[data-testid="stButtonGroup"]']),
     "latent": ("Latent space", ['.js-plotly-plot', '[data-testid="stImage"]', '[data-testid="stDownloadButton"]']),
     "compare": ("Compare", ['[data-testid="stDataFrame"]', '.js-plotly-plot', '[data-testid="stImage"]']),
 }
@@ -264,6 +264,26 @@ def test_a_link_opens_that_view_in_a_fresh_browser_and_the_page_offers_its_own(s
         full_screenshot(page, str(SHOTS / "link-popover.png"))
 
 
+def test_each_activations_view_opens_from_its_button(server, browser):
+    """The Activations page draws one view at a time: each button brings its own chart or images."""
+    views = {"units": ("Every unit's histogram", ".st-key-small_multiples .js-plotly-plot"),
+             "kl": ("ρ̂ and KL per unit", ".st-key-per_unit .js-plotly-plot"),
+             "firing": ("Firing rates and L0", ".st-key-distributions .js-plotly-plot"),
+             "image": ("One image's code", ".st-key-one_code .js-plotly-plot"),
+             "unit": ("One unit", ".st-key-unit_hist .js-plotly-plot"),
+             "filters": ("All filters", '[data-testid="stImage"]')}
+    with fresh_visit(browser, f"{server}/activations?model=jumprelu") as page:
+        assert page.locator(".js-plotly-plot").count() == 1                 # a first visit: one chart
+        for view, (label, selector) in views.items():
+            page.get_by_role("radio", name=label, exact=True).click()
+            page.locator(selector).first.wait_for(timeout=60_000)
+            wait_until_rendered(page, timeout=60)
+            assert page.locator('[data-testid="stException"]').count() == 0, label
+            assert page.locator(selector).count() >= 1, label
+            assert f"view={view}" in page.url, label
+            full_screenshot(page, str(SHOTS / f"activations-{view}.png"))
+
+
 def draw_a_seven(page) -> None:
     """A '7' on the sketch canvas with the mouse: a bar across the top, then a stroke down to the left."""
     canvas = page.locator(".sketch canvas").first
@@ -281,7 +301,9 @@ def draw_a_seven(page) -> None:
 
 def test_a_drawn_digit_goes_through_the_model_and_onto_the_map(server, browser):
     with fresh_visit(browser, f"{server}/latent?model=denoising") as page:
-        assert page.get_by_text("Draw a digit on the black square").count() == 1
+        page.get_by_text("Open the drawing pad").click()                  # the pad opens on request
+        page.get_by_text("Draw a digit on the black square").wait_for(timeout=30_000)
+        wait_until_rendered(page, timeout=60)
         draw_a_seven(page)
         page.get_by_text("Your digit (drawn below) is placed exactly, on the PCA axes").wait_for(timeout=30_000)
         wait_until_rendered(page, timeout=60)

@@ -103,6 +103,6 @@ def test_the_activations_small_multiples_are_drawn_once_and_shared(monkeypatch, 
     units = tuple(range(report.n_units))
     shown = all_at_once(lambda: caches.unit_histograms(key, "mnist-5k", "cpu", 1e-3, 0.05, units, True, None, report))
     assert len(draws) == 1 and len({id(f) for f in shown}) == 1
-    assert len(shown[0].data) == report.n_units
+    assert len(shown[0].data[0].x) == report.n_units * report.hist_counts.shape[1]     # every unit's bars
     other = caches.unit_histograms(key, "mnist-5k", "cpu", 1e-3, 0.05, units, False, None, report)
     assert len(draws) == 2 and other is not shown[0]            # another setting: its own figure

@@ -8,7 +8,18 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.figures import heatmap, loss_curves, per_class_bar, rows_png
+from explorer.figures import (
+    TEST_COLOR,
+    UnitPanel,
+    error_views,
+    heatmap,
+    loss_curves,
+    per_class_bar,
+    rows_png,
+    sparsity_distributions,
+    unit_histograms,
+    unit_panels,
+)
 from explorer.images import grid, to_png, upscale
 from explorer.noise import NoiseSetting
 from explorer.params import log_grid
@@ -155,3 +166,68 @@ def test_pareto_front_and_who_holds_the_frontier():
     names = [t.name for t in fig.data]
     assert names == ["sparse_l1-lam", "topk-k", "ae", "Pareto front", "learned nothing"]
     assert list(fig.data[3].x) == [4.0, 5.0, 10.0, 15.0, 20.0] and fig.layout.yaxis.title.text.startswith("FVU")
+
+
+@pytest.mark.parametrize("log_counts", [False, True])
+def test_small_multiples_are_one_trace_holding_every_units_histogram(log_counts):
+    """One Bar trace on one pair of axes (no subplot per unit); each unit's 30 bars carry its own counts
+    and bin edges, its heights are its counts over its tallest bar, cells never overlap."""
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 400, size=(10, 30))
+    counts[4] = 0
+    counts[4, 15] = 1000                                  # a dead unit: everything in one bin
+    edges = np.sort(rng.normal(size=(10, 31)), axis=1)
+    units = np.array([3, 0, 7, 9, 4])
+    fig = unit_histograms(counts, edges, units, log_counts, cols=2, highlight=7)
+    assert [t.type for t in fig.data] == ["bar", "scatter", "scatter"]          # bars, baselines, labels
+    assert [k for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))] == ["xaxis", "yaxis"]
+    bars = fig.data[0]
+    custom = np.asarray(bars.customdata, dtype=float).reshape(5, 30, 4)       # [unit, z from, z to, images]
+    assert (custom[..., 0] == units[:, None]).all()
+    assert (custom[..., 3] == counts[units]).all()
+    assert np.allclose(custom[..., 1], edges[units, :-1]) and np.allclose(custom[..., 2], edges[units, 1:])
+    shown = np.log10(1 + counts[units]) if log_counts else counts[units]
+    heights = np.asarray(bars.y, dtype=float).reshape(5, 30)
+    assert np.allclose(heights, shown / shown.max(axis=1, keepdims=True))
+    assert heights[4, 15] == 1 and heights[4].sum() == 1
+    x = np.asarray(bars.x, dtype=float).reshape(5, 30)
+    base = np.asarray(bars.base, dtype=float).reshape(5, 30)
+    assert (np.diff(x, axis=1) == 1).all()                                    # a cell's bins side by side
+    cells = sorted((b[0], xs[0], xs[-1]) for b, xs in zip(base, x, strict=True))
+    for (row_a, _, hi_a), (row_b, lo_b, _) in zip(cells, cells[1:], strict=False):
+        assert row_a != row_b or hi_a < lo_b                                  # cells in a row apart
+    assert len(set(base[:, 0])) == 3 and (base == base[:, :1]).all()          # 5 cells, 2 per row: 3 rows
+    colours = np.asarray(bars.marker.color).reshape(5, 30)
+    assert (colours[2] == TEST_COLOR).all() and not (colours[[0, 1, 3, 4]] == TEST_COLOR).any()
+    assert list(fig.data[2].text) == ["unit 3", "unit 0", "unit 7", "unit 9", "unit 4"]
+
+
+def test_unit_panels_line_up_each_units_numbers_and_the_distributions_hold_firing_and_l0():
+    values = np.array([0.1, 0.4, 0.2])
+    kl = np.array([0.01, 0.3, 0.02])
+    order = np.array([1, 2, 0])
+    fig = unit_panels([UnitPanel("Mean activation ρ̂ⱼ", "ρ̂ⱼ", values, 0.05, "target ρ = 0.05"),
+                       UnitPanel("KL(ρ‖ρ̂ⱼ), sum = 0.330", "KL", kl)], order)
+    assert [list(t.x) for t in fig.data] == [["1", "2", "0"]] * 2
+    assert list(fig.data[0].y) == [0.4, 0.2, 0.1] and list(fig.data[1].y) == [0.3, 0.02, 0.01]
+    assert [a.text for a in fig.layout.annotations] == ["Mean activation ρ̂ⱼ", "KL(ρ‖ρ̂ⱼ), sum = 0.330",
+                                                        "target ρ = 0.05"]
+    assert fig.layout.shapes[0].y0 == 0.05 and fig.layout.shapes[0].yref == "y"   # the target on the ρ̂ panel
+    firing = np.array([0.0, 0.01, 0.1, 1.0])
+    l0 = np.array([0, 1, 1, 3])
+    dist = sparsity_distributions(firing, l0, 4)
+    assert np.allclose(dist.data[0].x, [-2, -1, 0])                          # log₁₀ rates; dead units left out
+    assert list(dist.data[1].x) == [0, 1, 1, 3] and dist.data[1].xaxis == "x2"
+    assert "mean 1.2" in [a.text for a in dist.layout.annotations]
+
+
+def test_error_views_hold_the_per_class_error_and_the_pixel_map_in_one_chart(trained_digits_models, digits):
+    summary = error_summary(trained_digits_models["ae"][0], digits)
+    fig = error_views(summary.per_class, summary.pixel_map)
+    bars, pixels = fig.data
+    assert list(bars.x) == list(summary.per_class) and np.allclose(bars.y, list(summary.per_class.values()))
+    assert np.allclose(np.asarray(pixels.z)[::-1], summary.pixel_map) and pixels.xaxis == "x2"
+    assert [a.text for a in fig.layout.annotations] == ["Reconstruction error by class",
+                                                        "Where the error is: mean squared error per pixel"]
+    # Streamlit replaces "#000001"…"#0000ff" with its theme's colours in any figure it draws
+    assert not any(colour.lower().startswith("#0000") for _, colour in pixels.colorscale)

@@ -110,8 +110,15 @@ def current_drawing(image_shape: tuple[int, int]) -> np.ndarray | None:
 def panel(ctx: PageContext, key: str, noise: NoiseSetting | None = None) -> np.ndarray | None:
     """The section "Draw your own digit": the canvas, then the digit through the active model — as the
     model saw it (corrupted by `noise`, the page's own noise setting, e.g. for a denoiser) and as it
-    reconstructs it, its code as bars, and its nearest training images in code space."""
+    reconstructs it, its code as bars, and its nearest training images in code space.
+
+    The pad opens on request (or by itself once there is a drawing to show): the canvas and the upload
+    box are left out of a page's first load, which they would make slower for everyone who never draws."""
     st.subheader("Draw your own digit")
+    if not st.toggle("Open the drawing pad", value=st.session_state.get(keys.SKETCH_IMAGE) is not None,
+                     key=key + "_open", help="Draw a digit with the mouse, a pen or a finger, or upload a picture of "
+                                             "one, and see it go through the active model."):
+        return None
     data, model = ctx.data, ctx.model
     left, right = st.columns([1, 2.2], gap="large")
     with left:
