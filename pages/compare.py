@@ -114,28 +114,33 @@ if st.button("Other images", icon=":material/shuffle:"):
     page.next_seed(keys.COMPARE_SEED)
     st.rerun()
 
-st.subheader("How the units behave")
-which = st.segmented_control("Distribution of", ["firing rate", "mean activation"], default="firing rate",
-                             key="cmp_dist", required=True)
-series = {c.setting: np.asarray(c.evaluation.code.unit_firing_rate if which == "firing rate"
-                                else c.evaluation.code.unit_mean_activation) for c in compared}
-st.plotly_chart(overlaid_histograms(series, f"Per-unit {which}, all models overlaid", which,
-                                    log_x=which == "firing rate"), config=PLOTLY_CONFIG, key="dists")
-if which == "firing rate":
-    st.caption("Dead units (firing rate 0) cannot be drawn on a log axis; the table counts them.")
-
-st.subheader("Encoder filters, most active units first")
-for column, c in page.in_rows(compared, 3):
-    order = np.argsort(-np.asarray(c.evaluation.code.unit_firing_rate), kind="stable")
-    filters = filters_as_images(caches.encoder_filters(c.key, c.model))[order][:64]
-    column.image(tiles_png(filters, data.image_shape, ncols=8, scale=2), caption=c.setting)
-
-st.subheader("Loss curves")
-histories = {c.setting: c.history for c in compared if RECON_MSE.name in c.history.get("test", {})}
-if histories:
-    st.plotly_chart(overlaid_curves(histories, RECON_MSE.name, RECON_MSE.title), config=PLOTLY_CONFIG, key="curves")
-    st.caption(f"{RECON_MSE.title}: the {RECON_MSE.about}, on the test split after each epoch — the same number "
-               "for every variant.")
-if missing := [c.setting for c in compared if c.setting not in histories]:
-    st.caption(f"No {RECON_MSE.title} history for: {', '.join(missing)} (made by an older version, or uploaded "
-               "without a history).")
+st.subheader("Each model's units, filters and training")
+# One of the three at a time: each is a chart or a grid per model, and a page that draws all of them
+# takes a fresh browser seconds to open (bench/page_weight.py).
+more = st.segmented_control("Show", ["encoder filters", "unit distributions", "loss curves"],
+                            default="encoder filters", key="cmp_more", required=True)
+if more == "unit distributions":
+    which = st.segmented_control("Distribution of", ["firing rate", "mean activation"], default="firing rate",
+                                 key="cmp_dist", required=True)
+    series = {c.setting: np.asarray(c.evaluation.code.unit_firing_rate if which == "firing rate"
+                                    else c.evaluation.code.unit_mean_activation) for c in compared}
+    st.plotly_chart(overlaid_histograms(series, f"Per-unit {which}, all models overlaid", which,
+                                        log_x=which == "firing rate"), config=PLOTLY_CONFIG, key="dists")
+    if which == "firing rate":
+        st.caption("Dead units (firing rate 0) cannot be drawn on a log axis; the table counts them.")
+elif more == "encoder filters":
+    st.caption("Each model's encoder filters (input-space weights of its code units), most active units first.")
+    for column, c in page.in_rows(compared, 3):
+        order = np.argsort(-np.asarray(c.evaluation.code.unit_firing_rate), kind="stable")
+        filters = filters_as_images(caches.encoder_filters(c.key, c.model))[order][:64]
+        column.image(tiles_png(filters, data.image_shape, ncols=8, scale=2), caption=c.setting)
+else:
+    histories = {c.setting: c.history for c in compared if RECON_MSE.name in c.history.get("test", {})}
+    if histories:
+        st.plotly_chart(overlaid_curves(histories, RECON_MSE.name, RECON_MSE.title), config=PLOTLY_CONFIG,
+                        key="curves")
+        st.caption(f"{RECON_MSE.title}: the {RECON_MSE.about}, on the test split after each epoch — the same "
+                   "number for every variant.")
+    if missing := [c.setting for c in compared if c.setting not in histories]:
+        st.caption(f"No {RECON_MSE.title} history for: {', '.join(missing)} (made by an older version, or "
+                   "uploaded without a history).")

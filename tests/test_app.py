@@ -369,8 +369,10 @@ def test_compare_page_shows_the_l1_sweep_trade_off():
     assert len(at.multiselect(key="cmp_models").value) == 4
     assert all(s.startswith("sparse_kl") for s in at.dataframe[0].value["setting"])
     at.segmented_control(key="cmp_x").set_value("mean activation").run()
+    at.segmented_control(key="cmp_more").set_value("unit distributions").run()
     at.segmented_control(key="cmp_dist").set_value("mean activation").run()
     no_exception(at)
+    assert "Per-unit mean activation, all models overlaid" in str(plotly_figures(at)[-1]["layout"]["title"])
 
 
 def plotly_figures(at: AppTest) -> list[dict]:
@@ -385,6 +387,7 @@ def test_compare_every_shipped_variant_mse_charts_plot_mse_and_the_frontier_mark
     no_exception(at)
     table = at.dataframe[0].value
     assert len(table) == 10 and {"vae latent=2", "topk (defaults)", "jumprelu (defaults)"} <= set(table["setting"])
+    at.segmented_control(key="cmp_more").set_value("loss curves").run()
     figures = {f["layout"]["title"]["text"]: f for f in plotly_figures(at)}
     curves = figures["test reconstruction MSE per epoch"]
     last = {trace["name"]: trace["y"][-1] for trace in curves["data"]}

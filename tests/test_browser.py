@@ -231,6 +231,8 @@ def test_compare_with_every_shipped_variant_plots_mse_where_it_says_mse(server, 
         page.goto(f"{server}/compare", wait_until="domcontentloaded")
         wait_until_rendered(page, timeout=90)
         page.get_by_role("button", name="the shipped variants").click()
+        wait_until_rendered(page, timeout=120)
+        page.locator("[data-testid=stButtonGroup] button", has_text="loss curves").click()
         page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].some(el =>
             (el.layout?.title?.text || '').includes('reconstruction MSE') && (el.data || []).length === 10)""",
                                timeout=120_000)
