@@ -109,9 +109,12 @@ if drawing is not None:
     left.caption(f"★ Your digit (drawn below) is placed {placed_how}.")
 with right:
     if proj.explained_variance is not None:
-        st.plotly_chart(variance_bars(proj.explained_variance), config=PLOTLY_CONFIG, key="variance")
         shown = proj.explained_variance[:dims].sum()
-        st.caption(f"The map shows {shown:.0%} of the codes' variance.")
+        st.caption(f"The map shows {shown:.0%} of the codes' variance ("
+                   + ", ".join(f"PC{i + 1} {v:.0%}" for i, v in enumerate(proj.explained_variance[:dims])) + ").")
+        # on request: a second Plotly chart on arrival costs a fresh browser time (bench/page_weight.py)
+        if st.toggle("Variance per component", key="lat_variance"):
+            st.plotly_chart(variance_bars(proj.explained_variance), config=PLOTLY_CONFIG, key="variance")
     st.caption(("Hover over a point to see its image; l" if thumbnails else "L")
                + "asso or box-select points to see their images; click a legend entry to hide a class; "
                "double-click it to show only that class.")

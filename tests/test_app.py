@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import numpy as np
 import pytest
@@ -266,7 +267,12 @@ def test_latent_page_maps_and_exports():
     no_exception(at)
     assert at.session_state["lat_method"] == "pca"
     assert [b.label for b in at.get("download_button")] == ["Codes + map (CSV)", "vectors.tsv", "metadata.tsv"]
-    assert any("The map shows" in c.value for c in at.caption)
+    share = next(c.value for c in at.caption if "The map shows" in c.value)
+    charts = len(at.get("plotly_chart"))
+    at.toggle(key="lat_variance").set_value(True).run()                   # the bars, on request
+    assert len(at.get("plotly_chart")) == charts + 1
+    assert json.loads(at.get("plotly_chart")[-1].proto.spec)["layout"]["title"]["text"] == "Variance per PCA component"
+    assert re.match(r"The map shows \d+% of the codes' variance \(PC1 \d+%, PC2 \d+%\)\.", share)
     at.slider(key="lat_n_all_mnist-5k").set_value(300).run()
     at.segmented_control(key="lat_method").set_value("tsne").run()
     no_exception(at)
