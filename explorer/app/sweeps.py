@@ -71,7 +71,8 @@ class SweepView:
 
     @property
     def running(self) -> bool:
-        return self.live is not None and self.live.running
+        """Until sweep.json has its last word: a trial may have finished a moment before it is written."""
+        return self.live is not None and self.live.following
 
     def count(self, status: str) -> int:
         return sum(t["status"] == status for t in self.trials)
@@ -115,7 +116,13 @@ class LiveSweep:
 
     @property
     def running(self) -> bool:
+        """Whether a trial is still queued or training."""
         return any(job.running for job in self.jobs.values())
+
+    @property
+    def following(self) -> bool:
+        """Whether sweep.json may still change (the thread mirroring the jobs has not written its last)."""
+        return self._thread.is_alive()
 
     def stop(self) -> None:
         """Stop every trial: finished ones are kept, the running one ends as stopped, queued ones never start."""
@@ -174,7 +181,7 @@ def start_sweep(browser: str, variant: str, param: str, values: list[str], epoch
         folder.mkdir(parents=True)
         store.prune_sweeps(browser, KEEP_SWEEPS)
     with _live_lock:
-        if folder in _live and _live[folder].running:
+        if folder in _live and _live[folder].following:
             raise ValueError("this sweep is running already")
         live = _live[folder] = LiveSweep(folder, plan, data, data_dir)
     return live
