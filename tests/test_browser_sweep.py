@@ -38,7 +38,7 @@ def test_a_sweep_from_compare_lands_trial_by_trial_and_survives_reload_and_resta
             wait_until_rendered(page, timeout=30)
             page.get_by_role("button", name="Run the sweep").click()
             seen_done = set()
-            for _ in range(240):                     # up to two minutes, watching trials land
+            for _ in range(600):                     # up to five minutes (a loaded machine), watching trials land
                 page.wait_for_timeout(500)
                 if m := re.search(r"— (\d) of 5 trials done", _main_text(page)):
                     seen_done.add(int(m.group(1)))
