@@ -331,7 +331,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
           f"{first.epochs} epochs × batch {first.batch_size} each, seed {first.seed}", flush=True)
 
     def on_event(i: int, total: int, record: TrialRecord) -> None:
-        said = {"running": "training…" if engine.name == "local" else "started",
+        said = {"running": engine.started_means,
                 "done": "reusing the finished checkpoint" if record.reused else
                 f"done in {record.seconds or 0:.1f} s (FVU {record.metrics.get('fvu', float('nan')):.3f})",
                 "failed": f"failed: {record.message}"}.get(record.status)

@@ -169,6 +169,19 @@ class SweepManifest:
             self._write()
             return record
 
+    def reuse_finished(self, trial: Trial, input_dim: int) -> TrialRecord | None:
+        """Mark the trial done from its checkpoint in the folder, if one was made with exactly its
+        settings by an earlier run (before a Ctrl-C, a Stop or a restart); its record, or None."""
+        config = build_model(trial.variant, self.plan.params_of(trial), input_dim=input_dim,
+                             seed=trial.settings.seed).config.to_dict()
+        payload = reusable(self.folder / f"{trial.name}.pt", config, self.plan.dataset, trial.settings)
+        if payload is None:
+            return None
+        record = self.records[trial.name]
+        record.status, record.reused, record.checkpoint = "done", True, f"{trial.name}.pt"
+        record.seconds, record.metrics = payload.get("train", {}).get("seconds"), summary_metrics(payload["metrics"])
+        return record
+
     def to_dict(self) -> dict[str, Any]:
         p = self.plan
         return {"format": FORMAT, "title": p.title, "variants": p.variants, "grid": p.grid,
@@ -252,6 +265,7 @@ class Engine(Protocol):
     each comes back (both on the calling thread)."""
 
     name: str
+    started_means: str        # what `started` means for a trial here, as the CLI says it
 
     def run(self, plan: SweepPlan, trials: list[Trial], data: Dataset, started: Callable[[str], None],
             land: Callable[[TrialOutcome], None]) -> None: ...
@@ -261,6 +275,7 @@ class LocalEngine:
     """One trial after another in this process (the default: no extra processes, torch uses every core)."""
 
     name = "local"
+    started_means = "training…"
 
     def run(self, plan: SweepPlan, trials: list[Trial], data: Dataset, started: Callable[[str], None],
             land: Callable[[TrialOutcome], None]) -> None:
@@ -291,17 +306,10 @@ def run_sweep(plan: SweepPlan, out_dir: str | os.PathLike, data: Dataset, engine
 
     todo = []
     for trial in plan.trials:
-        config = build_model(trial.variant, plan.params_of(trial), input_dim=data.input_dim,
-                             seed=trial.settings.seed).config.to_dict()
-        payload = reusable(out / f"{trial.name}.pt", config, plan.dataset, trial.settings)
-        if payload is None:
+        if (record := manifest.reuse_finished(trial, data.input_dim)) is None:
             todo.append(trial)
-            continue
-        train = payload.get("train", {})
-        record = manifest.records[trial.name]
-        record.status, record.reused, record.checkpoint = "done", True, f"{trial.name}.pt"
-        record.seconds, record.metrics = train.get("seconds"), summary_metrics(payload["metrics"])
-        tell(record)
+        else:
+            tell(record)
     manifest.write()
 
     def started(name: str) -> None:

@@ -90,6 +90,7 @@ class RayEngine:
     as it finishes."""
 
     name = "ray"
+    started_means = "started"            # handed to Ray, which queues it on the cluster
 
     def __init__(self, options: RayOptions | None = None, data_dir: str = "data"):
         self.options = options or RayOptions()

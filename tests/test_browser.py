@@ -200,18 +200,24 @@ def test_two_students_never_see_each_others_upload_or_settings(server, browser, 
         bob.close()
 
 
+def lasso_square(page, plot_area: str, half: float) -> None:
+    """Drag a closed lasso around the middle of a Plotly plot area: a square of side 2·half pixels."""
+    box = page.locator(plot_area).first.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - half, cy - half)
+    page.mouse.down()
+    for x, y in ((cx + half, cy - half), (cx + half, cy + half), (cx - half, cy + half),
+                 (cx - half - 1, cy - half + 1)):
+        page.mouse.move(x, y, steps=8)
+    page.mouse.up()
+
+
 def test_lasso_selection_on_the_latent_map_shows_images(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     try:
         page.goto(f"{server}/latent", wait_until="domcontentloaded")
         wait_until_rendered(page, timeout=90)
-        box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
-        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        page.mouse.move(cx - 120, cy - 120)
-        page.mouse.down()
-        for x, y in ((cx + 120, cy - 120), (cx + 120, cy + 120), (cx - 120, cy + 120), (cx - 121, cy - 119)):
-            page.mouse.move(x, y, steps=8)
-        page.mouse.up()
+        lasso_square(page, ".js-plotly-plot .nsewdrag", 120)
         page.get_by_text("selected", exact=False).first.wait_for(timeout=30_000)
         wait_until_rendered(page, timeout=30)
         full_screenshot(page, str(SHOTS / "latent-selection.png"))
@@ -361,13 +367,7 @@ def test_t_sne_on_the_latent_page_converges_on_screen_and_then_selects(server, b
         assert any("early exaggeration" in s for s in steps[1:]), steps          # … then the optimisation
         assert page.locator('[data-testid="stProgress"]').count() == 0           # replaced by the final map
         assert page.get_by_text("t-SNE (openTSNE) after 750 iterations at perplexity 30").count() == 1
-        box = page.locator(".st-key-lat_map_2 .nsewdrag").first.bounding_box()
-        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        page.mouse.move(cx - 150, cy - 150)
-        page.mouse.down()
-        for x, y in ((cx + 150, cy - 150), (cx + 150, cy + 150), (cx - 150, cy + 150), (cx - 151, cy - 149)):
-            page.mouse.move(x, y, steps=8)
-        page.mouse.up()
+        lasso_square(page, ".st-key-lat_map_2 .nsewdrag", 150)
         page.get_by_text("selected", exact=False).first.wait_for(timeout=30_000)
         wait_until_rendered(page, timeout=30)
         assert page.get_by_text("Nothing selected yet").count() == 0

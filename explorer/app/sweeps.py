@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets import DEFAULT_DATA_DIR, Dataset
-from ..registry import build_model, get_variant
-from ..sweep import SweepManifest, SweepPlan, Trial, plan_sweep, read_manifest, reusable, summary_metrics
+from ..registry import get_variant
+from ..sweep import SweepManifest, SweepPlan, plan_sweep, read_manifest, summary_metrics
 from ..training import TrainSettings
 from . import store
 from .jobs import TrainingJob
@@ -92,7 +92,7 @@ class LiveSweep:
         self.jobs: dict[str, TrainingJob] = {}
         self._stopped = False
         for trial in plan.trials:
-            if self._reuse(trial):
+            if self.manifest.reuse_finished(trial, data.input_dim):
                 continue
             self.jobs[trial.name] = TrainingJob(trial.variant, plan.params_of(trial), data, trial.settings, [0],
                                                 data_dir, store_path=folder / f"{trial.name}.pt")
@@ -101,18 +101,6 @@ class LiveSweep:
             job.start()
         self._thread = threading.Thread(target=self._follow, name=f"sweep-{folder.name}", daemon=True)
         self._thread.start()
-
-    def _reuse(self, trial: Trial) -> bool:
-        """A trial finished by an earlier run of this sweep (before a Stop or a restart) is kept."""
-        config = build_model(trial.variant, self.plan.params_of(trial), input_dim=self.data.input_dim,
-                             seed=trial.settings.seed).config.to_dict()
-        payload = reusable(self.folder / f"{trial.name}.pt", config, self.plan.dataset, trial.settings)
-        if payload is None:
-            return False
-        record = self.manifest.records[trial.name]
-        record.status, record.reused, record.checkpoint = "done", True, f"{trial.name}.pt"
-        record.seconds, record.metrics = payload.get("train", {}).get("seconds"), summary_metrics(payload["metrics"])
-        return True
 
     @property
     def running(self) -> bool:
