@@ -72,34 +72,40 @@ st.dataframe(table, hide_index=True, width="stretch",
 st.download_button("Download table (CSV)", table.to_csv(index=False), file_name="comparison.csv", mime="text/csv",
                    icon=":material/download:")
 
-x_key = st.segmented_control("Sparsity measured as", list(SPARSITY_MEASURES), default="mean L0", key="cmp_x",
-                             required=True)
-st.plotly_chart(tradeoff(points(compared, x_key), x_key), config=PLOTLY_CONFIG, key="tradeoff")
-st.caption("Lower-left is better on both counts. Along a sweep, the curve shows how much reconstruction each "
-           "step of sparsity costs — pick the setting where it starts to rise steeply. Each model counts a unit "
-           "as active in its own code's terms (the table's 'active when').")
-
-st.subheader("The frontier: variance unexplained against active units")
-c1, c2 = st.columns([2, 1])
-with_sweeps = c1.toggle("Add every sweep", value=True, key="cmp_all_sweeps", disabled=not sweeps,
-                        help="Draw each sweep (the shipped ones and this browser's) as a line beside the models "
-                             "chosen above.")
-log_x = c2.toggle("Log scale for L0", value=False, key="cmp_log_l0")
-shown = list(compared)
-if with_sweeps and sweeps:
-    extra = [k for members in sweeps.values() for k in members if k not in chosen]
-    swept, _ = models.compared_models(extra, data)
-    shown += swept
-pts = points(shown, "mean L0", "FVU")
-front = pareto_front(pts)
-st.plotly_chart(frontier(pts, front, log_x), config=PLOTLY_CONFIG, key="frontier")
-holders = [(l0, frontier_at(pts, l0)) for l0 in (5.0, 10.0)]
-st.caption("FVU = Σ‖x − x̂‖² / Σ‖x − x̄‖² on the test split: 0 is perfect, 1 is no better than the mean image. "
-           "Each line is a sweep (or a variant's models); ringed points are the Pareto front — no other model "
-           "is both sparser and more faithful. Hollow, dotted lines are dense codes (sigmoid, Gaussian): their "
-           "'inactive' units still pass small values to the decoder, so their L0 compares settings within the "
-           "line, not with the others, and they take no part in the front. "
-           + " · ".join(f"At L0 ≈ {l0:g}: **{h[0]}** holds the frontier (FVU {h[1]:.3f})" for l0, h in holders if h))
+st.subheader("Error against sparsity")
+# One chart at a time, as in the section below: every Plotly chart on arrival costs a fresh browser time
+# (bench/page_weight.py).
+view = st.segmented_control("Show", ["these models", "the L0–FVU frontier, across sweeps"], default="these models",
+                            key="cmp_view", required=True)
+if view == "these models":
+    x_key = st.segmented_control("Sparsity measured as", list(SPARSITY_MEASURES), default="mean L0", key="cmp_x",
+                                 required=True)
+    st.plotly_chart(tradeoff(points(compared, x_key), x_key), config=PLOTLY_CONFIG, key="tradeoff")
+    st.caption("Lower-left is better on both counts. Along a sweep, the curve shows how much reconstruction each "
+               "step of sparsity costs — pick the setting where it starts to rise steeply. Each model counts a "
+               "unit as active in its own code's terms (the table's 'active when').")
+else:
+    c1, c2 = st.columns([2, 1])
+    with_sweeps = c1.toggle("Add every sweep", value=True, key="cmp_all_sweeps", disabled=not sweeps,
+                            help="Draw each sweep (the shipped ones and this browser's) as a line beside the "
+                                 "models chosen above.")
+    log_x = c2.toggle("Log scale for L0", value=False, key="cmp_log_l0")
+    shown = list(compared)
+    if with_sweeps and sweeps:
+        extra = [k for members in sweeps.values() for k in members if k not in chosen]
+        swept, _ = models.compared_models(extra, data)
+        shown += swept
+    pts = points(shown, "mean L0", "FVU")
+    front = pareto_front(pts)
+    st.plotly_chart(frontier(pts, front, log_x), config=PLOTLY_CONFIG, key="frontier")
+    holders = [(l0, frontier_at(pts, l0)) for l0 in (5.0, 10.0)]
+    st.caption("FVU = Σ‖x − x̂‖² / Σ‖x − x̄‖² on the test split: 0 is perfect, 1 is no better than the mean image. "
+               "Each line is a sweep (or a variant's models); ringed points are the Pareto front — no other model "
+               "is both sparser and more faithful. Hollow, dotted lines are dense codes (sigmoid, Gaussian): their "
+               "'inactive' units still pass small values to the decoder, so their L0 compares settings within the "
+               "line, not with the others, and they take no part in the front. "
+               + " · ".join(f"At L0 ≈ {l0:g}: **{h[0]}** holds the frontier (FVU {h[1]:.3f})"
+                            for l0, h in holders if h))
 
 st.subheader("The same test images, reconstructed by each model")
 shown_images = pick_indices(data.test_y, 8, seed=page.seed(keys.COMPARE_SEED))

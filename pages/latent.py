@@ -118,14 +118,16 @@ with right:
     st.caption(("Hover over a point to see its image; l" if thumbnails else "L")
                + "asso or box-select points to see their images; click a legend entry to hide a class; "
                "double-click it to show only that class.")
-    st.download_button("Codes + map (CSV)", codes_csv(sample, names, proj.coords), file_name=f"codes-{model.name}.csv",
-                       mime="text/csv", icon=":material/download:", width="stretch")
-    vectors, metadata = projector_tsv(sample, names)
-    st.download_button("vectors.tsv", vectors, file_name="vectors.tsv", mime="text/tab-separated-values",
-                       icon=":material/download:", width="stretch",
+    # Written when clicked (Streamlit's deferred downloads), not at every run and sent with every page.
+    map_coords = proj.coords
+    st.download_button("Codes + map (CSV)", lambda: codes_csv(sample, names, map_coords),
+                       file_name=f"codes-{model.name}.csv", mime="text/csv", icon=":material/download:",
+                       width="stretch")
+    st.download_button("vectors.tsv", lambda: projector_tsv(sample, names)[0], file_name="vectors.tsv",
+                       mime="text/tab-separated-values", icon=":material/download:", width="stretch",
                        help="For projector.tensorflow.org (Load → vectors)")
-    st.download_button("metadata.tsv", metadata, file_name="metadata.tsv", mime="text/tab-separated-values",
-                       icon=":material/download:", width="stretch",
+    st.download_button("metadata.tsv", lambda: projector_tsv(sample, names)[1], file_name="metadata.tsv",
+                       mime="text/tab-separated-values", icon=":material/download:", width="stretch",
                        help="For projector.tensorflow.org (Load → metadata)")
 
 selected = sorted({int(p["customdata"]) for p in (event.selection.points if event and event.selection else [])

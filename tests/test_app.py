@@ -394,7 +394,9 @@ def test_compare_every_shipped_variant_mse_charts_plot_mse_and_the_frontier_mark
     table = at.dataframe[0].value
     assert len(table) == 10 and {"vae latent=2", "topk (defaults)", "jumprelu (defaults)"} <= set(table["setting"])
     at.segmented_control(key="cmp_more").set_value("loss curves").run()
+    at.segmented_control(key="cmp_view").set_value("the L0–FVU frontier, across sweeps").run()
     figures = {f["layout"]["title"]["text"]: f for f in plotly_figures(at)}
+    assert not any(title.startswith("The trade-off") for title in figures), "one error/sparsity chart at a time"
     curves = figures["test reconstruction MSE per epoch"]
     last = {trace["name"]: trace["y"][-1] for trace in curves["data"]}
     assert set(last) == set(table["setting"])

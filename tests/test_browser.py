@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 from browser_support import (
@@ -238,6 +239,8 @@ def test_compare_with_every_shipped_variant_plots_mse_where_it_says_mse(server, 
         wait_until_rendered(page, timeout=90)
         page.get_by_role("button", name="the shipped variants").click()
         wait_until_rendered(page, timeout=120)
+        page.locator("[data-testid=stButtonGroup] button", has_text="the L0–FVU frontier").click()
+        wait_until_rendered(page, timeout=120)
         page.locator("[data-testid=stButtonGroup] button", has_text="loss curves").click()
         page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].some(el =>
             (el.layout?.title?.text || '').includes('reconstruction MSE') && (el.data || []).length === 10)""",
@@ -341,15 +344,37 @@ def test_the_latent_map_shows_the_image_under_the_cursor(server, browser):
         page.mouse.move(where["x"], where["y"], steps=5)
         tip = page.locator(".hover-image")
         tip.wait_for(state="visible", timeout=10_000)
-        style = tip.evaluate("e => ({image: e.style.backgroundImage.slice(0, 30), position: e.style.backgroundPosition,"
+        style = tip.evaluate("e => ({image: e.style.backgroundImage, position: e.style.backgroundPosition,"
                              " width: e.style.width})")
-        assert style["image"].startswith('url("data:image/png;base64') and style["width"] == "84px"
+        assert style["image"].startswith(f'url("{server}/media/') and style["width"] == "84px"
+        # The sheet came over HTTP when the pointer entered the map, not with the page: 45 × 45 digits.
+        sheet = page.evaluate("""url => new Promise(done => { const im = new Image();
+            im.onload = () => done([im.naturalWidth, im.naturalHeight]); im.onerror = () => done(null);
+            im.src = url; })""", style["image"][5:-2])
+        assert sheet == [45 * 28, 45 * 28]
         cols = 45                                                  # ceil(sqrt(2000)): the sheet's columns
         expected = f"-{where['row'] % cols * 84}px -{where['row'] // cols * 84}px"
         assert style["position"] == expected.replace("-0px", "0px") or style["position"] == expected
         page.screenshot(path=str(SHOTS / "latent-hover.png"))
         page.mouse.move(5, 5)
         tip.wait_for(state="hidden", timeout=10_000)
+
+
+def test_the_latent_exports_are_written_when_clicked(server, browser):
+    """The codes CSV and the projector's TSVs are made on the click (deferred), not sent with the page."""
+    with fresh_visit(browser, f"{server}/latent") as page:
+        sent = page.evaluate("performance.getEntriesByType('resource')"
+                             ".filter(e => /[.](csv|tsv)$/.test(e.name)).length")
+        assert sent == 0, "an export came with the page"
+        files = {}
+        for label in ("Codes + map (CSV)", "vectors.tsv", "metadata.tsv"):
+            with page.expect_download(timeout=60_000) as download:
+                page.get_by_role("button", name=label).click()
+            files[label] = Path(download.value.path()).read_text().splitlines()
+        assert files["Codes + map (CSV)"][0].startswith("split,index,label,class,x,y,code_0,")
+        assert len(files["Codes + map (CSV)"]) == 2001 and len(files["metadata.tsv"]) == 2001
+        assert len(files["vectors.tsv"]) == 2000 and len(files["vectors.tsv"][0].split("\t")) == 32
+        assert page.locator('[data-testid="stException"]').count() == 0
 
 
 def test_t_sne_on_the_latent_page_converges_on_screen_and_then_selects(server, browser):
