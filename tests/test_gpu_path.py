@@ -1,6 +1,6 @@
 """The GPU path: the training loop's device-side sums with a host check every N steps (tested on the
-CPU, where the same code runs with any N), and, where CUDA exists, training, evaluation and every app
-page on the GPU (skipped on machines without one)."""
+CPU, where the same code runs with any N), and, where CUDA exists, the training step recorded as a CUDA
+graph, training, evaluation and every app page on the GPU (skipped on machines without one)."""
 from __future__ import annotations
 
 import pytest
@@ -56,6 +56,66 @@ def test_a_nan_between_checks_is_caught_at_the_next_check_and_named_with_its_ste
     with pytest.raises(NonFiniteLossError) as info:
         train(model, digits, TrainSettings(epochs=3, batch_size=64), check_every=5)
     assert "at epoch 2, steps 1–5" in str(info.value) and info.value.history["epoch"] == [1]
+
+
+def test_the_cpu_runs_eager_steps_and_says_why():
+    result = _steps(1)[1]
+    assert not result.captured and result.eager_because == "CUDA graphs need a CUDA device, not cpu"
+
+
+def _train_on_cuda(variant, capture, wrap=None, epochs=2):
+    params = {"latent_dim": 16, "hidden": "32"} | ({"k": 4} if variant in ("topk", "batch_topk") else {})
+    model = build_model(variant, params, input_dim=64, seed=0)
+    trained = wrap(model) if wrap else model
+    result = train(trained, load_dataset("digits", device="cuda"), TrainSettings(epochs=epochs, batch_size=64),
+                   capture=capture)
+    return model, result
+
+
+@cuda
+@pytest.mark.parametrize("variant", ["ae", "sparse_l1", "sparse_kl", "contractive", "topk", "batch_topk", "jumprelu"])
+def test_a_recorded_cuda_graph_step_learns_what_eager_steps_learn(variant):
+    """Full batches (22 of 23 per epoch) replay the recorded step; the last, smaller batch runs eagerly.
+    Without randomness in the loss the weights come out as eager steps leave them."""
+    graphed, replayed = _train_on_cuda(variant, capture=True)
+    eager, stepped = _train_on_cuda(variant, capture=False)
+    assert replayed.captured and replayed.eager_because is None
+    assert not stepped.captured and stepped.eager_because == "recording was turned off"
+    for (name, a), b in zip(graphed.state_dict().items(), eager.state_dict().values(), strict=True):
+        assert torch.allclose(a.float(), b.float(), rtol=1e-3, atol=1e-4), name
+    assert replayed.history["train"]["total"] == pytest.approx(stepped.history["train"]["total"], rel=1e-3)
+
+
+@cuda
+@pytest.mark.parametrize("variant", ["denoising", "vae"])
+def test_a_recorded_step_draws_new_noise_at_every_replay(variant):
+    """The graph replays the random draws with fresh values (PyTorch's graph-safe generator): training
+    learns as much as with eager steps, which a graph baking one noise sample would not."""
+    _, replayed = _train_on_cuda(variant, capture=True, epochs=6)
+    _, stepped = _train_on_cuda(variant, capture=False, epochs=6)
+    assert replayed.captured
+    graphed_mse, eager_mse = replayed.history["test"]["recon_mse"][-1], stepped.history["test"]["recon_mse"][-1]
+    assert graphed_mse == pytest.approx(eager_mse, rel=0.15)
+    assert replayed.history["test"]["recon_mse"][-1] < replayed.history["test"]["recon_mse"][0]
+
+
+class _SyncsOnTheHost(_NanAt):
+    """A loss that reads a value back every step (as .item() does): it cannot be recorded as a graph."""
+
+    def loss(self, x):
+        terms = self.inner.loss(x)
+        if float(terms["total"]) < 0:
+            raise AssertionError("unreachable")
+        return terms
+
+
+@cuda
+def test_a_step_that_cannot_be_recorded_falls_back_to_eager_steps_and_says_why():
+    fell_back, result = _train_on_cuda("ae", capture=True, wrap=lambda m: _SyncsOnTheHost(m, bad_step=0))
+    eager, _ = _train_on_cuda("ae", capture=False)
+    assert not result.captured and "could not be recorded as a CUDA graph" in result.eager_because
+    for a, b in zip(fell_back.state_dict().values(), eager.state_dict().values(), strict=True):
+        assert torch.allclose(a, b, rtol=1e-3, atol=1e-4)          # no step lost or doubled by the attempt
 
 
 @cuda
