@@ -344,6 +344,11 @@ def test_the_latent_map_shows_the_image_under_the_cursor(server, browser):
         page.mouse.move(where["x"], where["y"], steps=5)
         tip = page.locator(".hover-image")
         tip.wait_for(state="visible", timeout=10_000)
+        cols = 45                                                  # ceil(sqrt(2000)): the sheet's columns
+        expected = f"-{where['row'] % cols * 84}px -{where['row'] // cols * 84}px"
+        # The pointer passed other points on its way: wait for the hover on the point it stopped at.
+        page.wait_for_function("""([tip, expected]) => [expected, expected.replaceAll('-0px', '0px')].includes(
+            tip.style.backgroundPosition)""", arg=[tip.element_handle(), expected], timeout=10_000)
         style = tip.evaluate("e => ({image: e.style.backgroundImage, position: e.style.backgroundPosition,"
                              " width: e.style.width})")
         assert style["image"].startswith(f'url("{server}/media/') and style["width"] == "84px"
@@ -352,9 +357,6 @@ def test_the_latent_map_shows_the_image_under_the_cursor(server, browser):
             im.onload = () => done([im.naturalWidth, im.naturalHeight]); im.onerror = () => done(null);
             im.src = url; })""", style["image"][5:-2])
         assert sheet == [45 * 28, 45 * 28]
-        cols = 45                                                  # ceil(sqrt(2000)): the sheet's columns
-        expected = f"-{where['row'] % cols * 84}px -{where['row'] // cols * 84}px"
-        assert style["position"] == expected.replace("-0px", "0px") or style["position"] == expected
         page.screenshot(path=str(SHOTS / "latent-hover.png"))
         page.mouse.move(5, 5)
         tip.wait_for(state="hidden", timeout=10_000)

@@ -187,7 +187,10 @@ def _statuses(folder):
 def test_an_interrupted_sweep_keeps_its_finished_trials_and_resumes(tmp_path, how):
     argv = [*CLI, "--variant", "ae", "--param", "latent_dim=4,6,8", "--set", "hidden=32", "--dataset", "digits",
             "--epochs", "10", "--batch-size", "16", "--device", "cpu", "--out", str(tmp_path)]
-    driver = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal delivers it: a shell running these tests in the background starts its jobs with
+    # SIGINT ignored, and Python then never turns SIGINT into KeyboardInterrupt.
+    driver = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         _wait_for(lambda: _statuses(tmp_path)[:2] == ["done", "running"])
         driver.send_signal(signal.SIGINT if how == "ctrl-c" else signal.SIGKILL)
