@@ -72,9 +72,10 @@ with left:
         try:
             settings = TrainSettings(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), seed=int(seed))
             preview = pick_indices(data.test_y, PREVIEW_COUNT, seed=0).tolist()
+            browser = identity.browser_id()
             st.session_state[keys.TRAIN_JOB] = TrainingJob(
                 variant_name, params, data, settings, preview,
-                store_path=store.new_trained_path(identity.browser_id(), variant_name)).start()
+                store_path=store.new_trained_path(browser, variant_name), prune_browser=browser).start()
             st.rerun()
         except ValueError as exc:
             st.error(f"Cannot train with these settings: {exc}", icon=":material/warning:")

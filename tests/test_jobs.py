@@ -66,3 +66,27 @@ def test_jobs_queue_for_a_slot_and_a_queued_job_can_be_cancelled(digits, monkeyp
     first.stop()
     assert first.wait(60).status == "stopped"
     assert second.wait(30).status == "cancelled" and second.metrics is None
+
+
+def test_a_finished_job_prunes_the_browser_it_names_and_no_other(digits, tmp_path, monkeypatch):
+    """The Train page's job keeps its browser's MAX_TRAINED newest trained models; a sweep's trial
+    (no browser named) leaves them all, its sweep folder keeps it."""
+    import os
+    import uuid
+
+    from explorer.app import store
+
+    monkeypatch.setattr(store, "STATE_DIR", tmp_path)
+    browser = uuid.uuid4().hex
+    for i in range(store.MAX_TRAINED):
+        older = store.write_new(store.new_trained_path(browser, "ae"), b"model %d" % i)
+        os.utime(older, (1000 + i, 1000 + i))
+    settings = TrainSettings(epochs=1, batch_size=64)
+    trial = TrainingJob("ae", {}, digits, settings, [0], store_path=store.folder(browser) / "sweeps" / "s" / "t.pt")
+    trial.start().wait(60)
+    assert trial.saved_to is not None and len(list((tmp_path / browser / "trained").glob("*.pt"))) == store.MAX_TRAINED
+    trained = TrainingJob("ae", {}, digits, settings, [0], store_path=store.new_trained_path(browser, "ae"),
+                          prune_browser=browser).start().wait(60)
+    kept = list((tmp_path / browser / "trained").glob("*.pt"))
+    assert len(kept) == store.MAX_TRAINED and trained.saved_to in kept     # the oldest went, the new one stayed
+

@@ -85,6 +85,7 @@ class TrainingJob:
     preview_indices: list[int]
     data_dir: str = DEFAULT_DATA_DIR
     store_path: Path | None = None               # where to write the model when it finishes (the browser's own)
+    prune_browser: str | None = None             # once written: keep only this browser's newest trained models
     key: str = field(default_factory=lambda: f"session:{uuid.uuid4().hex[:12]}")
     status: str = "pending"                      # pending → queued → running → done | stopped | failed | cancelled
     error: str | None = None
@@ -150,8 +151,8 @@ class TrainingJob:
             self.saved_to = save_checkpoint(self.store_path, self.model, self.data.name, self.metrics.to_dict(),
                                             self.history, self.summary)
             self.saved_key = "file:" + file_digest(self.saved_to)
-            if self.store_path.parent.name == "trained":     # not a sweep's trial: its sweep keeps it
-                store.prune_trained(self.store_path.parent.parent.name)
+            if self.prune_browser is not None:
+                store.prune_trained(self.prune_browser)
         except (OSError, ValueError) as exc:
             self.store_error = f"could not write it to {self.store_path}: {exc}"
 
