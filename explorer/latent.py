@@ -266,10 +266,18 @@ def _csv_cell(text: str) -> str:
     return f'"{text}"' if any(c in text for c in ',"\n') else text
 
 
-def projector_tsv(sample: CodeSample, class_names: tuple[str, ...]) -> tuple[str, str]:
-    """(vectors.tsv, metadata.tsv) as TensorFlow's Embedding Projector loads them."""
-    vectors = "\n".join("\t".join(f"{v:.6g}" for v in row) for row in sample.codes) + "\n"
-    metadata = "label\tclass\tsplit\tindex\n" + "".join(
+def projector_vectors(sample: CodeSample) -> str:
+    """vectors.tsv as TensorFlow's Embedding Projector loads it: one code per line."""
+    return "\n".join("\t".join(f"{v:.6g}" for v in row) for row in sample.codes) + "\n"
+
+
+def projector_metadata(sample: CodeSample, class_names: tuple[str, ...]) -> str:
+    """metadata.tsv for the Embedding Projector: each code's label, class, split and index."""
+    return "label\tclass\tsplit\tindex\n" + "".join(
         f"{sample.labels[i]}\t{class_names[sample.labels[i]]}\t{sample.split[i]}\t{sample.index[i]}\n"
         for i in range(len(sample)))
-    return vectors, metadata
+
+
+def projector_tsv(sample: CodeSample, class_names: tuple[str, ...]) -> tuple[str, str]:
+    """(vectors.tsv, metadata.tsv) as TensorFlow's Embedding Projector loads them."""
+    return projector_vectors(sample), projector_metadata(sample, class_names)

@@ -3,6 +3,7 @@ and the VAE's generative views; exports for the Embedding Projector."""
 import explorer.app.preload  # noqa: F401  — first: see its docstring
 
 from collections.abc import Iterator
+from functools import partial
 
 import numpy as np
 import streamlit as st
@@ -18,7 +19,8 @@ from explorer.latent import (
     nearest_neighbours,
     place,
     prior_samples,
-    projector_tsv,
+    projector_metadata,
+    projector_vectors,
     traversal,
     umap_available,
 )
@@ -119,14 +121,13 @@ with right:
                + "asso or box-select points to see their images; click a legend entry to hide a class; "
                "double-click it to show only that class.")
     # Written when clicked (Streamlit's deferred downloads), not at every run and sent with every page.
-    map_coords = proj.coords
-    st.download_button("Codes + map (CSV)", lambda: codes_csv(sample, names, map_coords),
+    st.download_button("Codes + map (CSV)", partial(codes_csv, sample, names, proj.coords),
                        file_name=f"codes-{model.name}.csv", mime="text/csv", icon=":material/download:",
                        width="stretch")
-    st.download_button("vectors.tsv", lambda: projector_tsv(sample, names)[0], file_name="vectors.tsv",
+    st.download_button("vectors.tsv", partial(projector_vectors, sample), file_name="vectors.tsv",
                        mime="text/tab-separated-values", icon=":material/download:", width="stretch",
                        help="For projector.tensorflow.org (Load → vectors)")
-    st.download_button("metadata.tsv", lambda: projector_tsv(sample, names)[1], file_name="metadata.tsv",
+    st.download_button("metadata.tsv", partial(projector_metadata, sample, names), file_name="metadata.tsv",
                        mime="text/tab-separated-values", icon=":material/download:", width="stretch",
                        help="For projector.tensorflow.org (Load → metadata)")
 
