@@ -1,5 +1,5 @@
 """The command line: `ae-explorer` (or `python -m explorer`) `app | variants | datasets | train | evaluate |
-sweep | project`."""
+sweep | project | claims`."""
 from __future__ import annotations
 
 import argparse
@@ -162,6 +162,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Ray only: a GPU share per trial; 0.25 packs four trials on one GPU (default 0)")
     p.add_argument("--retries", type=non_negative_int, default=3,
                    help="Ray only: re-runs of a trial whose worker process died (default 3)")
+
+    p = sub.add_parser("claims", help="judge the seed notes' claims (sparsity disentangles, is robust, is "
+                       "efficient; denoising gives robust features) across two or more checkpoints",
+                       description="Measure each checkpoint on its test split — class selectivity, MIG against the "
+                       "class and four stroke measures, sparse (k = 1, 5) and dense probes beside a pixel probe, "
+                       "noise curves, FVU and L0, each with a 95 %% bootstrap interval, selectivity and MIG with "
+                       "their permuted-label nulls — and judge each claim across them: holds, contradicted or "
+                       "inconclusive, with the numbers that decided it.")
+    p.add_argument("--checkpoint", required=True, nargs="+", metavar="CHECKPOINT",
+                   help="two or more checkpoints trained on one dataset, e.g. a sweep's: "
+                        "checkpoints/sweeps/topk-k/*.pt")
+    p.add_argument("--dataset", default=None, choices=list(DATASETS),
+                   help="default: the dataset the checkpoints were trained on")
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.add_argument("--json", action="store_true", help="print every measure and verdict as JSON")
 
     p = sub.add_parser("project", help="map a checkpoint's latent codes to 2-D/3-D and write them as CSV",
                        description="Encode a seeded sample of images, project the codes with PCA, t-SNE, "
@@ -412,8 +428,53 @@ def cmd_project(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_claims(args: argparse.Namespace) -> int:
+    from .claims import ClaimsInputError, claims_report, judge_claims
+    from .measures import NothingToMeasureError, dataset_reference, measure_model
+
+    if len(args.checkpoint) < 2:
+        raise ClaimsInputError(f"claims compare models: give at least two checkpoints (got {len(args.checkpoint)})")
+    device = resolve_device(args.device)
+    loaded = [(path, load_checkpoint(path, device=device)) for path in args.checkpoint]   # every file read first
+    trained_on = {path: (model.meta.dataset if model.meta else DEFAULT_DATASET) for path, model in loaded}
+    if args.dataset is None and len(set(trained_on.values())) > 1:
+        where = ", ".join(f"{path} on {name}" for path, name in trained_on.items())
+        raise ClaimsInputError(f"the checkpoints were trained on different datasets ({where}); claims compare "
+                               f"models on one dataset: pick checkpoints of one, or name it with --dataset")
+    data = load_dataset(args.dataset or next(iter(trained_on.values())), device=device, data_dir=args.data_dir)
+    for _, model in loaded:
+        model.check_fits(data.name, data.input_dim, data.image_shape)
+    print(f"measuring the {data.name} test split: stroke measures and the pixel probe…", file=sys.stderr, flush=True)
+    reference = dataset_reference(data)
+    measured = []
+    for i, (path, model) in enumerate(loaded):
+        print(f"[{i + 1}/{len(loaded)}] measuring {path}…", file=sys.stderr, flush=True)
+        try:
+            measured.append(measure_model(model, data, reference, checkpoint=path))
+        except NothingToMeasureError as exc:
+            print(f"warning: {path} left out: {exc}", file=sys.stderr)
+    if len(measured) < 2:
+        raise ClaimsInputError(f"{len(measured)} of the checkpoints can be measured; claims need at least two")
+    stems = [Path(m.checkpoint).stem for m in measured]
+    results = judge_claims(measured, labels=stems if len(set(stems)) == len(stems) else None)
+    if args.json:
+        print(json.dumps(claims_report(measured, results), indent=2))
+        return 0
+    print(f"{'checkpoint':>40s} {'L0':>6s} {'FVU':>6s} {'select.':>7s} {'null':>6s} {'MIG':>6s} {'null':>6s} "
+          f"{'k=1':>6s} {'k=5':>6s} {'dense':>6s} {'pixels':>6s}")
+    for m in measured:
+        print(f"{m.checkpoint[-40:]:>40s} {m.mean_l0.value:6.1f} {m.fvu.value:6.3f} {m.selectivity.value:7.3f} "
+              f"{m.null_selectivity:6.3f} {m.mig.value:6.3f} {m.null_mig:6.3f} {m.probe_k1.value:6.3f} "
+              f"{m.probe_k5.value:6.3f} {m.probe_dense.value:6.3f} {m.probe_pixels.value:6.3f}")
+    for result in results:
+        print(f"\n{result.claim.title} — {result.verdict.upper()}\n  {result.line}")
+        for note in result.notes:
+            print(f"  note: {note}")
+    return 0
+
+
 COMMANDS = {"variants": cmd_variants, "datasets": cmd_datasets, "train": cmd_train, "evaluate": cmd_evaluate,
-            "sweep": cmd_sweep, "project": cmd_project}
+            "sweep": cmd_sweep, "project": cmd_project, "claims": cmd_claims}
 
 
 APP_SCRIPT = Path(__file__).resolve().parents[1] / "streamlit_app.py"

@@ -4,10 +4,13 @@ One view at a time (a segmented control, in the link as `view`): each view's cha
 sent only when it is chosen, so a first visit loads one chart, not a dozen."""
 import explorer.app.preload  # noqa: F401  — first: see its docstring
 
+import math
+
 import streamlit as st
 
 from explorer.activations import filters_as_images, middle_of_range, top_activating, unit_order
 from explorer.app import caches, keys, links, page, sketch
+from explorer.claim_figures import class_profile
 from explorer.figures import (
     PLOTLY_CONFIG,
     UnitPanel,
@@ -165,6 +168,21 @@ elif view == "unit":
     filters = filters_as_images(caches.encoder_filters(ctx.key, model))
     right.image(tiles_png(filters[[unit]], data.image_shape, ncols=1, scale=5),
                 caption="Encoder filter (gray = 0, light = positive weight)")
+    selectivity = caches.unit_selectivity(ctx.key, model, data.name, ctx.device)
+    if selectivity is not None:
+        si = selectivity.per_unit[unit]
+        left, right = st.columns([1, 2])
+        left.metric("Class selectivity SI", "not live" if math.isnan(si) else f"{si:.2f}",
+                    help="SI = (μ_max − μ_rest) / (μ_max + μ_rest): μ_c is the unit's mean activity over class c's "
+                         "test images, μ_rest the mean of the other classes' (Morcos et al. 2018). 1: it fires for "
+                         "one class only; 0: alike for all.")
+        left.caption(f"Over this model's live units: mean SI {selectivity.mean.shown(2)}; with the labels permuted "
+                     f"{selectivity.null:.2f} — what chance alone gives a unit that fires this rarely. "
+                     + ("Activity is |z − mean z| for this signed code. " if code.signed else "")
+                     + "The **Claims** page compares models on it.")
+        right.plotly_chart(class_profile(selectivity.class_means[unit], data.class_names, unit,
+                                         None if math.isnan(si) else float(si)),
+                           config=PLOTLY_CONFIG, key="unit_classes")
 
 else:
     st.subheader("All encoder filters, most active units first")

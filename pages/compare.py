@@ -7,14 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from explorer.activations import filters_as_images
-from explorer.app import caches, keys, links, models, page, sweep_panel
+from explorer.app import caches, keys, links, models, page, picker, sweep_panel
 from explorer.app.catalog import group_sweeps
 from explorer.compare import SPARSITY_MEASURES, frontier_at, pareto_front, points
 from explorer.figures import PLOTLY_CONFIG, frontier, overlaid_curves, overlaid_histograms, tiles_png, tradeoff
 from explorer.variants.base import RECON_MSE
 from explorer.views import pick_indices, reconstruction_rows
-
-MAX_MODELS = 10      # every shipped variant at once
 
 compare_page = page.data_page("Compare")
 data = compare_page.data
@@ -23,23 +21,7 @@ entries = models.model_entries()
 sweep_panel.apply_pending_selection()
 sweep_panel.launcher(data)
 sweeps = group_sweeps(entries)      # each sweep's models (shipped, and this browser's), in the order of the swept value
-
-PRESETS = {**{title: members[:MAX_MODELS] for title, members in sweeps.items()},
-           "the shipped variants": [k for k, e in entries.items() if e.source == "shipped"
-                                    and not any(k in members for members in sweeps.values())][:MAX_MODELS],
-           "models I trained or uploaded": [k for k, e in entries.items() if e.own][:MAX_MODELS]}
-links.preset(keys.COMPARE_MODELS, "models", links.list_of(lambda name: links.model_key(name, entries)), "models")
-st.session_state.setdefault(keys.COMPARE_MODELS, next((v for v in PRESETS.values() if len(v) >= 2), list(entries)[:2]))
-st.session_state[keys.COMPARE_MODELS] = [k for k in st.session_state[keys.COMPARE_MODELS] if k in entries]
-
-st.caption("Presets")
-for col, name in page.in_rows(list(PRESETS), 4):
-    preset = PRESETS[name]
-    col.button(name, disabled=len(preset) < 2, width="stretch", key=f"preset_{name}",
-               on_click=lambda preset=preset: st.session_state.update({keys.COMPARE_MODELS: preset}),
-               help="Needs at least two models." if len(preset) < 2 else f"{len(preset)} models")
-chosen = st.multiselect(f"Models to compare (two to {MAX_MODELS})", list(entries), key=keys.COMPARE_MODELS,
-                        max_selections=MAX_MODELS, format_func=lambda k: entries[k].label)
+chosen = picker.pick_models(keys.COMPARE_MODELS, entries, "compare")
 links.publish("compare", {"models": [i for k in chosen if (i := links.model_id(entries[k]))]}, compare_page.link_slot)
 if len(chosen) < 2:
     st.info("Pick at least two models — a preset above, or any shipped, trained or uploaded model.")

@@ -18,6 +18,7 @@ SCRATCH = Path(tempfile.mkdtemp(prefix="ae-explorer-tests-"))
 os.environ.setdefault("AE_EXPLORER_STATE_DIR", str(SCRATCH / "browsers"))
 os.environ.setdefault("AE_EXPLORER_SAVE_DIR", str(SCRATCH / "runs"))
 os.environ.setdefault("AE_EXPLORER_MAP_DIR", str(SCRATCH / "maps"))       # kept t-SNE maps
+os.environ.setdefault("AE_EXPLORER_MEASURE_DIR", str(SCRATCH / "measures"))   # kept claims' measures
 
 from explorer import TrainSettings, build_model, load_dataset, train, variant_names  # noqa: E402
 from explorer.idx import write_mnist_folder  # noqa: E402

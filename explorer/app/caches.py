@@ -11,11 +11,12 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from .. import activations, figures, latent, views
+from .. import activations, figures, latent, measures, views
 from ..checkpoint import load_checkpoint
 from ..datasets import Dataset, load_dataset
 from ..metrics import Evaluation, evaluate
 from ..noise import NoiseSetting
+from ..selectivity import Selectivity
 from ..variants.base import Autoencoder
 from . import maps
 
@@ -98,3 +99,12 @@ def projection(model_key: str, dataset_name: str, device: str, n: int, source: s
 def train_codes(model_key: str, _model: Autoencoder, dataset_name: str, device: str) -> np.ndarray:
     """(N_train, K) codes of the training split: where a drawn digit's nearest training images are found."""
     return _model.encode_all(dataset(dataset_name, device).train_x).cpu().numpy()
+
+
+@st.cache_data(show_spinner="Measuring each unit's class selectivity…", max_entries=256)
+def unit_selectivity(model_key: str, _model: Autoencoder, dataset_name: str, device: str) -> Selectivity | None:
+    """The model's class selectivity per unit (the Claims page's numbers); None when no unit is live."""
+    try:
+        return measures.model_selectivity(_model, dataset(dataset_name, device))
+    except measures.NothingToMeasureError:
+        return None

@@ -45,3 +45,4 @@ PRIOR_SEED = "lat_prior_seed"
 ACTIVATIONS_UNIT = "act_unit"        # the unit inspected on Activations (also highlighted in the histograms)
 ACTIVATIONS_VIEW = "act_view"        # the view Activations shows (a link's `view`; a link's `unit` opens "unit")
 COMPARE_MODELS = "cmp_models"        # the models on Compare (presets set it)
+CLAIMS_MODELS = "claims_models"      # the models the Claims page judges (presets set it)

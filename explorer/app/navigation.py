@@ -32,6 +32,7 @@ PAGES = (
     PageInfo("activations", "Activations & sparsity", ":material/bar_chart:"),
     PageInfo("latent", "Latent space", ":material/scatter_plot:"),
     PageInfo("compare", "Compare", ":material/view_column:"),
+    PageInfo("claims", "Claims", ":material/fact_check:"),
 )
 
 

@@ -96,6 +96,7 @@ class CodeKind:
     probability: bool = False    # z in [0, 1]: ρ̂_j = mean activation is a firing probability (KL view)
     exact_zeros: bool = True     # an inactive unit is exactly 0, so L0 counts the units the decoder uses;
     #                              False for dense codes (sigmoid, Gaussian), whose L0 compares only within
+    signed: bool = False         # values on both sides of a mean (a Gaussian posterior mean): see `activity`
     choices: tuple[float, ...] = (0.0, 1e-4, 1e-3, 1e-2, 0.05, 0.1, 0.2, 0.5)   # for a threshold slider
 
     @property
@@ -115,6 +116,13 @@ class CodeKind:
             return varies.expand_as(codes)
         return codes.abs() > t
 
+    def activity(self, codes: torch.Tensor, train_mean: torch.Tensor) -> torch.Tensor:
+        """(N, K) codes → (N, K) how strongly each unit responds to each image, never negative (what class
+        selectivity averages): |z_j| for value codes (z_j itself when it is never negative), and for a
+        signed code |z_j − mean z_j|, the mean (K,) taken over the train split — a Gaussian unit says
+        something by leaving its mean, in either direction."""
+        return (codes - train_mean).abs() if self.signed else codes.abs()
+
     def active_among(self, new: torch.Tensor, reference: torch.Tensor, threshold: float | None = None) -> torch.Tensor:
         """(M, K) codes of new images → (M, K) bool, judged beside the reference codes (N, K) of a dataset:
         the same as `active` for value codes, while a Gaussian code's units are active or not by how
@@ -124,7 +132,7 @@ class CodeKind:
 
 RELU_CODE = CodeKind("ReLU", 0.0)
 SIGMOID_CODE = CodeKind("sigmoid", 0.5, probability=True, exact_zeros=False)
-GAUSSIAN_CODE = CodeKind("Gaussian (posterior mean)", 0.01, on_variance=True, exact_zeros=False,
+GAUSSIAN_CODE = CodeKind("Gaussian (posterior mean)", 0.01, on_variance=True, exact_zeros=False, signed=True,
                          choices=(1e-3, 1e-2, 0.1, 0.5))
 
 

@@ -1,0 +1,44 @@
+"""Choosing the models a page shows together (Compare, Claims): a preset per sweep and for the shipped
+variants, a multiselect of every model, and `models=` in the link."""
+from __future__ import annotations
+
+import streamlit as st
+
+from . import links, page
+from .catalog import ModelEntry, group_sweeps
+
+MAX_MODELS = 10      # every shipped variant at once
+PER_ROW = 3          # preset buttons per row: their labels still fit at a projector's 1024 px
+
+
+def presets(entries: dict[str, ModelEntry]) -> dict[str, list[str]]:
+    """Preset name → model keys: each sweep (shipped, and this browser's), the shipped variants, and this
+    browser's own models (trained or uploaded here)."""
+    sweeps = group_sweeps(entries)
+    return {**{title: members[:MAX_MODELS] for title, members in sweeps.items()},
+            "the shipped variants": [k for k, e in entries.items() if e.source == "shipped"
+                                     and not any(k in members for members in sweeps.values())][:MAX_MODELS],
+            "my own models": [k for k, e in entries.items() if e.own][:MAX_MODELS]}
+
+
+def pick_models(state_key: str, entries: dict[str, ModelEntry], what: str, default: list[str] | None = None
+                ) -> list[str]:
+    """Preset buttons over a multiselect bound to state_key (a link's `models=` applied first); the keys
+    chosen. default: the first choice in a new session (else the first preset of two or more models)."""
+    choices = presets(entries)
+    links.preset(state_key, "models", links.list_of(lambda name: links.model_key(name, entries)), "models")
+    first = default or next((v for v in choices.values() if len(v) >= 2), list(entries)[:2])
+    st.session_state.setdefault(state_key, first)
+    known = [k for k in st.session_state[state_key] if k in entries]
+    if len(known) > MAX_MODELS:
+        links.notice(f"{len(known)} models were asked for; showing the first {MAX_MODELS}.")
+    st.session_state[state_key] = known[:MAX_MODELS]
+    st.caption("Presets")
+    for col, name in page.in_rows(list(choices), PER_ROW):
+        preset = choices[name]
+        col.button(name, disabled=len(preset) < 2, width="stretch", key=f"{state_key}_preset_{name}",
+                   on_click=lambda preset=preset: st.session_state.update({state_key: preset}),
+                   help=("Needs at least two models." if len(preset) < 2 else f"{len(preset)} models")
+                   + (" — the models trained or uploaded in this browser." if name == "my own models" else ""))
+    return st.multiselect(f"Models to {what} (two to {MAX_MODELS})", list(entries), key=state_key,
+                          max_selections=MAX_MODELS, format_func=lambda k: entries[k].label)

@@ -1,0 +1,124 @@
+"""Claims: the seed notes' claims about sparse and denoising codes, measured across a sweep or chosen models,
+each with its measure, a chart with intervals, and a verdict computed from the data."""
+import explorer.app.preload  # noqa: F401  — first: see its docstring
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from explorer.app import keys, links, measured, models, page, picker
+from explorer.claim_figures import NOISE_MEASURES, compared_at, measure_against_l0, noise_curves
+from explorer.claims import CONTRADICTED, HOLDS, claims_report, judge_claims
+from explorer.figures import PLOTLY_CONFIG
+from explorer.measures import ModelMeasures
+from explorer.resampling import Estimate
+
+VERDICT_BOX = {HOLDS: st.success, CONTRADICTED: st.error}      # inconclusive: st.warning
+VERDICT_ICON = {HOLDS: ":material/check_circle:", CONTRADICTED: ":material/cancel:"}
+VERDICT_BADGE = {HOLDS: ":green-badge", CONTRADICTED: ":red-badge"}
+
+claims_page = page.data_page("Claims")
+data = claims_page.data
+entries = models.model_entries()
+st.caption("Do sparse codes really disentangle, resist noise and represent more efficiently, as the seed notes "
+           "say? Each claim is measured on the test split of every chosen model, with a 95 % bootstrap interval "
+           "(200 resamples of the test images), and judged across the models — never written by hand.")
+chosen = picker.pick_models(keys.CLAIMS_MODELS, entries, "judge", default=next(
+    (v for name, v in picker.presets(entries).items() if name.startswith("k sweep of topk")), None))
+links.publish("claims", {"models": [i for k in chosen if (i := links.model_id(entries[k]))]}, claims_page.link_slot)
+if len(chosen) < 2:
+    st.info("Pick at least two models — a sweep's preset above, or any shipped, trained or uploaded models.")
+    st.stop()
+
+compared, skipped = models.compared_models(chosen, data)
+for message in skipped:
+    st.warning(f"Left out — {message}")
+device = models.current_device()
+todo = [c for c in compared if not measured.ready(c.key, data.name, device)]
+if todo:
+    bar = st.progress(0.0, text="Measuring…")
+    if not measured.reference_ready(data.name, device):
+        bar.progress(0.0, text=f"Measuring the {data.name} test images' strokes and the pixel probe (once per "
+                               "dataset)…")
+        measured.reference(data, device)
+    for i, c in enumerate(todo):
+        bar.progress(i / len(todo), text=f"Measuring {c.setting} ({i + 1} of {len(todo)})…")
+        measured.measures(c.key, c.model, data, device)
+    bar.empty()
+results_of = [(c, measured.measures(c.key, c.model, data, device)) for c in compared]
+for c, result in results_of:
+    if isinstance(result, str):
+        st.warning(f"Left out — {c.setting}: {result}", icon=":material/warning:")
+judged = [(c, m.named(c.label)) for c, m in results_of if isinstance(m, ModelMeasures)]
+if len(judged) < 2:
+    st.error(f"{len(judged)} of the chosen models can be measured; the claims need at least two.")
+    st.stop()
+labels, groups = [c.setting for c, _ in judged], [c.group for c, _ in judged]
+measures = [m for _, m in judged]
+results = judge_claims(measures, labels=labels, groups=groups)
+
+st.subheader("Verdicts")
+for result in results:
+    st.markdown(f"{VERDICT_BADGE.get(result.verdict, ':orange-badge')}[{result.verdict}] **{result.claim.title}** — "
+                f"{result.summary}")
+
+for result in results:
+    claim = result.claim
+    st.subheader(claim.title)
+    if claim.seed_zh:
+        st.markdown(f"> {claim.seed_zh}\n>\n> *{claim.seed_en}*")
+    st.caption(f"**Measured as** {claim.measure} — {claim.paper}.")
+    if claim.chart == "trend" and result.entries:
+        axes = list(result.entries)
+        axis = axes[0] if len(axes) == 1 else st.segmented_control(
+            "Against L0", axes, default=axes[0], required=True, key=f"claims_axis_{claim.key}")
+        null = "the null: labels permuted" if "null" in axis else None
+        st.plotly_chart(measure_against_l0(result.entries[axis], f"{axis} against sparsity", axis, zero_line=null),
+                        config=PLOTLY_CONFIG, key=f"chart_{claim.key}")
+    elif claim.chart == "noise":
+        c1, c2 = st.columns(2)
+        what = c1.segmented_control("Measure", list(NOISE_MEASURES), default="code_cosine", required=True,
+                                    format_func={"code_cosine": "code cosine", "probe_dense": "dense probe",
+                                                 "recon_mse": "reconstruction MSE"}.get, key="claims_noise_measure")
+        kind = c2.segmented_control("Noise", ["gaussian", "masking"], default="gaussian", required=True,
+                                    key="claims_noise_kind")
+        st.plotly_chart(noise_curves(measures, labels, what, kind), config=PLOTLY_CONFIG, key=f"chart_{claim.key}")
+    elif claim.chart == "pair" and result.noise is not None:
+        pair = {e.label for shown in result.entries.values() for e in shown}
+        st.plotly_chart(noise_curves([m for m, label in zip(measures, labels, strict=True) if label in pair],
+                                     [label for label in labels if label in pair], "recon_mse", result.noise.kind),
+                        config=PLOTLY_CONFIG, key=f"chart_{claim.key}")
+    elif claim.chart == "at_l0" and result.entries:
+        at = next(iter(result.entries))
+        st.plotly_chart(compared_at(result.entries[at], f"{at}: each line's model nearest that L0", "probe k=5"),
+                        config=PLOTLY_CONFIG, key=f"chart_{claim.key}")
+    box = VERDICT_BOX.get(result.verdict, st.warning)
+    box(f"**{result.verdict.capitalize()}.** {result.line}", icon=VERDICT_ICON.get(result.verdict, ":material/help:"))
+    for note in result.notes:
+        st.caption(note)
+
+st.subheader("Every number")
+with_intervals = st.toggle("With 95 % intervals", value=False, key="claims_intervals",
+                           help="Each estimate as value [low, high], from 200 bootstrap resamples of the test images.")
+
+
+def cell(e: Estimate, digits: int = 3) -> str | float:
+    return e.shown(digits) if with_intervals else round(e.value, digits)
+
+
+rows = [{"model": label, "mean L0": cell(m.mean_l0, 1), "FVU": cell(m.fvu), "selectivity": cell(m.selectivity),
+         "its null": round(m.null_selectivity, 3), "MIG": cell(m.mig), "MIG's null": round(m.null_mig, 3),
+         "probe k=1": cell(m.probe_k1), "probe k=5": cell(m.probe_k5), "dense probe": cell(m.probe_dense),
+         "pixel probe": cell(m.probe_pixels), "live units": len(m.live_units)}
+        for label, m in zip(labels, measures, strict=True)]
+three = st.column_config.NumberColumn(format="%.3f")
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+             column_config={} if with_intervals else {**{name: three for name in rows[0] if name not in (
+                 "model", "mean L0", "live units")}, "mean L0": st.column_config.NumberColumn(format="%.1f")})
+st.caption("Probes: balanced accuracy of one-vs-rest logistic regressions on the k units that best tell each class "
+           "from the rest (dense: all units; pixels: all pixels), averaged over the classes; chance is 0.5. Nulls: "
+           "the same measure with the labels permuted, 20 times. The JSON holds every number with its interval, "
+           "as `python -m explorer claims --json` prints it.")
+st.download_button("Download every number (JSON)", json.dumps(claims_report(measures, results), indent=2),
+                   file_name="claims.json", mime="application/json", icon=":material/download:")
