@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from browser_support import CHROMIUM, CHROMIUM_ARGS, SETTLE_PROBE, browser_available, settled, streamlit_server  # noqa: E402
 
 DEFAULT_PAGES = ["home", "reconstructions", "activations", "latent", "compare", "train"]
+PAGE_CHOICES = [*DEFAULT_PAGES, "claims"]       # `--pages claims`: a class opening the Claims page at once
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -212,7 +213,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, nargs="+", default=[30],
                         help="one run per number, each on a fresh server")
-    parser.add_argument("--pages", nargs="+", default=DEFAULT_PAGES, choices=DEFAULT_PAGES,
+    parser.add_argument("--pages", nargs="+", default=DEFAULT_PAGES, choices=PAGE_CHOICES,
                         help="visited in this order; all sessions open the first one at once")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per page load")
     parser.add_argument("--launcher", action="store_true",

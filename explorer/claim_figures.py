@@ -64,8 +64,8 @@ def compared_at(entries: Sequence[Entry], title: str, x_title: str) -> go.Figure
     return fig
 
 
-NOISE_MEASURES = {"code_cosine": "cosine of clean and noisy codes", "probe_dense": "dense probe, balanced accuracy",
-                  "recon_mse": "MSE of the reconstruction against the clean image"}
+NOISE_MEASURES = {"code_cosine": "cosine of clean and noisy codes", "probe_dense": "dense probe's balanced accuracy",
+                  "recon_mse": "MSE against the clean image"}
 
 
 def noise_curves(models: Sequence[ModelMeasures], labels: Sequence[str], measure: str, kind: str) -> go.Figure:

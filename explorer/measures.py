@@ -5,8 +5,10 @@ with their nulls under permuted labels. `measure_model` is the one place that co
 CLI's `claims` and for the pages."""
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +29,22 @@ NOISE_GRID = (NoiseSetting("gaussian", 0.1), NoiseSetting("gaussian", 0.2), Nois
               NoiseSetting("gaussian", 0.5), NoiseSetting("masking", 0.1), NoiseSetting("masking", 0.3),
               NoiseSetting("masking", 0.5))
 NOISE_SEED = 0
-RECIPE = 1        # bump when a definition changes: measures kept on disk under an older recipe are remade
+
+
+def _recipe() -> str:
+    """A digest of the code that defines the measures and the codes they read (the variants): measures kept
+    on disk by other code are made anew, so a changed definition never shows an old number (a changed
+    comment costs one recomputation)."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    sources = [here / f"{name}.py" for name in ("measures", "mig", "probes", "resampling", "selectivity", "strokes",
+                                                  "noise")]
+    for source in [*sources, *sorted((here / "variants").glob("*.py"))]:
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+RECIPE = _recipe()
 
 
 class NothingToMeasureError(ValueError):

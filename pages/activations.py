@@ -177,7 +177,7 @@ elif view == "unit":
                          "test images, μ_rest the mean of the other classes' (Morcos et al. 2018). 1: it fires for "
                          "one class only; 0: alike for all.")
         left.caption(f"Over this model's live units: mean SI {selectivity.mean.shown(2)}; with the labels permuted "
-                     f"{selectivity.null:.2f} — what chance alone gives a unit that fires this rarely. "
+                     f"{selectivity.null:.2f} — what chance alone gives units that fire as rarely as these. "
                      + ("Activity is |z − mean z| for this signed code. " if code.signed else "")
                      + "The **Claims** page compares models on it.")
         right.plotly_chart(class_profile(selectivity.class_means[unit], data.class_names, unit,

@@ -9,14 +9,19 @@ import streamlit as st
 
 from explorer.app import keys, links, measured, models, page, picker
 from explorer.claim_figures import NOISE_MEASURES, compared_at, measure_against_l0, noise_curves
-from explorer.claims import CONTRADICTED, HOLDS, claims_report, judge_claims
+from explorer.claims import CONTRADICTED, HOLDS, INCONCLUSIVE, claims_report, judge_claims
 from explorer.figures import PLOTLY_CONFIG
 from explorer.measures import ModelMeasures
 from explorer.resampling import Estimate
 
-VERDICT_BOX = {HOLDS: st.success, CONTRADICTED: st.error}      # inconclusive: st.warning
-VERDICT_ICON = {HOLDS: ":material/check_circle:", CONTRADICTED: ":material/cancel:"}
-VERDICT_BADGE = {HOLDS: ":green-badge", CONTRADICTED: ":red-badge"}
+VERDICT_BADGE = {HOLDS: ":green-badge[:material/check_circle: holds]", CONTRADICTED: ":red-badge[:material/cancel: "
+                 "contradicted]", INCONCLUSIVE: ":orange-badge[:material/help: inconclusive]"}
+
+
+def badge(verdict: str) -> str:
+    """The verdict in words and colour (not an error box: a contradicted claim is a finding, not a failure)."""
+    return VERDICT_BADGE[verdict]
+
 
 claims_page = page.data_page("Claims")
 data = claims_page.data
@@ -37,15 +42,17 @@ for message in skipped:
 device = models.current_device()
 todo = [c for c in compared if not measured.ready(c.key, data.name, device)]
 if todo:
-    bar = st.progress(0.0, text="Measuring…")
-    if not measured.reference_ready(data.name, device):
-        bar.progress(0.0, text=f"Measuring the {data.name} test images' strokes and the pixel probe (once per "
-                               "dataset)…")
-        measured.reference(data, device)
-    for i, c in enumerate(todo):
-        bar.progress(i / len(todo), text=f"Measuring {c.setting} ({i + 1} of {len(todo)})…")
-        measured.measures(c.key, c.model, data, device)
-    bar.empty()
+    # A spinner beside the bar: the toolbar's running indicator is hidden (toolbarMode = "minimal").
+    with st.spinner(f"Measuring {len(todo)} model(s) on the test split, once for everyone (kept on disk)…"):
+        bar = st.progress(0.0, text="Measuring…")
+        if not measured.reference_ready(data.name, device):
+            bar.progress(0.0, text=f"Measuring the {data.name} test images' strokes and the pixel probe (once "
+                                   "per dataset)…")
+            measured.reference(data, device)
+        for i, c in enumerate(todo):
+            bar.progress(i / len(todo), text=f"Measuring {c.setting} ({i + 1} of {len(todo)})…")
+            measured.measures(c.key, c.model, data, device)
+        bar.empty()
 results_of = [(c, measured.measures(c.key, c.model, data, device)) for c in compared]
 for c, result in results_of:
     if isinstance(result, str):
@@ -60,8 +67,7 @@ results = judge_claims(measures, labels=labels, groups=groups)
 
 st.subheader("Verdicts")
 for result in results:
-    st.markdown(f"{VERDICT_BADGE.get(result.verdict, ':orange-badge')}[{result.verdict}] **{result.claim.title}** — "
-                f"{result.summary}")
+    st.markdown(f"{badge(result.verdict)} **{result.claim.title}** — {result.summary}")
 
 for result in results:
     claim = result.claim
@@ -93,14 +99,17 @@ for result in results:
         at = next(iter(result.entries))
         st.plotly_chart(compared_at(result.entries[at], f"{at}: each line's model nearest that L0", "probe k=5"),
                         config=PLOTLY_CONFIG, key=f"chart_{claim.key}")
-    box = VERDICT_BOX.get(result.verdict, st.warning)
-    box(f"**{result.verdict.capitalize()}.** {result.line}", icon=VERDICT_ICON.get(result.verdict, ":material/help:"))
+    with st.container(border=True):
+        st.markdown(f"{badge(result.verdict)} {result.line}")
     for note in result.notes:
         st.caption(note)
 
 st.subheader("Every number")
-with_intervals = st.toggle("With 95 % intervals", value=False, key="claims_intervals",
+c1, c2 = st.columns(2)
+with_intervals = c1.toggle("With 95 % intervals", value=False, key="claims_intervals",
                            help="Each estimate as value [low, high], from 200 bootstrap resamples of the test images.")
+every_column = c2.toggle("Every column", value=False, key="claims_columns",
+                         help="Also the nulls, the one-unit probe, the pixel probe and the live units.")
 
 
 def cell(e: Estimate, digits: int = 3) -> str | float:
@@ -112,8 +121,10 @@ rows = [{"model": label, "mean L0": cell(m.mean_l0, 1), "FVU": cell(m.fvu), "sel
          "probe k=1": cell(m.probe_k1), "probe k=5": cell(m.probe_k5), "dense probe": cell(m.probe_dense),
          "pixel probe": cell(m.probe_pixels), "live units": len(m.live_units)}
         for label, m in zip(labels, measures, strict=True)]
+MORE = ("its null", "MIG's null", "probe k=1", "pixel probe", "live units")     # on request: the table fits 1024 px
+table = pd.DataFrame(rows)
 three = st.column_config.NumberColumn(format="%.3f")
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+st.dataframe(table if every_column else table.drop(columns=list(MORE)), hide_index=True, width="stretch",
              column_config={} if with_intervals else {**{name: three for name in rows[0] if name not in (
                  "model", "mean L0", "live units")}, "mean L0": st.column_config.NumberColumn(format="%.1f")})
 st.caption("Probes: balanced accuracy of one-vs-rest logistic regressions on the k units that best tell each class "

@@ -13,7 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from browser_support import launch_browser, streamlit_server, wait_until_rendered  # noqa: E402
 
-PAGES = ["", "train", "reconstructions", "activations", "latent", "compare"]
+PAGES = ["", "train", "reconstructions", "activations", "latent", "compare", "claims"]
+SLOW = {"claims": 600}     # a fresh server measures the default sweep's models first
 
 
 def tour(copy: Path) -> dict:
@@ -28,7 +29,7 @@ def tour(copy: Path) -> dict:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             for path in PAGES:
                 page.goto(f"{url}/{path}", wait_until="domcontentloaded")
-                wait_until_rendered(page, timeout=180)
+                wait_until_rendered(page, timeout=SLOW.get(path, 180))
                 findings["pages"][path or "home"] = {
                     "heading": page.locator("h1").first.inner_text(),
                     "exceptions": page.locator('[data-testid="stException"]').all_inner_texts(),

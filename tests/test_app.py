@@ -192,6 +192,7 @@ def test_every_activations_view_is_there_with_the_librarys_numbers(model, mnist5
     every filter. Only the chosen view's charts are sent."""
     from explorer import load_checkpoint
     from explorer.activations import activation_report, unit_order
+    from explorer.measures import model_selectivity
 
     net = load_checkpoint(CHECKPOINT_DIR / f"{model}.pt")
     report = activation_report(net, mnist5k)                 # the page's defaults: the code's threshold, own ρ
@@ -242,8 +243,10 @@ def test_every_activations_view_is_there_with_the_librarys_numbers(model, mnist5
     at.selectbox(key="act_unit").set_value(int(firing_first[3])).run()
     unit = int(firing_first[3])
     charts = charts_by_key(at)
-    assert list(charts) == ["unit_hist"]
+    assert list(charts) == ["unit_hist", "unit_classes"]
     assert (chart_values(charts["unit_hist"]["data"][0]["y"]) == report.hist_counts[unit]).all()
+    selectivity = model_selectivity(net, mnist5k)                    # the Claims page's numbers, unit by unit
+    assert np.allclose(chart_values(charts["unit_classes"]["data"][0]["y"]), selectivity.class_means[unit])
     captions = image_captions(at)
     assert any(c.startswith("Top 12 activating test images") for c in captions)
     assert any(c.startswith("Encoder filter") for c in captions)

@@ -92,6 +92,64 @@ def test_upload_over_the_limit_is_refused():
         models.add_upload("huge.pt", b"\x80" * ((limit + 1) * 1024 * 1024))
 
 
+CLAIMS_FILE_CASES = [(kind, message) if kind != "digits_model" else
+                     (kind, "trained on different datasets") for kind, message in FILE_CASES]
+
+
+@pytest.mark.parametrize("kind, message", CLAIMS_FILE_CASES, ids=[k for k, _ in CLAIMS_FILE_CASES])
+def test_odd_checkpoint_files_given_to_claims(tmp_path, monkeypatch, capsys, kind, message):
+    """Every file is read before anything is measured: an odd one is named at once, in one line."""
+    monkeypatch.chdir(tmp_path)
+    path = make_file(kind, tmp_path)
+    code = main(["claims", "--checkpoint", str(GOOD), path])
+    err = capsys.readouterr().err
+    assert code == 1 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "measuring" not in err and not (tmp_path / "PWNED").exists()
+
+
+CLAIMS_VALUE_CASES = [
+    (["claims", "--checkpoint", str(GOOD)], 1, "claims compare models: give at least two checkpoints (got 1)"),
+    (["claims", "--checkpoint", str(GOOD), str(GOOD), "--dataset", "digits"], 1,
+     "this ae model reads 784-pixel images (trained on mnist-5k), but digits has 64-pixel images"),
+    (["claims", "--checkpoint"], 2, "argument --checkpoint: expected at least one argument"),
+    (["claims", "--checkpoint", str(GOOD), str(GOOD), "--dataset", "fashion-mnist"], 1,
+     "Datasets that work offline: mnist-5k, digits"),
+]
+
+
+@pytest.mark.parametrize("argv, code, message", CLAIMS_VALUE_CASES, ids=[a[-1] for a, _, _ in CLAIMS_VALUE_CASES])
+def test_sets_claims_cannot_judge(tmp_path, monkeypatch, capsys, argv, code, message):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AE_EXPLORER_OFFLINE", "1")
+    if code == 2:
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+    else:
+        assert main(argv) == code
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []                          # nothing written
+
+
+def test_a_claims_link_naming_unknown_or_too_many_models_falls_back_with_a_notice():
+    from streamlit.testing.v1 import AppTest
+
+    with server_like_pages():
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
+        at.query_params["models"] = "ae,no-such-model"
+        at.switch_page("pages/claims.py")
+        at.run()
+        assert not at.exception and any("not usable" in t.value for t in at.toast)
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
+        at.query_params["models"] = ",".join(["ae", "sparse_l1", "sparse_kl", "denoising", "contractive", "vae",
+                                              "vae-2d", "topk", "batch_topk", "jumprelu", "sweeps/topk-k/topk-k=2"])
+        at.switch_page("pages/claims.py")
+        at.run()
+        assert not at.exception and any("showing the first 10" in t.value for t in at.toast)
+        assert len(at.multiselect(key="claims_models").value) == 10
+
+
 VALUE_CASES = [
     (["train", "--variant", "sparse_kl", "--param", "rho=0"], 1, "rho must be in (0, 1); got 0"),
     (["train", "--variant", "sparse_kl", "--param", "rho=1"], 1, "rho must be in (0, 1); got 1"),

@@ -109,9 +109,10 @@ def test_the_claims_page_judges_the_topk_sweep_and_shows_every_claim():
         assert len(at.multiselect(key="claims_models").value) == 5           # the k sweep of topk by default
         headings = [h.value for h in at.subheader]
         assert headings[0] == "Verdicts" and headings[-1] == "Every number" and len(headings) == len(CLAIM_KEYS) + 2
-        verdict_lines = [m.value for m in at.markdown if "-badge[" in m.value]
-        assert len(verdict_lines) == len(CLAIM_KEYS)
-        assert verdict_lines[0].startswith(":green-badge[holds] **Sparsity → one unit, one class**")
+        badges = [m.value for m in at.markdown if "-badge[" in m.value]
+        assert len(badges) == 2 * len(CLAIM_KEYS)                          # the summary, then each section's
+        assert badges[0].startswith(":green-badge[:material/check_circle: holds] **Sparsity → one unit, one class**")
+        assert "Spearman ρ(L0, selectivity − null)" in badges[len(CLAIM_KEYS)]
         table = at.dataframe[0].value
         assert list(table["model"]) == ["topk k=2", "topk k=5", "topk k=10", "topk k=20", "topk k=32"]
         assert list(table["mean L0"]) == pytest.approx([2, 5, 10, 20, 32], abs=0.05)
@@ -138,7 +139,7 @@ def test_page_and_cli_show_the_same_numbers(capsys):
                                 ("probe k=5", "probe_k5"), ("dense probe", "probe_dense")):
                 assert row[column] == pytest.approx(numbers[key], abs=5e-4), (path.name, column)
         denoise = next(m.value for m in at.markdown if "Denoising training" in m.value and "-badge[" in m.value)
-        assert denoise.startswith(":green-badge[holds]")                    # the shipped denoiser beats the ae
+        assert denoise.startswith(":green-badge[:material/check_circle: holds]")   # the shipped denoiser beats the ae
 
 
 def test_the_claims_page_with_one_model_or_a_dead_one_says_what_to_do():

@@ -45,7 +45,7 @@ def test_a_fresh_copy_serves_every_page_with_the_network_off(tmp_path):
                          env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     found = json.loads(out.stdout.strip().splitlines()[-1])
-    assert set(found["pages"]) == {"home", "train", "reconstructions", "activations", "latent", "compare"}
+    assert set(found["pages"]) == {"home", "train", "reconstructions", "activations", "latent", "compare", "claims"}
     for name, page in found["pages"].items():
         assert page["exceptions"] == [], (name, page["exceptions"])
         assert page["model"].startswith("ae · mnist-5k · shipped"), (name, page["model"])

@@ -95,6 +95,7 @@ def test_a_new_variant_file_is_listed_trained_saved_evaluated_and_shown_everywhe
     assert seen["home"]["metrics"]["Active model"] == "ridge"
     assert "|z_j| > 0.1" in " ".join(seen["activations"]["captions"] + [seen["activations"]["markdown"]])
     assert "hp_ridge_gamma" in seen["train"]["widgets"]
+    assert seen["claims"]["subheaders"][0] == "Verdicts" and "Every number" in seen["claims"]["subheaders"]
 
     changed = [str(p) for p, data in before.items() if (app / p).read_bytes() != data]
     assert changed == []                                  # the new file was the only change

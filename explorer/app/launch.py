@@ -36,8 +36,11 @@ def warm_up() -> None:
             caches.metrics(key, model, DEFAULT_DATASET, device)
         store.prune_stale(force=True)       # browsers not seen for a month (store's cleanup policy)
         # Last, once the first visitor's model is ready: a first t-SNE map would otherwise wait for
-        # openTSNE and scikit-learn to import (about 1.5 s on 2 cores).
+        # openTSNE and scikit-learn to import (about 1.5 s on 2 cores), the Claims page for scikit-image.
         import openTSNE  # noqa: F401
+        import skimage.morphology  # noqa: F401
+        import skimage.transform  # noqa: F401
+        import sklearn.linear_model  # noqa: F401
     except Exception as exc:  # noqa: BLE001 — a failed warm-up only costs the first visitor time
         logging.getLogger(__name__).warning("warm-up skipped: %s", exc)
 
