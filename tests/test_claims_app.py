@@ -164,23 +164,22 @@ def test_a_units_selectivity_and_class_profile_on_activations():
         assert any("with the labels permuted" in c.value for c in at.caption)
 
 
-def test_measures_are_made_once_and_kept_on_disk(monkeypatch, tmp_path, mnist5k):
+def test_measures_are_made_once_and_kept_on_disk(monkeypatch, tmp_path, digits_checkpoints, digits):
+    from explorer import load_checkpoint
     from explorer.app import measured
 
     monkeypatch.setattr(measured, "_store", measured.MeasureStore(tmp_path))
     measured.clear()
-    from explorer import load_checkpoint
-
-    path = SHIPPED / "sweeps" / "topk-k" / "topk-k=5.pt"
+    path = digits_checkpoints["topk"]
     key = "file:" + file_digest(path)
     model = load_checkpoint(path)
     calls = []
     original = measured.measure_model
     monkeypatch.setattr(measured, "measure_model", lambda *a, **k: calls.append(1) or original(*a, **k))
-    first = measured.measures(key, model, mnist5k, "cpu")
-    assert measured.ready(key, mnist5k.name, "cpu") and measured.measures(key, model, mnist5k, "cpu") is first
+    first = measured.measures(key, model, digits, "cpu")
+    assert measured.ready(key, digits.name, "cpu") and measured.measures(key, model, digits, "cpu") is first
     measured.clear()                                       # a restart: memory empty, the folder kept
-    again = measured.measures(key, model, mnist5k, "cpu")
+    again = measured.measures(key, model, digits, "cpu")
     assert again == first and calls == [1] and len(list(tmp_path.glob("model-*.json"))) == 1
-    session = measured.measures("session:abc", model, mnist5k, "cpu")   # not named by its weights: memory only
+    session = measured.measures("session:abc", model, digits, "cpu")   # not named by its weights: memory only
     assert session == first and len(list(tmp_path.glob("model-*.json"))) == 1 and calls == [1, 1]

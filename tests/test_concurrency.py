@@ -106,3 +106,18 @@ def test_the_activations_small_multiples_are_drawn_once_and_shared(monkeypatch, 
     assert len(shown[0].data[0].x) == report.n_units * report.hist_counts.shape[1]     # every unit's bars
     other = caches.unit_histograms(key, "mnist-5k", "cpu", 1e-3, 0.05, units, False, None, report)
     assert len(draws) == 2 and other is not shown[0]            # another setting: its own figure
+
+
+def test_a_class_opening_the_claims_page_measures_each_model_and_the_dataset_once(monkeypatch, tmp_path, digits,
+                                                                                  trained_digits_models):
+    from explorer.app import measured
+
+    monkeypatch.setattr(measured, "_store", measured.MeasureStore(tmp_path))      # nothing kept from before
+    measured.clear()
+    model, key = trained_digits_models["batch_topk"][0], "file:a-digits-model"
+    models = counting(monkeypatch, measured, "measure_model")
+    strokes = counting(monkeypatch, measured, "stroke_factors")
+    results = all_at_once(lambda: measured.measures(key, model, digits, "cpu"))
+    assert len(models) == 1 and len(strokes) == 1
+    assert all(r is results[0] for r in results)          # every session holds the one result
+    measured.clear()
