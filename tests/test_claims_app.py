@@ -107,20 +107,27 @@ def test_the_claims_page_judges_the_topk_sweep_and_shows_every_claim():
         at = fresh("pages/claims.py")
         assert not at.exception, [e.value for e in at.exception]
         assert len(at.multiselect(key="claims_models").value) == 5           # the k sweep of topk by default
-        headings = [h.value for h in at.subheader]
-        assert headings[0] == "Verdicts" and headings[-1] == "Every number" and len(headings) == len(CLAIM_KEYS) + 2
-        badges = [m.value for m in at.markdown if "-badge[" in m.value]
-        assert len(badges) == 2 * len(CLAIM_KEYS)                          # the summary, then each section's
-        assert badges[0].startswith(":green-badge[:material/check_circle: holds] **Sparsity → one unit, one class**")
-        assert "Spearman ρ(L0, selectivity − null)" in badges[len(CLAIM_KEYS)]
-        table = at.dataframe[0].value
-        assert list(table["model"]) == ["topk k=2", "topk k=5", "topk k=10", "topk k=20", "topk k=32"]
-        assert list(table["mean L0"]) == pytest.approx([2, 5, 10, 20, 32], abs=0.05)
-        assert all(0.5 < v <= 1 for v in table["probe k=5"])
+        assert [h.value for h in at.subheader] == ["Verdicts", "Sparsity → one unit, one class", "Every number"]
+        verdicts = at.radio(key="claims_shown").options                    # every verdict, one section shown
+        assert len(verdicts) == len(CLAIM_KEYS)
+        assert verdicts[0].startswith(":green-badge[:material/check_circle: holds] **Sparsity → one unit, one class**")
+        section = [m.value for m in at.markdown if "-badge[" in m.value]
+        assert len(section) == 1 and "Spearman ρ(L0, selectivity − null)" in section[0]
+        assert len(at.get("plotly_chart")) == 1                           # a fresh browser pays for one chart
+        at.radio(key="claims_shown").set_value("robustness").run()
+        assert at.subheader[1].value == "Sparsity → robust to noise" and at.query_params["claim"] == "robustness"
+        at.toggle(key="claims_every").set_value(True).run()
+        assert len(at.subheader) == len(CLAIM_KEYS) + 2 and "claim" not in at.query_params
+        table = at.table[0].value
+        assert list(table.index) == ["topk k=2", "topk k=5", "topk k=10", "topk k=20", "topk k=32"]
+        assert [float(v) for v in table["mean L0"]] == pytest.approx([2, 5, 10, 20, 32], abs=0.05)
+        assert all(0.5 < float(v) <= 1 for v in table["probe k=5"]) and "pixel probe" not in table.columns
         assert at.query_params["models"].startswith("sweeps/topk-k/topk-k=2,")
         assert [b.label for b in at.get("download_button")] == ["Download every number (JSON)"]
         at.toggle(key="claims_intervals").set_value(True).run()
-        assert at.dataframe[0].value["selectivity"][0].count("[") == 1       # value [low, high]
+        at.toggle(key="claims_columns").set_value(True).run()
+        table = at.table[0].value
+        assert table["selectivity"].iloc[0].count("[") == 1 and "pixel probe" in table.columns   # value [low, high]
 
 
 def test_page_and_cli_show_the_same_numbers(capsys):
@@ -131,14 +138,14 @@ def test_page_and_cli_show_the_same_numbers(capsys):
     with server_like_pages():
         at = fresh("pages/claims.py", models="ae,denoising")
         assert not at.exception, [e.value for e in at.exception]
-        table = at.dataframe[0].value
+        table = at.table[0].value
         assert len(table) == 2
         for row, path in zip(table.to_dict("records"), (ae, denoising), strict=True):
             numbers = cli[str(path)]
             for column, key in (("FVU", "fvu"), ("selectivity", "selectivity"), ("MIG", "mig"),
                                 ("probe k=5", "probe_k5"), ("dense probe", "probe_dense")):
-                assert row[column] == pytest.approx(numbers[key], abs=5e-4), (path.name, column)
-        denoise = next(m.value for m in at.markdown if "Denoising training" in m.value and "-badge[" in m.value)
+                assert row[column] == f"{numbers[key]:.3f}", (path.name, column)         # to the digit shown
+        denoise = next(o for o in at.radio(key="claims_shown").options if "Denoising training" in o)
         assert denoise.startswith(":green-badge[:material/check_circle: holds]")   # the shipped denoiser beats the ae
 
 

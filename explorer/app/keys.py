@@ -46,3 +46,4 @@ ACTIVATIONS_UNIT = "act_unit"        # the unit inspected on Activations (also h
 ACTIVATIONS_VIEW = "act_view"        # the view Activations shows (a link's `view`; a link's `unit` opens "unit")
 COMPARE_MODELS = "cmp_models"        # the models on Compare (presets set it)
 CLAIMS_MODELS = "claims_models"      # the models the Claims page judges (presets set it)
+CLAIMS_SHOWN = "claims_shown"        # the claim whose section the Claims page shows (a link's `claim`)
