@@ -92,6 +92,17 @@ def test_upload_over_the_limit_is_refused():
         models.add_upload("huge.pt", b"\x80" * ((limit + 1) * 1024 * 1024))
 
 
+def run_cli(argv: list[str], code: int, capsys) -> str:
+    """Run the command line, check its exit code (2: argparse's own exit), and return what it wrote to stderr."""
+    if code == 2:
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+    else:
+        assert main(argv) == code
+    return capsys.readouterr().err
+
+
 CLAIMS_FILE_CASES = [(kind, message) if kind != "digits_model" else
                      (kind, "trained on different datasets") for kind, message in FILE_CASES]
 
@@ -121,13 +132,7 @@ CLAIMS_VALUE_CASES = [
 def test_sets_claims_cannot_judge(tmp_path, monkeypatch, capsys, argv, code, message):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AE_EXPLORER_OFFLINE", "1")
-    if code == 2:
-        with pytest.raises(SystemExit) as info:
-            main(argv)
-        assert info.value.code == 2
-    else:
-        assert main(argv) == code
-    err = capsys.readouterr().err
+    err = run_cli(argv, code, capsys)
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []                          # nothing written
 
@@ -192,13 +197,7 @@ def test_impossible_values_on_the_command_line(tmp_path, monkeypatch, capsys, ar
     out = tmp_path / "out.pt"
     out.write_bytes(b"an existing checkpoint")        # must never be overwritten by a failed run
     full = argv + (["--out", str(out)] if argv[0] in ("train",) else ["--out", str(tmp_path / "o")])
-    if code == 2:
-        with pytest.raises(SystemExit) as info:
-            main(full)
-        assert info.value.code == 2
-    else:
-        assert main(full) == code
-    err = capsys.readouterr().err
+    err = run_cli(full, code, capsys)
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert out.read_bytes() == b"an existing checkpoint"
 
