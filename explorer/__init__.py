@@ -13,15 +13,19 @@ _EXPORTS = {
     "load_dataset": ".datasets", "resolve_device": ".device", "evaluate": ".metrics",
     "build_model": ".registry", "get_variant": ".registry", "variant_names": ".registry",
     "NonFiniteLossError": ".training", "TrainSettings": ".training", "train": ".training",
+    "dataset_reference": ".measures", "measure_model": ".measures", "judge_claims": ".claims",
 }
 __all__ = ["CheckpointError", "DATASETS", "Dataset", "DatasetUnavailableError", "NonFiniteLossError",
-           "TrainSettings", "build_model", "evaluate", "get_variant", "load_checkpoint", "load_dataset",
-           "resolve_device", "save_checkpoint", "train", "variant_names"]
+           "TrainSettings", "build_model", "dataset_reference", "evaluate", "get_variant", "judge_claims",
+           "load_checkpoint", "load_dataset", "measure_model", "resolve_device", "save_checkpoint", "train",
+           "variant_names"]
 
 if TYPE_CHECKING:
     from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+    from .claims import judge_claims
     from .datasets import DATASETS, Dataset, DatasetUnavailableError, load_dataset
     from .device import resolve_device
+    from .measures import dataset_reference, measure_model
     from .metrics import evaluate
     from .registry import build_model, get_variant, variant_names
     from .training import NonFiniteLossError, TrainSettings, train

@@ -4,8 +4,11 @@ A trend claim ("sparsity gives X") is judged by `spearman`, the rank correlation
 measure over the models, and by the sparsest model against the densest with their 95 % intervals:
 **holds** when the measure improves with sparsity (ρ says so, and so does the sparsest against the densest)
 and the two intervals separate, **contradicted** when it worsens and they separate, **inconclusive**
-otherwise. Selectivity and MIG are judged on their excess over the permuted-label null. The verdict is
-computed here, never written by hand, with the numbers that decided it in one line."""
+otherwise. Selectivity and MIG are judged on their excess over the permuted-label null. The denoising
+claim pits each denoiser against the plain autoencoder of its network shape at its own training noise;
+the same-L0 question holds for the variant whose model nearest an L0 separates the classes best with an
+interval clear of every other's. Every verdict is computed here, never written by hand, with the numbers
+that decided it in one line."""
 from __future__ import annotations
 
 import math
