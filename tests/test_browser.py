@@ -84,9 +84,10 @@ def test_training_live_in_the_browser(server, browser):
         assert page.get_by_role("spinbutton", name="Epochs").input_value() == "20"
         started = time.perf_counter()
         page.get_by_role("button", name="Train").first.click()
-        page.get_by_text("reconstructions after epoch").first.wait_for(timeout=90_000)
+        # Waits on what the page shows, with bounds a busy 2-core machine stays well within (about 8 s quiet).
+        page.get_by_text("reconstructions after epoch").first.wait_for(timeout=300_000)
         page.screenshot(path=str(SHOTS / "train-live.png"), full_page=True)
-        page.get_by_text("Finished after 20 epochs").wait_for(timeout=120_000)
+        page.get_by_text("Finished after 20 epochs").wait_for(timeout=600_000)
         elapsed = time.perf_counter() - started
         wait_until_rendered(page, timeout=30)
         full_screenshot(page, str(SHOTS / "train-finished.png"))

@@ -134,6 +134,11 @@ class TrainingJob:
         return self
 
     @property
+    def epochs_done(self) -> int:
+        """Epochs finished and in the history (`epoch` is the one in progress, ahead of the history)."""
+        return len(self.history.get("epoch", []))
+
+    @property
     def running(self) -> bool:
         return self.status in ("pending", "queued", "running")
 
