@@ -306,7 +306,6 @@ def _judge_denoising(models: Sequence[ModelMeasures], labels: list[str], groups:
         if m.training_noise is None:
             continue
         setting = m.training_noise if m.noise_at(m.training_noise) is not None else DENOISING_FALLBACK
-        judged_at = judged_at or setting
         partners = [j for j, p in enumerate(models) if p.plain and p.shape == m.shape]
         point = m.noise_at(setting)
         if point is None or not partners:
@@ -326,6 +325,7 @@ def _judge_denoising(models: Sequence[ModelMeasures], labels: list[str], groups:
             line = (f"noisy-input MSE at {setting.kind} {setting.level:g}: {labels[i]} {point.recon_mse.shown(4)} "
                     f"vs the plain {labels[j]} {other.recon_mse.shown(4)} — "
                     f"{'lower' if lower else 'higher'}, {tail}")
+            judged_at = judged_at or setting             # the chart's noise: the first pair's
             findings.append(Finding(f"noisy-input MSE ({setting.kind} {setting.level:g})", verdict, line,
                                     better="lower", first=first, second=second, why="" if separate else "overlap",
                                     short=f"noisy-input MSE {point.recon_mse.value:.4f} ({labels[i]}) vs "

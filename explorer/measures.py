@@ -80,8 +80,8 @@ def stroke_factors(data: Dataset) -> Strokes:
 
 def pixel_probe(data: Dataset, draws: Resamples) -> Estimate:
     """The baseline: the dense probe on raw pixels, fitted and judged as the codes' probes are."""
-    train_x, train_y = _probe_train_split(data)
-    probes = fit_probes(train_x.cpu().numpy(), train_y, None)
+    rows = training_sample(len(data.train_y))
+    probes = fit_probes(data.train_x.cpu().numpy()[rows], data.train_y.cpu().numpy()[rows], None)
     labels = data.test_y.cpu().numpy()
     return balanced_accuracy(probes.predict(data.test_x.cpu().numpy()), labels, probes.classes, draws)
 
@@ -97,11 +97,6 @@ def dataset_reference(data: Dataset, strokes: Strokes | None = None,
                **{name: equal_frequency_bins(getattr(strokes, name)) for name in STROKE_FACTORS}}
     return DatasetReference(data.name, labels, draws, factors,
                             probe_pixels if probe_pixels is not None else pixel_probe(data, draws))
-
-
-def _probe_train_split(data: Dataset) -> tuple[torch.Tensor, np.ndarray]:
-    rows = torch.as_tensor(training_sample(len(data.train_y)), device=data.train_x.device)
-    return data.train_x[rows], data.train_y.cpu().numpy()[rows.cpu().numpy()]
 
 
 @dataclass(frozen=True)
@@ -235,6 +230,7 @@ class CodeActivity:
     """A model's code on the test split, as the measures read it."""
 
     codes: np.ndarray        # (N, K) z
+    train_codes: np.ndarray  # (N_train, K) z of the train split (its mean centres a signed code; probes fit on it)
     active: np.ndarray       # (N, K) bool: active in the code kind's own meaning
     activity: np.ndarray     # (N, K) never negative: the code kind's `activity` (what selectivity averages)
     live: np.ndarray         # (K,) bool: active on some image and not constant (the units measured)
@@ -245,16 +241,16 @@ def code_activity(model: Autoencoder, data: Dataset) -> CodeActivity:
     model.check_fits(data.name, data.input_dim, data.image_shape)
     with evaluating(model):
         codes_t = model.encode_all(data.test_x)                                   # (N, K)
-        train_mean = model.encode_all(data.train_x).mean(dim=0)                   # (K,) where a signed code centres
+        train_codes = model.encode_all(data.train_x)                              # (N_train, K)
         active = model.code.active(codes_t).cpu().numpy()
-        activity = model.code.activity(codes_t, train_mean).cpu().numpy()
+        activity = model.code.activity(codes_t, train_codes.mean(dim=0)).cpu().numpy()
     codes = codes_t.cpu().numpy()
     live = active.any(axis=0) & (codes.std(axis=0) > 0)
     if not live.any():
         raise NothingToMeasureError(f"this {model.name} model has no live code unit (every unit is dead: never "
                                     f"{model.code.describe()}), so there is nothing to measure; leave it out or "
                                     f"retrain it with a weaker sparsity penalty")
-    return CodeActivity(codes, active, activity, live)
+    return CodeActivity(codes, train_codes.cpu().numpy(), active, activity, live)
 
 
 def model_selectivity(model: Autoencoder, data: Dataset) -> Selectivity:
@@ -271,11 +267,11 @@ def measure_model(model: Autoencoder, data: Dataset, reference: DatasetReference
     started = time.perf_counter()
     code = code_activity(model, data)
     draws, labels, codes = reference.draws, reference.labels, code.codes
-    train_x, train_y = _probe_train_split(data)
+    rows = training_sample(len(data.train_y))                                     # the probes' train images
+    train_codes, train_y = code.train_codes[rows], data.train_y.cpu().numpy()[rows]
     with evaluating(model):
         x = data.test_x
         x_hat = model.reconstruct_all(x).cpu().numpy()                            # (N, D)
-        train_codes = model.encode_all(train_x).cpu().numpy()                     # (N_probe, K)
         noisy = [_noisy_codes(model, x, setting) for setting in NOISE_GRID]
     clean_x = x.cpu().numpy()
     selectivity = class_selectivity(code.activity, labels, code.live, draws)

@@ -15,6 +15,7 @@ from explorer.figures import PLOTLY_CONFIG
 from explorer.measures import ModelMeasures
 from explorer.resampling import Estimate
 
+DEFAULT_PRESET = "k sweep of topk"      # a sweep whose every model has live units, across L0 2 to 32
 VERDICT_BADGE = {HOLDS: ":green-badge[:material/check_circle: holds]", CONTRADICTED: ":red-badge[:material/cancel: "
                  "contradicted]", INCONCLUSIVE: ":orange-badge[:material/help: inconclusive]"}
 
@@ -35,8 +36,7 @@ entries = models.model_entries()
 st.caption("Do sparse codes really disentangle, resist noise and represent more efficiently, as the seed notes "
            "say? Each claim is measured on the test split of every chosen model, with a 95 % bootstrap interval "
            "(200 resamples of the test images), and judged across the models — never written by hand.")
-chosen = picker.pick_models(keys.CLAIMS_MODELS, entries, "judge", default=next(
-    (v for name, v in picker.presets(entries).items() if name.startswith("k sweep of topk")), None))
+chosen = picker.pick_models(keys.CLAIMS_MODELS, entries, "judge", default=DEFAULT_PRESET)
 linked_models = [i for k in chosen if (i := links.model_id(entries[k]))]
 if len(chosen) < 2:
     links.publish("claims", {"models": linked_models}, claims_page.link_slot)

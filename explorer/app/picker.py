@@ -21,13 +21,13 @@ def presets(entries: dict[str, ModelEntry]) -> dict[str, list[str]]:
             "my own models": [k for k, e in entries.items() if e.own][:MAX_MODELS]}
 
 
-def pick_models(state_key: str, entries: dict[str, ModelEntry], what: str, default: list[str] | None = None
-                ) -> list[str]:
+def pick_models(state_key: str, entries: dict[str, ModelEntry], what: str, default: str | None = None) -> list[str]:
     """Preset buttons over a multiselect bound to state_key (a link's `models=` applied first); the keys
-    chosen. default: the first choice in a new session (else the first preset of two or more models)."""
+    chosen. default: the preset chosen in a new session (else the first preset of two or more models)."""
     choices = presets(entries)
     links.preset(state_key, "models", links.list_of(lambda name: links.model_key(name, entries)), "models")
-    first = default or next((v for v in choices.values() if len(v) >= 2), list(entries)[:2])
+    first = next((v for name, v in choices.items() if name == default and len(v) >= 2), None) or \
+        next((v for v in choices.values() if len(v) >= 2), list(entries)[:2])
     st.session_state.setdefault(state_key, first)
     known = [k for k in st.session_state[state_key] if k in entries]
     if len(known) > MAX_MODELS:
