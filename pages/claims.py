@@ -108,7 +108,7 @@ for result in results if every else [by_key[shown]]:
                                     key="claims_noise_kind")
         st.plotly_chart(noise_curves(measures, labels, what, kind), config=PLOTLY_CONFIG, key=f"chart_{claim.key}")
     elif claim.chart == "pair" and result.noise is not None:
-        pair = {e.label for shown in result.entries.values() for e in shown}
+        pair = {e.label for points in result.entries.values() for e in points}     # the denoiser and its plain AE
         st.plotly_chart(noise_curves([m for m, label in zip(measures, labels, strict=True) if label in pair],
                                      [label for label in labels if label in pair], "recon_mse", result.noise.kind),
                         config=PLOTLY_CONFIG, key=f"chart_{claim.key}")

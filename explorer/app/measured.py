@@ -95,7 +95,8 @@ def measures(model_key: str, model: Autoencoder, data: Dataset, device: str) -> 
         with _lock:
             _models[key] = found
             while len(_models) > MAX_IN_MEMORY:
-                _models.popitem(last=False)
+                evicted, _ = _models.popitem(last=False)
+                _locks.pop(evicted, None)          # its lock goes with it (a later request makes a new one)
         return found
 
 
