@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .datasets import Dataset
-from .metrics import LEARNED_NOTHING
+from .metrics import why_learned_nothing
 from .mig import discrete_factor, equal_frequency_bins, mutual_information_gap
 from .noise import NoiseSetting, add_noise
 from .probes import Probes, balanced_accuracy, fit_probes, training_sample
@@ -24,7 +24,6 @@ from .selectivity import Selectivity, class_selectivity
 from .strokes import STROKE_FACTORS, Strokes, measure_images
 from .variants.base import Autoencoder, evaluating
 
-FACTORS = ("class", *STROKE_FACTORS)
 NOISE_GRID = (NoiseSetting("gaussian", 0.1), NoiseSetting("gaussian", 0.2), NoiseSetting("gaussian", 0.3),
               NoiseSetting("gaussian", 0.5), NoiseSetting("masking", 0.1), NoiseSetting("masking", 0.3),
               NoiseSetting("masking", 0.5))
@@ -286,7 +285,7 @@ def measure_model(model: Autoencoder, data: Dataset, reference: DatasetReference
         checkpoint=checkpoint, variant=model.name, dataset=data.name, n_test=len(labels),
         code_kind=model.code.name, exact_zeros=model.code.exact_zeros, shape=network_shape(model),
         training_noise=model.training_noise(), plain=not model.penalty_terms and model.training_noise() is None,
-        learned_nothing=recon_mse >= LEARNED_NOTHING * mean_image_mse,
+        learned_nothing=why_learned_nothing(recon_mse, mean_image_mse, 0.0) is not None,   # evaluate's own rule
         mean_l0=mean_estimate(code.active.sum(axis=1), draws), fvu=fvu_estimate(clean_x, x_hat, draws),
         live_units=np.flatnonzero(code.live).tolist(), selectivity=selectivity.mean,
         selectivity_per_unit=[None if np.isnan(v) else float(v) for v in selectivity.per_unit],

@@ -22,10 +22,8 @@ from ..measures import (
     NothingToMeasureError,
     dataset_reference,
     measure_model,
-    pixel_probe,
     stroke_factors,
 )
-from ..resampling import resamples
 from ..variants.base import Autoencoder
 from .store import STATE_DIR
 
@@ -61,11 +59,11 @@ def reference(data: Dataset, device: str) -> tuple[DatasetReference, str]:
             kept = _store.reference(digest)
             if kept is None:
                 strokes = stroke_factors(data)
-                probe = pixel_probe(data, resamples(len(data.test_y)))
-                _store.keep_reference(digest, strokes, probe)
+                made = dataset_reference(data, strokes)              # the pixel probe is fitted here
+                _store.keep_reference(digest, strokes, made.probe_pixels)
             else:
-                strokes, probe = kept
-            _references[key] = (dataset_reference(data, strokes, probe), digest)
+                made = dataset_reference(data, *kept)
+            _references[key] = (made, digest)
         return _references[key]
 
 
