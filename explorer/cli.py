@@ -154,7 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     p.add_argument("--out", required=True, help="folder for the checkpoints and sweep.json")
     p.add_argument("--engine", default="local", choices=["local", "ray"],
-                   help="local: one trial after another in this process (default); ray: Ray tasks")
+                   help="local: in this process, one shape at a time (default); ray: Ray tasks")
+    p.add_argument("--no-batch", action="store_true", help="train every trial alone (by default trials of one "
+                   "variant and shape train together as one computation: the same results, sooner)")
     p.add_argument("--address", default=None, help="Ray only: join this cluster (e.g. auto, or HEAD_IP:6379) "
                    "instead of starting a local one bound to 127.0.0.1")
     p.add_argument("--cpus-per-trial", type=positive_float, default=1.0, help="Ray only (default 1)")
@@ -332,13 +334,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                  ("--retries", args.retries, 3)) if value != default]
     if args.engine == "local" and ray_flags:
         raise ValueError(f"{', '.join(ray_flags)} only apply to --engine ray")
-    engine: Engine = LocalEngine()
+    engine: Engine = LocalEngine(batch=not args.no_batch)
     if args.engine == "ray":
         from .sweep_ray import RayEngine, RayOptions, import_ray
 
         import_ray(local=args.address is None)        # a missing Ray is said before any data loads
         engine = RayEngine(RayOptions(args.address, args.cpus_per_trial, args.gpus_per_trial, args.retries),
-                           args.data_dir)
+                           args.data_dir, batch=not args.no_batch)
     device = resolve_device(args.device) if args.engine == "local" else "cpu"
     data = load_dataset(args.dataset, device=device, data_dir=args.data_dir)
     plan = plan_sweep(args.variant, grid, data, lambda v: train_settings(args, get_variant(v), data), dict(args.set))

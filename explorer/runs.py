@@ -3,11 +3,12 @@ the same steps for the CLI's `train`, for each trial of a sweep, and for the app
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .batched import BATCH_MOST, NotBatchableError, group_batchable, train_batched
 from .checkpoint import save_checkpoint
 from .datasets import Dataset
 from .metrics import Evaluation, evaluate
@@ -28,10 +29,56 @@ class FinishedRun:
         return save_checkpoint(path, self.model, dataset, self.metrics.to_dict(), self.result.history, self.summary)
 
 
+@dataclass(frozen=True)
+class RunSpec:
+    """What one training run is: a variant, its parameters as a user gives them, how it is trained."""
+
+    variant: str
+    params: dict[str, Any]
+    settings: TrainSettings
+
+
 def train_and_evaluate(variant: str, params: dict[str, Any], data: Dataset, settings: TrainSettings,
                        callback: Callable[[TrainEvent], bool | None] | None = None) -> FinishedRun:
     """Build the model (weights from settings.seed), train it, evaluate it on the test split."""
     model = build_model(variant, params, input_dim=data.input_dim, seed=settings.seed)
-    result = train(model, data, settings, callback=callback)
-    return FinishedRun(model, result, evaluate(model, data, lr=settings.lr),
+    return _finished(train(model, data, settings, callback=callback), data)
+
+
+def _finished(result: TrainResult, data: Dataset) -> FinishedRun:
+    return FinishedRun(result.model, result, evaluate(result.model, data, lr=result.settings.lr),
                        {**result.summary(), "device": str(data.device)})
+
+
+def batch_groups(specs: Sequence[RunSpec], data: Dataset, batch: bool = True) -> list[list[int]]:
+    """Indices of specs in the groups that train as one computation (explorer.batched): same variant,
+    shape and training but for the seeds, penalty weights and per-model fields; one each if not batch."""
+    if not batch:
+        return [[i] for i in range(len(specs))]
+    models = [build_model(s.variant, s.params, input_dim=data.input_dim, seed=0) for s in specs]
+    return group_batchable(list(zip(models, [s.settings for s in specs], strict=True)), BATCH_MOST)
+
+
+def train_and_evaluate_many(specs: Sequence[RunSpec], data: Dataset,
+                            callbacks: Sequence[Callable[[TrainEvent], bool | None] | None] | None = None
+                            ) -> list[FinishedRun | Exception]:
+    """Train and evaluate specs as one computation (call it with a group of batch_groups); per spec its
+    FinishedRun, or the error it failed with (a NaN loss, a bad value): the others go on. A variant
+    whose pass cannot be batched trains one by one instead."""
+    callbacks = list(callbacks) if callbacks is not None else [None] * len(specs)
+    runs: list[FinishedRun | Exception] = []
+    try:
+        models = [build_model(s.variant, s.params, input_dim=data.input_dim, seed=s.settings.seed) for s in specs]
+        if len(specs) > 1:
+            outcomes = train_batched(models, data, [s.settings for s in specs], callbacks)
+            return [o if isinstance(o, Exception) else _finished(o, data) for o in outcomes]
+    except NotBatchableError:
+        pass                                              # one by one, below
+    except (ValueError, RuntimeError) as exc:
+        return [exc] * len(specs)
+    for spec, callback in zip(specs, callbacks, strict=True):
+        try:
+            runs.append(train_and_evaluate(spec.variant, spec.params, data, spec.settings, callback))
+        except (ValueError, RuntimeError) as exc:         # NonFiniteLossError is a RuntimeError
+            runs.append(exc)
+    return runs

@@ -20,7 +20,7 @@ from .checkpoint import CheckpointError, checkpoint_dict, read_checkpoint
 from .datasets import Dataset
 from .files import write_whole
 from .registry import build_model, get_variant
-from .runs import train_and_evaluate
+from .runs import FinishedRun, RunSpec, batch_groups, train_and_evaluate_many
 from .training import NonFiniteLossError, TrainSettings
 
 MANIFEST = "sweep.json"
@@ -245,15 +245,34 @@ def summary_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: metrics.get(k) for k in SUMMARY_KEYS if k in metrics}
 
 
+def trial_batches(plan: SweepPlan, trials: Sequence[Trial], data: Dataset, batch: bool = True) -> list[list[Trial]]:
+    """The trials in groups that train as one computation (same variant, shape and training; one each
+    when not batch), in the plan's order of their first trial."""
+    return [[trials[i] for i in group] for group in batch_groups(_specs(plan, trials), data, batch)]
+
+
+def run_trials(trials: Sequence[Trial], plan: SweepPlan, data: Dataset) -> list[TrialOutcome]:
+    """Train and evaluate a group of trial_batches (one computation when there are several); a real
+    failure (NaN loss, a bad value) is an outcome with its message, not an exception, so the other
+    trials go on. Used by every engine."""
+    return [_outcome(trial, run, data)
+            for trial, run in zip(trials, train_and_evaluate_many(_specs(plan, trials), data), strict=True)]
+
+
 def run_trial(trial: Trial, plan: SweepPlan, data: Dataset) -> TrialOutcome:
-    """Train and evaluate one trial; a real failure (NaN loss, a bad value) is an outcome with its
-    message, not an exception, so the other trials go on. Used by every engine."""
-    try:
-        run = train_and_evaluate(trial.variant, plan.params_of(trial), data, trial.settings)
-    except NonFiniteLossError as exc:
-        return TrialOutcome(trial.name, None, {}, None, str(exc))
-    except (ValueError, RuntimeError) as exc:
-        return TrialOutcome(trial.name, None, {}, None, f"{type(exc).__name__}: {exc}")
+    """Train and evaluate one trial, as run_trials does."""
+    return run_trials([trial], plan, data)[0]
+
+
+def _specs(plan: SweepPlan, trials: Sequence[Trial]) -> list[RunSpec]:
+    return [RunSpec(t.variant, plan.params_of(t), t.settings) for t in trials]
+
+
+def _outcome(trial: Trial, run: FinishedRun | Exception, data: Dataset) -> TrialOutcome:
+    if isinstance(run, NonFiniteLossError):
+        return TrialOutcome(trial.name, None, {}, None, str(run))
+    if isinstance(run, Exception):
+        return TrialOutcome(trial.name, None, {}, None, f"{type(run).__name__}: {run}")
     buffer = io.BytesIO()
     metrics = run.metrics.to_dict()
     torch.save(checkpoint_dict(run.model, data.name, metrics, run.result.history, run.summary), buffer)
@@ -272,16 +291,22 @@ class Engine(Protocol):
 
 
 class LocalEngine:
-    """One trial after another in this process (the default: no extra processes, torch uses every core)."""
+    """In this process (the default: no extra processes, torch uses every core): trials of one shape
+    trained together as one computation, the groups one after another (batch=False: every trial alone)."""
 
     name = "local"
     started_means = "training…"
 
+    def __init__(self, batch: bool = True):
+        self.batch = batch
+
     def run(self, plan: SweepPlan, trials: list[Trial], data: Dataset, started: Callable[[str], None],
             land: Callable[[TrialOutcome], None]) -> None:
-        for trial in trials:
-            started(trial.name)
-            land(run_trial(trial, plan, data))
+        for group in trial_batches(plan, trials, data, self.batch):
+            for trial in group:
+                started(trial.name)
+            for outcome in run_trials(group, plan, data):
+                land(outcome)
 
 
 SweepEvent = Callable[[int, int, TrialRecord], None]     # (position, total, the trial's record after a change)

@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any
 
 from .datasets import Dataset, DatasetUnavailableError, load_dataset
-from .sweep import SweepPlan, Trial, TrialOutcome, run_trial
+from .sweep import SweepPlan, Trial, TrialOutcome, run_trials, trial_batches
 
 PACKAGE_DIR = Path(__file__).resolve().parent        # explorer/, shipped to an existing cluster's workers
 
@@ -52,17 +52,28 @@ def import_ray(local: bool = True) -> ModuleType:
     return ray
 
 
-def train_trial(trial: Trial, plan: SweepPlan, data_dir: str, device: str, threads: int) -> TrialOutcome:
-    """A Ray task (its worker's process title is ray::train_trial): load the data once per worker
-    process (load_dataset caches it) and run the trial as every engine does."""
+def train_trials(trials: list[Trial], plan: SweepPlan, data_dir: str, device: str, threads: int) -> list[TrialOutcome]:
+    """A Ray task (its worker's process title is ray::train_trials): load the data once per worker
+    process (load_dataset caches it) and run the trials, one shape trained as one computation, as
+    every engine does."""
     import torch
 
     torch.set_num_threads(threads)      # the CPUs Ray gave this task, not every core of the node
     try:
         data = load_dataset(plan.dataset, device=device, data_dir=data_dir, download=False)
     except DatasetUnavailableError as exc:       # e.g. a node without the dataset's files
-        return TrialOutcome(trial.name, None, {}, None, f"on this worker's machine: {exc}")
-    return run_trial(trial, plan, data)
+        return [TrialOutcome(t.name, None, {}, None, f"on this worker's machine: {exc}") for t in trials]
+    return run_trials(trials, plan, data)
+
+
+def share_out(groups: list[list[Trial]], slots: int) -> list[list[Trial]]:
+    """Each group of one shape cut into at most `slots` near-equal tasks, so that the cluster's places
+    all work while each task still trains its share as one computation."""
+    tasks = []
+    for group in groups:
+        parts = min(len(group), max(1, slots))
+        tasks += [group[i::parts] for i in range(parts)]
+    return tasks
 
 
 def connect(ray: ModuleType, options: RayOptions) -> bool:
@@ -92,9 +103,10 @@ class RayEngine:
     name = "ray"
     started_means = "started"            # handed to Ray, which queues it on the cluster
 
-    def __init__(self, options: RayOptions | None = None, data_dir: str = "data"):
+    def __init__(self, options: RayOptions | None = None, data_dir: str = "data", batch: bool = True):
         self.options = options or RayOptions()
         self.data_dir = str(Path(data_dir).resolve())
+        self.batch = batch                 # trials of one shape share a task (as many tasks as run at once)
 
     def run(self, plan: SweepPlan, trials: list[Trial], data: Dataset, started: Callable[[str], None],
             land: Callable[[TrialOutcome], None]) -> None:
@@ -109,23 +121,28 @@ class RayEngine:
                 raise RayUnavailableError(f"each trial asks for {opts.gpus_per_trial:g} GPU but the cluster has "
                                           f"{gpus:g}; use --gpus-per-trial 0 or a cluster with GPUs")
             device = "cuda" if opts.gpus_per_trial > 0 else "cpu"
-            task = ray.remote(train_trial).options(num_cpus=opts.cpus_per_trial, num_gpus=opts.gpus_per_trial,
-                                                   max_retries=opts.retries, retry_exceptions=False)
+            task = ray.remote(train_trials).options(num_cpus=opts.cpus_per_trial, num_gpus=opts.gpus_per_trial,
+                                                    max_retries=opts.retries, retry_exceptions=False)
             threads = max(1, int(opts.cpus_per_trial))
-            pending: dict[Any, Trial] = {}
-            for trial in trials:
-                pending[task.remote(trial, plan, self.data_dir, device, threads)] = trial
-                started(trial.name)
+            resources = ray.cluster_resources()
+            slots = int(gpus / opts.gpus_per_trial) if opts.gpus_per_trial > 0 else \
+                int(resources.get("CPU", 1) / opts.cpus_per_trial)
+            pending: dict[Any, list[Trial]] = {}
+            for chunk in share_out(trial_batches(plan, trials, data, self.batch), slots):
+                pending[task.remote(chunk, plan, self.data_dir, device, threads)] = chunk
+                for trial in chunk:
+                    started(trial.name)
             try:
                 while pending:
                     done, _ = ray.wait(list(pending), num_returns=1)
                     for ref in done:
-                        trial = pending.pop(ref)
+                        chunk = pending.pop(ref)
                         try:
-                            outcome = ray.get(ref)
+                            outcomes = ray.get(ref)
                         except ray.exceptions.RayError as exc:
-                            outcome = TrialOutcome(trial.name, None, {}, None, _why(exc, opts.retries))
-                        land(outcome)
+                            outcomes = [TrialOutcome(t.name, None, {}, None, _why(exc, opts.retries)) for t in chunk]
+                        for outcome in outcomes:
+                            land(outcome)
             except BaseException:
                 for ref in pending:              # Ctrl-C: stop what still runs, then report it
                     ray.cancel(ref, force=True)

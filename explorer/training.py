@@ -74,6 +74,7 @@ class TrainResult:
     steps: int = 0
     captured: bool = False              # full batches were replayed from a CUDA graph (train_step)
     eager_because: str | None = None    # why not, where not
+    batched: int = 1                    # models trained as one computation with it (explorer.batched), itself included
 
     @property
     def samples_per_second(self) -> float:
@@ -83,7 +84,7 @@ class TrainResult:
         """Plain values for the checkpoint's `train` entry."""
         return {"epochs_run": len(self.history["epoch"]), "steps": self.steps,
                 "seconds": round(self.seconds, 3), "samples_per_second": round(self.samples_per_second, 1),
-                "stopped_early": self.stopped_early, **self.settings.__dict__}
+                "stopped_early": self.stopped_early, "batched": self.batched, **self.settings.__dict__}
 
 
 def default_epochs(n_train: int, batch_size: int) -> int:
@@ -197,7 +198,7 @@ def train(model: Autoencoder, data: Dataset, settings: TrainSettings,
                        one_step.captured, one_step.eager_because)
 
 
-def make_optimizer(model: Autoencoder, lr: float, device: torch.device,
+def make_optimizer(model: torch.nn.Module, lr: float, device: torch.device,
                    capturable: bool = False) -> torch.optim.Optimizer:
     """Adam; the fused kernel (CPU and CUDA) is ~20 % faster than the default for these small nets.
     capturable (CUDA only): its step count stays on the device, so a CUDA graph can record its step."""

@@ -55,8 +55,9 @@ def test_a_grid_over_two_variants_is_every_combination_named_by_its_values(digit
 def test_sweep_writes_checkpoints_and_manifest_and_reuses_finished_trials(tmp_path, digits):
     settings = TrainSettings(epochs=2, batch_size=64)
     manifest, events = sweep(tmp_path, digits, ["sparse_kl"], {"beta": ["1e-3", "1e-1"]}, settings, {"latent_dim": 16})
-    assert events == [("sparse_kl-beta=1e-3", "running", False), ("sparse_kl-beta=1e-3", "done", False),
-                      ("sparse_kl-beta=1e-1", "running", False), ("sparse_kl-beta=1e-1", "done", False)]
+    # One shape: the two trials train as one computation, so both start, then both land.
+    assert events == [("sparse_kl-beta=1e-3", "running", False), ("sparse_kl-beta=1e-1", "running", False),
+                      ("sparse_kl-beta=1e-3", "done", False), ("sparse_kl-beta=1e-1", "done", False)]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sparse_kl-beta=1e-1.pt", "sparse_kl-beta=1e-3.pt",
                                                           "sweep.json"]
     on_disk = json.loads((tmp_path / "sweep.json").read_text())
@@ -96,16 +97,16 @@ def test_sweep_rejects_unknown_parameters_and_bad_values_before_training(tmp_pat
 
 
 def test_a_trial_that_fails_is_recorded_with_its_message_and_the_others_go_on(tmp_path, digits, monkeypatch):
-    import explorer.sweep
+    import explorer.runs
 
-    real = explorer.sweep.train_and_evaluate
+    real = explorer.runs.train_and_evaluate
 
-    def nan_for_8(variant, params, data, settings):      # as a too-high learning rate does, for one trial
+    def nan_for_8(variant, params, data, settings, callback=None):   # as a too-high learning rate does, for one
         if params["latent_dim"] == "8":
             raise NonFiniteLossError("The loss became nan at epoch 1, step 3. Nothing was saved.", {})
         return real(variant, params, data, settings)
 
-    monkeypatch.setattr(explorer.sweep, "train_and_evaluate", nan_for_8)
+    monkeypatch.setattr(explorer.runs, "train_and_evaluate", nan_for_8)     # three shapes: each trains alone
     manifest, _ = sweep(tmp_path, digits, ["ae"], {"latent_dim": ["4", "8", "16"]}, TrainSettings(epochs=1))
     monkeypatch.undo()
     records = manifest.records

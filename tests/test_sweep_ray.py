@@ -70,11 +70,11 @@ def test_the_cli_joins_an_existing_cluster_by_address(cluster, tmp_path):
 
 
 def _train_trial_pids() -> list[int]:
-    """Ray worker processes running a trial now (Ray titles them ray::train_trial)."""
+    """Ray worker processes running a trial now (Ray titles them ray::train_trials)."""
     pids = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(b"ray::train_trial"):
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(b"ray::train_trials"):
                 pids.append(int(entry.name))
         except OSError:
             continue

@@ -3,7 +3,7 @@ the base model, which computes the reconstruction term and the total from what a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -216,6 +216,10 @@ class Autoencoder(nn.Module):
     extra_metrics: ClassVar[tuple[Metric, ...]] = ()
     generative: ClassVar[bool] = False         # has a prior to sample new images from (`sample`)
     default_batch_size: ClassVar[int] = 128    # the seed's batch size for this variant
+    # Config fields that may differ between models trained together as one computation
+    # (explorer.batched), besides the penalty weights, which always may (they scale a term outside the
+    # pass) and the seed: fields the training pass reads only in tensor arithmetic, or only in `draw`.
+    per_model_fields: ClassVar[tuple[str, ...]] = ()
     demo_needs_full_budget: ClassVar[bool] = False   # a short demo run shows nothing useful
 
     def __init__(self, config: AutoencoderConfig | None = None):
@@ -243,8 +247,15 @@ class Autoencoder(nn.Module):
         return self.decode(self.encode(x))
 
     # -- the objective -----------------------------------------------------------------------------
-    def training_pass(self, x: torch.Tensor) -> Pass:
-        """What the loss needs from one pass over a batch x (B, D)."""
+    def draw(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """The random numbers one training pass over x (B, D) needs, by name (none here): drawn before
+        the pass, so that models trained as one batch each draw from their own stream (`generator`;
+        None: the global one) exactly what each would draw trained alone."""
+        return {}
+
+    def training_pass(self, x: torch.Tensor, draws: Mapping[str, torch.Tensor] | None = None) -> Pass:
+        """What the loss needs from one pass over a batch x (B, D); draws as `draw` makes them (None:
+        drawn here)."""
         z = self.encode(x)
         return Pass(x, z, z, self.decode(z))
 
@@ -256,21 +267,33 @@ class Autoencoder(nn.Module):
         """The value of each declared penalty term, unweighted; none for the plain autoencoder."""
         return {}
 
-    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def loss(self, x: torch.Tensor, draws: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """Named loss terms; `total` is what training minimises, `recon_mse` the clean reconstruction's
         per-pixel MSE (the same meaning for every variant)."""
-        out = self.training_pass(x)
-        fit = self.objective(out, x)
-        penalties = self.penalties(out, x)
-        total = fit
-        for term in self.penalty_terms:
-            weight = float(getattr(self.config, term.weight)) if term.weight else 1.0
-            total = total + weight * penalties[term.name]
-        terms = {TOTAL.name: total, self.objective_term.name: fit, **penalties}
+        terms = self.unweighted_terms(x, draws)
+        return {TOTAL.name: self.total_of(terms, self.penalty_weights()), **terms}
+
+    def unweighted_terms(self, x: torch.Tensor, draws: Mapping[str, torch.Tensor] | None = None
+                         ) -> dict[str, torch.Tensor]:
+        """Every term of `loss` but the total: the objective, each penalty unweighted, `recon_mse`."""
+        out = self.training_pass(x, draws)
+        terms = {self.objective_term.name: self.objective(out, x), **self.penalties(out, x)}
         if RECON_MSE.name not in terms:
             with torch.no_grad():      # reported, not trained on: the model's reconstruction of clean x
                 terms[RECON_MSE.name] = F.mse_loss(self(x), x)
         return terms
+
+    def penalty_weights(self) -> dict[str, float]:
+        """Each penalty term's weight in the total, from the config (1 for an unweighted term)."""
+        return {t.name: float(getattr(self.config, t.weight)) if t.weight else 1.0 for t in self.penalty_terms}
+
+    @classmethod
+    def total_of(cls, terms: Mapping[str, torch.Tensor], weights: Mapping[str, float | torch.Tensor]) -> torch.Tensor:
+        """objective + Σ_i w_i·Ω_i; weights may be (N,) tensors, one weight per model of a batch."""
+        total = terms[cls.objective_term.name]
+        for term in cls.penalty_terms:
+            total = total + weights[term.name] * terms[term.name]
+        return total
 
     @classmethod
     def terms(cls) -> tuple[Term, ...]:

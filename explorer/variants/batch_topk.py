@@ -14,10 +14,17 @@ from .topk import TopKAutoencoder, TopKConfig
 THRESHOLD_LR = 0.01   # the threshold follows the smallest kept activation, an exponential moving average
 
 
-def batch_top_k_relu(pre: torch.Tensor, k: int) -> torch.Tensor:
-    """Keep the k·B largest entries of the whole batch (ReLU'd): every image keeps k on average."""
+def batch_top_k_relu(pre: torch.Tensor, k: int | torch.Tensor) -> torch.Tensor:
+    """Keep the k·B largest entries of the whole batch (ReLU'd): every image keeps k on average.
+
+    k may be a () tensor (one per model of a batch trained as one): then what reaches the batch's
+    (k·B)-th largest activation is kept, the same code but for exact ties."""
     acts = pre.relu()
     flat = acts.flatten()                                               # (B·K,)
+    if isinstance(k, torch.Tensor):
+        keep = (k * pre.shape[0]).clamp(max=flat.numel())
+        kth = flat.sort(descending=True).values.gather(0, (keep - 1).reshape(1))         # (1,)
+        return torch.where(acts >= kth, acts, torch.zeros_like(acts))
     top = flat.topk(min(k * pre.shape[0], flat.numel()))
     return torch.zeros_like(flat).scatter(0, top.indices, top.values).view_as(pre)
 

@@ -1,6 +1,7 @@
 """`contractive`: the AE with the Jacobian penalty λ·‖∂z/∂x‖²_F, computed in closed form."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -77,7 +78,7 @@ class ContractiveAutoencoder(Autoencoder):
     penalty_terms = (Term("contractive", "‖∂z/∂x‖²_F", "the Jacobian penalty: how much the code moves when the "
                           "input moves, per image", weight="lam"),)
 
-    def training_pass(self, x: torch.Tensor) -> ContractivePass:
+    def training_pass(self, x: torch.Tensor, draws: Mapping[str, torch.Tensor] | None = None) -> ContractivePass:
         z, jacobian_sq = encoder_jacobian_sq_norm(self.encoder, x)    # one encoder pass for both
         return ContractivePass(x, z, z, self.decode(z), jacobian_sq)
 

@@ -1,6 +1,7 @@
 """`denoising`: the seed's AE trained to map a corrupted input back to the clean image."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -41,11 +42,15 @@ class DenoisingAutoencoder(Autoencoder):
     config: DenoisingConfig
     objective_term = Term("denoise_mse", "denoising MSE", "per-pixel MSE of the reconstruction of the corrupted "
                           "input against the clean image")
+    per_model_fields = ("noise_level",)      # read only when drawing x̃
     extra_metrics = (Metric("denoise_mse", "MSE of the denoised corrupted test images (training noise)"),
                      Metric("noisy_input_mse", "MSE of the corrupted test images themselves"))
 
-    def training_pass(self, x: torch.Tensor) -> Pass:
-        noisy = add_noise(x, self.config.noise, self.config.noise_level)
+    def draw(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        return {"x_in": add_noise(x, self.config.noise, self.config.noise_level, generator)}     # x̃
+
+    def training_pass(self, x: torch.Tensor, draws: Mapping[str, torch.Tensor] | None = None) -> Pass:
+        noisy = (draws or self.draw(x))["x_in"]
         z = self.encode(noisy)
         return Pass(noisy, z, z, self.decode(z))       # the objective compares x_hat with the clean x
 

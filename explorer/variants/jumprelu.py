@@ -3,6 +3,7 @@ estimators, and an L0 penalty λ·‖z‖₀."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,11 +32,16 @@ class JumpReLUFunction(torch.autograd.Function):
     """z = x·H(x − θ). Backward: ∂z/∂x = H(x − θ); ∂z/∂θ ≈ −(θ/ε)·K((x − θ)/ε), the straight-through
     estimator of Rajamanoharan et al. 2024 (the true derivative in θ is zero almost everywhere)."""
 
+    generate_vmap_rule = True      # models trained as one batch (explorer.batched) call it under vmap
+
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, threshold: torch.Tensor, bandwidth: float) -> torch.Tensor:
-        ctx.save_for_backward(x, threshold)
-        ctx.bandwidth = bandwidth
+    def forward(x: torch.Tensor, threshold: torch.Tensor, bandwidth: float) -> torch.Tensor:
         return x * (x > threshold)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
+        x, threshold, ctx.bandwidth = inputs
+        ctx.save_for_backward(x, threshold)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
@@ -49,11 +55,16 @@ class JumpReLUFunction(torch.autograd.Function):
 class StepFunction(torch.autograd.Function):
     """H(x − θ), the count behind L0. Backward: no gradient to x; ∂H/∂θ ≈ −(1/ε)·K((x − θ)/ε)."""
 
+    generate_vmap_rule = True
+
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, threshold: torch.Tensor, bandwidth: float) -> torch.Tensor:
-        ctx.save_for_backward(x, threshold)
-        ctx.bandwidth = bandwidth
+    def forward(x: torch.Tensor, threshold: torch.Tensor, bandwidth: float) -> torch.Tensor:
         return (x > threshold).to(x.dtype)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
+        x, threshold, ctx.bandwidth = inputs
+        ctx.save_for_backward(x, threshold)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor, None]:
@@ -108,7 +119,7 @@ class JumpReLUAutoencoder(Autoencoder):
         pre = self.encoder(x)
         return pre * (pre > self.threshold)
 
-    def training_pass(self, x: torch.Tensor) -> Pass:
+    def training_pass(self, x: torch.Tensor, draws: Mapping[str, torch.Tensor] | None = None) -> Pass:
         pre = self.encoder(x)                                               # (B, K)
         z = JumpReLUFunction.apply(pre, self.threshold, self.config.bandwidth)
         return Pass(x, pre, z, self.decode(z))

@@ -12,7 +12,7 @@ from .base import SIGMOID_CODE, Autoencoder, AutoencoderConfig, Pass, Term
 RHO_HAT_EPS = 1e-6  # keeps log(ρ̂) and log(1−ρ̂) finite; the seed's 1e-10 rounds to 1.0 in float32
 
 
-def kl_divergence(rho: float, rho_hat: torch.Tensor) -> torch.Tensor:
+def kl_divergence(rho: float | torch.Tensor, rho_hat: torch.Tensor) -> torch.Tensor:
     """KL(ρ‖ρ̂_j) between Bernoulli(ρ) and Bernoulli(ρ̂_j), per unit; ρ̂ clamped away from 0 and 1."""
     rho_hat = rho_hat.clamp(RHO_HAT_EPS, 1 - RHO_HAT_EPS)
     return rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
@@ -49,6 +49,7 @@ class SparseKLAutoencoder(Autoencoder):
     penalty_terms = (Term("kl_sparsity", "Σⱼ KL(ρ‖ρ̂ⱼ)", "the sparsity penalty: how far each unit's batch mean "
                           "activation ρ̂ⱼ is from ρ", weight="beta"),)
     default_batch_size = 256             # the seed trains this one with batch 256
+    per_model_fields = ("rho",)          # read only in the KL's arithmetic
     demo_needs_full_budget = True        # ρ̂ settles near ρ only after about the seeds' step budget
 
     def penalties(self, out: Pass, x: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -1,6 +1,7 @@
 """`topk`: keep each image's k largest code units (ReLU after), plus the AuxK loss that revives dead units."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -15,8 +16,14 @@ from .base import Autoencoder, CodeKind, DictionaryConfig, Pass, Term
 DEAD_AFTER_IMAGES = 4096
 
 
-def top_k_relu(pre: torch.Tensor, k: int) -> torch.Tensor:
-    """Keep each row's k largest entries (ReLU'd), zeros elsewhere: (B, K) → (B, K), ≤ k non-zeros a row."""
+def top_k_relu(pre: torch.Tensor, k: int | torch.Tensor) -> torch.Tensor:
+    """Keep each row's k largest entries (ReLU'd), zeros elsewhere: (B, K) → (B, K), ≤ k non-zeros a row.
+
+    k may be a () tensor, one k per model of a batch trained as one (explorer.batched): then each row
+    keeps what reaches its k-th largest entry, the same code but for exact ties."""
+    if isinstance(k, torch.Tensor):
+        kth = pre.sort(dim=-1, descending=True).values.gather(-1, (k - 1).expand(*pre.shape[:-1], 1))   # (B, 1)
+        return torch.where(pre >= kth, pre, torch.zeros_like(pre)).relu()
     top = pre.topk(k, dim=-1)
     return torch.zeros_like(pre).scatter(-1, top.indices, top.values.relu())
 
@@ -53,6 +60,7 @@ class TopKAutoencoder(Autoencoder):
     images_since_fired: torch.Tensor      # (K,) a buffer: training state saved with the weights
     code_activation = "identity"          # the encoder gives pre-activations; `sparsify` makes the code
     code = CodeKind("top-k (ReLU)", 0.0)
+    per_model_fields = ("k",)             # a tensor k is understood by the sparsifying step
     penalty_terms = (Term("auxk", "AuxK loss", "how well the dead units would explain the residual the live "
                           "ones leave (MSE per pixel)", weight="aux_coeff"),)
 
@@ -67,7 +75,7 @@ class TopKAutoencoder(Autoencoder):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.sparsify(self.encoder(x))
 
-    def training_pass(self, x: torch.Tensor) -> Pass:
+    def training_pass(self, x: torch.Tensor, draws: Mapping[str, torch.Tensor] | None = None) -> Pass:
         pre = self.encoder(x)                           # (B, K)
         z = self.sparsify(pre)
         return Pass(x, pre, z, self.decode(z))

@@ -1,6 +1,7 @@
 """`vae`: Gaussian variational autoencoder with the reparameterisation trick and a β-weighted ELBO."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -64,9 +65,13 @@ class VariationalAutoencoder(Autoencoder):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encode_distribution(x)[0]
 
-    def training_pass(self, x: torch.Tensor) -> GaussianPass:
+    def draw(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        eps = torch.randn(len(x), self.config.latent_dim, generator=generator, device=x.device, dtype=x.dtype)
+        return {"eps": eps}                                        # (B, latent) ε ~ N(0, I)
+
+    def training_pass(self, x: torch.Tensor, draws: Mapping[str, torch.Tensor] | None = None) -> GaussianPass:
         mu, logvar = self.encode_distribution(x)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)   # reparameterisation
+        z = mu + torch.exp(0.5 * logvar) * (draws or self.draw(x))["eps"]   # reparameterisation
         return GaussianPass(x, mu, z, self.decode(z), logvar)
 
     def objective(self, out: Pass, x: torch.Tensor) -> torch.Tensor:
