@@ -47,10 +47,10 @@ def test_an_app_sweep_lands_trial_by_trial_and_is_kept_on_disk(digits):
 
 def test_stop_keeps_finished_trials_and_run_again_trains_only_the_rest(digits):
     browser = uuid.uuid4().hex
-    live = sweeps.start_sweep(browser, "ae", "latent_dim", ["4", "6", "8"], 25, digits)
-    deadline = time.monotonic() + 180
-    while live.manifest.records["ae-latent_dim=4"].status != "done" and time.monotonic() < deadline:
-        time.sleep(0.1)
+    live = sweeps.start_sweep(browser, "ae", "latent_dim", ["4", "6", "8"], 60, digits)
+    deadline = time.monotonic() + 180        # the job itself, not sweep.json (mirrored every 0.3 s): stop at once
+    while live.jobs["ae-latent_dim=4"].status != "done" and time.monotonic() < deadline:
+        time.sleep(0.01)
     live.stop()
     _wait(live)
     (view,) = sweeps.browser_sweeps(browser)

@@ -57,7 +57,8 @@ def test_jobs_queue_for_a_slot_and_a_queued_job_can_be_cancelled(digits, monkeyp
 
     monkeypatch.setattr(jobs, "_slots", threading.BoundedSemaphore(1))
     first = TrainingJob("ae", {}, digits, TrainSettings(epochs=200, batch_size=32), [0]).start()
-    second = TrainingJob("ae", {}, digits, TrainSettings(epochs=1, batch_size=32), [0]).start()
+    # another shape: it cannot ride along in the first one's computation, so it waits for the slot
+    second = TrainingJob("ae", {"latent_dim": 8}, digits, TrainSettings(epochs=1, batch_size=32), [0]).start()
     deadline = time.time() + 30
     while first.status != "running" and time.time() < deadline:
         time.sleep(0.01)
@@ -90,3 +91,31 @@ def test_a_finished_job_prunes_the_browser_it_names_and_no_other(digits, tmp_pat
     kept = list((tmp_path / browser / "trained").glob("*.pt"))
     assert len(kept) == store.MAX_TRAINED and trained.saved_to in kept     # the oldest went, the new one stayed
 
+
+
+def test_same_shape_jobs_queued_together_train_as_one_each_with_its_own_curves_stop_and_result(digits, monkeypatch):
+    import threading
+
+    from explorer.app import jobs
+
+    monkeypatch.setattr(jobs, "_slots", threading.BoundedSemaphore(1))
+    params = [{"latent_dim": 8, "hidden": "32"}, {"latent_dim": 8, "hidden": "32"}, {"latent_dim": 8, "hidden": "32"}]
+    settings = [TrainSettings(epochs=3, batch_size=64), TrainSettings(epochs=3, batch_size=64, seed=1),
+                TrainSettings(epochs=400, batch_size=64)]
+    group = [TrainingJob("ae", p, digits, s, [0, 1]).start() for p, s in zip(params, settings, strict=True)]
+    deadline = time.time() + 300
+    while group[2].epochs_done < 2 and time.time() < deadline:
+        time.sleep(0.01)
+    assert {job.status for job in group[:2]} <= {"running", "done"} and group[2].status == "running"
+    assert len({id(job._worker) for job in group}) == 1                  # one worker trains all three
+    group[2].stop()
+    for job in group:
+        job.wait(300)
+    assert [job.status for job in group] == ["done", "done", "stopped"]
+    assert [job.summary["batched"] for job in group] == [3, 3, 3]
+    assert 2 <= len(group[2].history["epoch"]) < 400
+    for job, s in zip(group[:2], settings[:2], strict=True):             # each got what it gets alone
+        alone = train(build_model("ae", params[0], input_dim=64, seed=s.seed), digits, s)
+        assert job.history["test"]["recon_mse"] == pytest.approx(alone.history["test"]["recon_mse"], rel=1e-4)
+        assert job.preview.shape == (2, 64) and job.preview_epoch == 3
+    assert group[0].history["train"]["total"] != group[1].history["train"]["total"]     # two seeds, two runs

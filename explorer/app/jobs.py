@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..batched import BATCH_MOST, batch_key
 from ..checkpoint import save_checkpoint
 from ..datasets import DEFAULT_DATA_DIR, Dataset
 from ..metrics import Evaluation
@@ -22,7 +23,7 @@ from ..registry import build_model
 from ..training import TrainSettings, check_batch_size, new_history, record_epoch
 from . import store
 from .catalog import file_digest
-from .messages import EpochDone, Failed, Finished, JobSpec, Progress, Stop
+from .messages import EpochDone, Failed, Finished, JobSpec, Progress, Stop, WorkerMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +42,11 @@ class Worker:
         os.close(evt_write)
         self.commands = Connection(cmd_write, readable=False)
         self.events = Connection(evt_read, writable=False)
+        self._send_lock = threading.Lock()       # the jobs of one batch each send their own Stop
+
+    def send(self, message: object) -> None:
+        with self._send_lock:
+            self.commands.send(message)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -52,6 +58,12 @@ _spare_lock = threading.Lock()
 # processes on a laptop); the rest wait in line, shown as "queued".
 MAX_CONCURRENT = int(os.environ.get("AE_EXPLORER_MAX_TRAININGS", max(1, (os.cpu_count() or 2) // 2)))
 _slots = threading.BoundedSemaphore(MAX_CONCURRENT)
+# A job that gets a slot takes along the jobs waiting for one that have its shape (ten students pressing
+# Train on the same variant): they train as one computation in its worker (explorer.batched), each
+# still with its own curves, Stop and result. It waits this long first for clicks of the same moment.
+GATHER_SECONDS = 0.2
+_waiting: list[TrainingJob] = []          # started, not training yet, oldest first
+_waiting_lock = threading.Lock()
 
 
 def _take_worker() -> Worker:
@@ -110,12 +122,18 @@ class TrainingJob:
         check_batch_size(self.settings, self.data)
         self.preview_x = self.data.test_x[list(self.preview_indices)].cpu()
         self._worker: Worker | None = None
+        self._member = 0                           # its place in the worker's list of jobs
         self._stop_requested = False
+        self._taken = threading.Event()            # another job's worker trains it (set before _worker is)
+        self._ended = threading.Event()            # a final status is set
         self._listener = threading.Thread(target=self._listen, name=f"listen-{self.key}", daemon=True)
+        self.batch_key = (batch_key(self.model, self.settings), self.data.name, str(self.data.device), self.data_dir)
 
     # -- control -------------------------------------------------------------------------------
     def start(self) -> TrainingJob:
         self.status, self.started = "queued", time.perf_counter()
+        with _waiting_lock:
+            _waiting.append(self)
         self._listener.start()
         return self
 
@@ -125,7 +143,7 @@ class TrainingJob:
         self._stop_requested = True
         if self._worker is not None and self.running:
             try:
-                self._worker.commands.send(Stop())
+                self._worker.send(Stop(self._member))
             except OSError:
                 pass
 
@@ -162,49 +180,108 @@ class TrainingJob:
             self.store_error = f"could not write it to {self.store_path}: {exc}"
 
     # -- mirror the worker's messages -------------------------------------------------------------
-    def _listen(self) -> None:
-        with _slots:
-            if self._stop_requested:
-                self.status, self.finished = "cancelled", time.perf_counter()
-                return
-            self._worker = worker = _take_worker()
-            self.status, self.started = "running", time.perf_counter()
-            worker.commands.send(JobSpec(self.variant, self.params, self.data.name, str(self.data.device),
-                                         self.data_dir, self.settings, list(self.preview_indices)))
-            self._mirror(worker)
+    def _end(self, status: str, error: str | None = None) -> None:
+        if error is not None:
+            self.error = error
+        self.status, self.finished = status, time.perf_counter()
+        self._ended.set()
 
-    def _mirror(self, worker: Worker) -> None:
+    def _listen(self) -> None:
+        while True:                              # first come, first served: only the oldest waiting job tries
+            if self._taken.is_set():             # a job ahead of it trains it: its listener mirrors for it
+                self._ended.wait()
+                return
+            if self._stop_requested and self._leave_queue():
+                self._end("cancelled")
+                return
+            with _waiting_lock:
+                first = not _waiting or _waiting[0] is self
+            if first and _slots.acquire(timeout=0.05):
+                break
+            if not first:
+                time.sleep(0.05)
         try:
-            while True:
+            if not self._leave_queue():          # taken while this one got the slot
+                self._ended.wait()
+                return
+            if self._stop_requested:
+                self._end("cancelled")
+                return
+            time.sleep(GATHER_SECONDS)
+            with _waiting_lock:
+                riders = [j for j in _waiting if j.batch_key == self.batch_key and not j._stop_requested]
+                riders = riders[:BATCH_MOST - 1]
+                for job in riders:
+                    _waiting.remove(job)
+                    job._taken.set()
+            members = [self, *riders]
+            try:
+                worker = _take_worker()
+                now = time.perf_counter()
+                for i, job in enumerate(members):
+                    job._worker, job._member, job.status, job.started = worker, i, "running", now
+                specs = [JobSpec(j.variant, j.params, j.data.name, str(j.data.device), j.data_dir, j.settings,
+                                 list(j.preview_indices)) for j in members]
+                worker.send(specs if len(specs) > 1 else specs[0])
+                for job in members:              # a Stop that came before the worker was known
+                    if job._stop_requested:
+                        worker.send(Stop(job._member))
+            except OSError as exc:               # no process could start, or its pipe broke at once
+                for job in members:
+                    job._end("failed", f"Could not start a training process ({exc}); nothing was trained.")
+                return
+            self._mirror(worker, members)
+        finally:
+            _slots.release()
+
+    def _leave_queue(self) -> bool:
+        """Take this job out of the waiting list; False if another job took it first."""
+        with _waiting_lock:
+            if self in _waiting:
+                _waiting.remove(self)
+                return True
+            return False
+
+    def _apply(self, message: WorkerMessage) -> bool:
+        """Mirror one message from the worker; True once this job has ended."""
+        if isinstance(message, Progress):
+            self.fraction, self.epoch, self.step_terms = message.fraction, message.epoch, message.terms
+        elif isinstance(message, EpochDone):
+            record_epoch(self.history, message.epoch, message.train_terms, message.test_terms, message.seconds)
+            self.preview, self.preview_epoch = message.preview, message.epoch
+            self.epoch, self.fraction = message.epoch, message.fraction
+        elif isinstance(message, Finished):
+            self.model.load_state_dict({k: torch.from_numpy(v) for k, v in message.state.items()})
+            self.model.to(self.data.device).eval()
+            self.metrics, self.summary = message.metrics, message.summary
+            self.fraction = self.fraction if message.stopped else 1.0
+            self._store()            # before the status says done: a page that sees done sees the file
+            self._end("stopped" if message.stopped else "done")
+            return True
+        elif isinstance(message, Failed):
+            self._end("failed", message.message)
+            return True
+        return False
+
+    def _mirror(self, worker: Worker, members: list[TrainingJob]) -> None:
+        """Mirror the worker's messages into each member job until every one has ended."""
+        open_members = set(range(len(members)))
+        try:
+            while open_members:
                 if not worker.events.poll(0.5):
                     if not worker.alive() and not worker.events.poll(0):
-                        self.error = (f"The training process ended unexpectedly (exit code "
-                                      f"{worker.process.returncode}); nothing was kept.")
-                        self.status = "failed"
+                        for i in open_members:
+                            members[i]._end("failed", f"The training process ended unexpectedly (exit code "
+                                                      f"{worker.process.returncode}); nothing was kept.")
                         return
                     continue
                 message = worker.events.recv()
-                if isinstance(message, Progress):
-                    self.fraction, self.epoch, self.step_terms = message.fraction, message.epoch, message.terms
-                elif isinstance(message, EpochDone):
-                    record_epoch(self.history, message.epoch, message.train_terms, message.test_terms, message.seconds)
-                    self.preview, self.preview_epoch = message.preview, message.epoch
-                    self.epoch, self.fraction = message.epoch, message.fraction
-                elif isinstance(message, Finished):
-                    self.model.load_state_dict({k: torch.from_numpy(v) for k, v in message.state.items()})
-                    self.model.to(self.data.device).eval()
-                    self.metrics, self.summary = message.metrics, message.summary
-                    self.fraction = self.fraction if message.stopped else 1.0
-                    self._store()            # before the status says done: a page that sees done sees the file
-                    self.status = "stopped" if message.stopped else "done"
-                    return
-                elif isinstance(message, Failed):
-                    self.error, self.status = message.message, "failed"
-                    return
+                if 0 <= message.member < len(members) and members[message.member]._apply(message):
+                    open_members.discard(message.member)
         except (EOFError, OSError) as exc:
-            self.error, self.status = f"Lost contact with the training process ({exc}); nothing was kept.", "failed"
+            for i in open_members:
+                members[i]._end("failed", f"Lost contact with the training process ({exc}); nothing was kept.")
         finally:
-            self.finished = time.perf_counter()
             for conn in (worker.commands, worker.events):
                 conn.close()
             try:

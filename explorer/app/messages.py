@@ -27,6 +27,8 @@ class JobSpec:
 class Stop:
     """Stop after the current step and keep what was learned."""
 
+    member: int = 0                 # which of the jobs the worker trains together (a list of JobSpec)
+
 
 # -- worker → server ----------------------------------------------------------------------------------
 @dataclass
@@ -34,6 +36,7 @@ class Progress:
     fraction: float                 # of all steps
     epoch: int
     terms: dict[str, float]         # this step's loss terms
+    member: int = 0                 # which job of the worker's list it is about
 
 
 @dataclass
@@ -44,6 +47,7 @@ class EpochDone:
     seconds: float
     preview: np.ndarray             # (n, D) reconstructions of the preview images
     fraction: float
+    member: int = 0                 # which job of the worker's list it is about
 
 
 @dataclass
@@ -52,11 +56,13 @@ class Finished:
     metrics: Evaluation
     summary: dict
     stopped: bool                   # stopped early on request
+    member: int = 0                 # which job of the worker's list it is about
 
 
 @dataclass
 class Failed:
     message: str                    # one line for the page
+    member: int = 0                 # which job of the worker's list it is about
 
 
 WorkerMessage = Progress | EpochDone | Finished | Failed

@@ -1,4 +1,5 @@
-"""A training worker process: `python -m explorer.app.worker` trains one job sent over a pipe.
+"""A training worker process: `python -m explorer.app.worker` trains one job, or several of one shape
+as one computation, sent over a pipe.
 
 Why a process: in the Streamlit server, a training *thread* competes for the GIL with the server
 and every session's script, which made training 10–60× slower. A fresh interpreter (not fork, not
@@ -16,39 +17,52 @@ from .messages import EpochDone, Failed, Finished, JobSpec, Progress, Stop, Work
 PROGRESS_EVERY = 0.1   # seconds between step-progress messages
 
 
-def run_job(spec: JobSpec, send: Callable[[WorkerMessage], None], stop_requested: Callable[[], bool]) -> None:
-    """Train spec's model, reporting Progress, EpochDone, then Finished or Failed through send."""
+def run_jobs(specs: list[JobSpec], send: Callable[[WorkerMessage], None],
+             stop_requested: Callable[[int], bool]) -> None:
+    """Train the specs' models (same shape: as one computation), reporting Progress, EpochDone, then
+    Finished or Failed for each, tagged with its place in the list."""
     from ..datasets import load_dataset
-    from ..runs import train_and_evaluate
+    from ..runs import RunSpec, train_and_evaluate_many
     from ..training import NonFiniteLossError, TrainEvent
     from ..variants.base import evaluating
 
     try:
-        data = load_dataset(spec.dataset, device=spec.device, data_dir=spec.data_dir)
-        preview_x = data.test_x[spec.preview_indices]
-        last = [0.0]
+        first = specs[0]
+        data = load_dataset(first.dataset, device=first.device, data_dir=first.data_dir)
 
-        def on_event(event: TrainEvent) -> bool:
-            now = time.perf_counter()
-            if event.kind == "step" and now - last[0] >= PROGRESS_EVERY:
-                last[0] = now
-                send(Progress(event.fraction_done, event.epoch, event.terms))
-            elif event.kind == "epoch":
-                h = event.history
-                with evaluating(event.model):       # as the finished model will reconstruct them
-                    preview = event.model(preview_x).cpu().numpy()
-                send(EpochDone(event.epoch, {k: v[-1] for k, v in h["train"].items()},
-                               {k: v[-1] for k, v in h["test"].items()}, h["seconds"][-1], preview,
-                               event.fraction_done))
-            return stop_requested()
+        def follower(member: int) -> Callable[[TrainEvent], bool]:
+            preview_x = data.test_x[specs[member].preview_indices]
+            last = [0.0]
 
-        run = train_and_evaluate(spec.variant, spec.params, data, spec.settings, callback=on_event)
-        state = {k: v.detach().cpu().numpy() for k, v in run.model.state_dict().items()}
-        send(Finished(state, run.metrics, run.summary, run.result.stopped_early))
-    except NonFiniteLossError as exc:
-        send(Failed(str(exc)))
+            def on_event(event: TrainEvent) -> bool:
+                now = time.perf_counter()
+                if event.kind == "step" and now - last[0] >= PROGRESS_EVERY:
+                    last[0] = now
+                    send(Progress(event.fraction_done, event.epoch, event.terms, member))
+                elif event.kind == "epoch":
+                    h = event.history
+                    with evaluating(event.model):       # as the finished model will reconstruct them
+                        preview = event.model(preview_x).cpu().numpy()
+                    send(EpochDone(event.epoch, {k: v[-1] for k, v in h["train"].items()},
+                                   {k: v[-1] for k, v in h["test"].items()}, h["seconds"][-1], preview,
+                                   event.fraction_done, member))
+                return stop_requested(member)
+            return on_event
+
+        runs = train_and_evaluate_many([RunSpec(s.variant, s.params, s.settings) for s in specs], data,
+                                       [follower(i) for i in range(len(specs))])
     except Exception as exc:  # noqa: BLE001 — reported on the page; the app keeps running
-        send(Failed(f"Training failed: {type(exc).__name__}: {exc}"))
+        for member in range(len(specs)):
+            send(Failed(f"Training failed: {type(exc).__name__}: {exc}", member))
+        return
+    for member, run in enumerate(runs):
+        if isinstance(run, NonFiniteLossError):
+            send(Failed(str(run), member))
+        elif isinstance(run, Exception):
+            send(Failed(f"Training failed: {type(run).__name__}: {run}", member))
+        else:
+            state = {k: v.detach().cpu().numpy() for k, v in run.model.state_dict().items()}
+            send(Finished(state, run.metrics, run.summary, run.result.stopped_early, member))
 
 
 def main(command_fd: int, event_fd: int) -> None:
@@ -58,20 +72,25 @@ def main(command_fd: int, event_fd: int) -> None:
     commands = Connection(command_fd, writable=False)
     events = Connection(event_fd, readable=False)
     try:
-        spec = commands.recv()          # blocks until a job arrives; EOF (server gone) ends us
+        sent = commands.recv()          # blocks until a job (or a list of jobs) arrives; EOF (server gone) ends us
     except (EOFError, OSError):
         return
-    stopped = [False]
+    specs: list[JobSpec] = sent if isinstance(sent, list) else [sent]
+    stopped = [False] * len(specs)
+    gone = [False]
 
-    def stop_requested() -> bool:
-        while not stopped[0] and commands.poll():
+    def stop_requested(member: int) -> bool:
+        while not gone[0] and commands.poll():
             try:
-                stopped[0] = isinstance(commands.recv(), Stop)
+                message = commands.recv()
             except (EOFError, OSError):   # the server went away: stop, nobody is watching
-                stopped[0] = True
-        return stopped[0]
+                gone[0] = True
+                break
+            if isinstance(message, Stop) and 0 <= message.member < len(specs):
+                stopped[message.member] = True
+        return gone[0] or stopped[member]
 
-    run_job(spec, events.send, stop_requested)
+    run_jobs(specs, events.send, stop_requested)
     events.close()
 
 
