@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the test environment (once; cached by requirements hash) and runs the whole test suite.
+# Adds the test tools to the project environment (once; the one scripts/app.sh uses) and runs every test.
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k checkpoint`.
 set -euo pipefail
 source "$(dirname "$0")/env.sh" requirements-dev.txt

@@ -1,11 +1,15 @@
 """The launcher's server settings that make a fresh page fast: no Nagle delay on the server's
-connections, no source watching on every script run."""
+connections, no source watching on every script run — and the project's Streamlit config from any folder."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 
 import streamlit as st
+from conftest import ROOT
 
 from explorer.app import launch
 
@@ -44,3 +48,27 @@ def test_the_project_config_does_not_watch_source_files():
     """Streamlit's watcher walks every imported module's path on the event loop at each script run
     (60 % of the server's loop while a fresh page loaded): the app is not a development server."""
     assert st.get_option("server.fileWatcherType") == "none"     # .streamlit/config.toml, as the server reads it
+
+
+PRINT_CONFIG = """
+import sys
+import streamlit.web.bootstrap as bootstrap
+from streamlit import config
+from explorer.app import launch
+bootstrap.run = lambda *a, **k: print("CONFIG", *(config.get_option(o) for o in (
+    "server.fileWatcherType", "server.maxUploadSize", "theme.base", "client.toolbarMode")))
+launch.warm_up = lambda: None      # no server starts: only the options it would start with
+sys.exit(launch.main(sys.argv[1:]))
+"""
+
+
+def test_the_project_s_streamlit_config_applies_wherever_the_app_is_started(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {k: v for k, v in env.items() if not k.startswith("STREAMLIT_")}
+    elsewhere = subprocess.run([sys.executable, "-c", PRINT_CONFIG], cwd=tmp_path, env=env, capture_output=True,
+                               text=True, timeout=300)
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert "CONFIG none 50 light minimal" in elsewhere.stdout         # Streamlit alone: auto 200 None auto
+    flagged = subprocess.run([sys.executable, "-c", PRINT_CONFIG, "--server.maxUploadSize", "7"], cwd=tmp_path,
+                             env=env, capture_output=True, text=True, timeout=300)
+    assert "CONFIG none 7 light minimal" in flagged.stdout            # a flag still wins

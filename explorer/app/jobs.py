@@ -62,6 +62,7 @@ _slots = threading.BoundedSemaphore(MAX_CONCURRENT)
 # Train on the same variant): they train as one computation in its worker (explorer.batched), each
 # still with its own curves, Stop and result. It waits this long first for clicks of the same moment.
 GATHER_SECONDS = 0.2
+BATCH_TRAININGS = os.environ.get("AE_EXPLORER_BATCH_TRAININGS", "1") != "0"     # 0: every job alone
 _waiting: list[TrainingJob] = []          # started, not training yet, oldest first
 _waiting_lock = threading.Lock()
 
@@ -207,10 +208,11 @@ class TrainingJob:
             if self._stop_requested:
                 self._end("cancelled")
                 return
-            time.sleep(GATHER_SECONDS)
+            if BATCH_TRAININGS:
+                time.sleep(GATHER_SECONDS)
             with _waiting_lock:
                 riders = [j for j in _waiting if j.batch_key == self.batch_key and not j._stop_requested]
-                riders = riders[:BATCH_MOST - 1]
+                riders = riders[:BATCH_MOST - 1] if BATCH_TRAININGS else []
                 for job in riders:
                     _waiting.remove(job)
                     job._taken.set()

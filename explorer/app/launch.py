@@ -8,13 +8,21 @@ dataset, model and metrics, which every session then shares. Arguments go to `st
 from __future__ import annotations
 
 import logging
+import os
+import re
 import socket
 import sys
 import threading
 from pathlib import Path
 
+try:
+    import tomllib
+except ImportError:          # Python 3.10: the settings file is then left to Streamlit's own search
+    tomllib = None  # type: ignore[assignment]
+
 ENTRY = Path(__file__).resolve().parent / "entry.py"
 ROOT = ENTRY.parents[2]
+CONFIG = ROOT / ".streamlit" / "config.toml"
 
 
 def warm_up() -> None:
@@ -76,9 +84,28 @@ def serve_without_nagle() -> bool:
     return True
 
 
+def config_from_project(config_file: Path = CONFIG) -> dict[str, str]:
+    """The project's .streamlit/config.toml as the environment variables Streamlit also reads
+    (server.fileWatcherType → STREAMLIT_SERVER_FILE_WATCHER_TYPE): Streamlit looks for the file only
+    in the folder it is started from, and the app must get its upload limit, theme and no source
+    watching wherever `ae-explorer app` is run. Flags given to the launcher still win."""
+    if tomllib is None or not config_file.is_file():
+        return {}
+    with config_file.open("rb") as handle:
+        sections = tomllib.load(handle)
+    env = {}
+    for section, options in sections.items():
+        for option, value in options.items():
+            snake = re.sub(r"(?<!^)(?=[A-Z])", "_", option).upper()
+            env[f"STREAMLIT_{section.upper()}_{snake}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
 def main(argv: list[str] | None = None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    for name, value in config_from_project().items():
+        os.environ.setdefault(name, value)        # a variable the user set stays theirs
     # The preload first, in this thread, before Streamlit starts importing: plotly code in one thread
     # while another is half-way through importing pandas is the cold-start race (see preload).
     import explorer.app.preload  # noqa: F401
