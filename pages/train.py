@@ -100,9 +100,11 @@ with right:
                                              "when it ends.")
             return
         loss_now = f" · loss {job.step_terms.get('total', float('nan')):.4g}" if job.step_terms else ""
+        others = job.together - 1
+        together = f" · trained with {others} other run{'s' * (others > 1)} of this shape at once" if others else ""
         progress_slot.progress(min(job.fraction, 1.0),
                                text=f"{job.variant} on {job.data.name}: epoch {job.epoch}/{job.settings.epochs} · "
-                                    f"{job.elapsed:.1f} s{loss_now}")
+                                    f"{job.elapsed:.1f} s{loss_now}{together}")
         history = {"epoch": list(job.history["epoch"]),
                    "train": {k: list(v) for k, v in job.history["train"].items()},
                    "test": {k: list(v) for k, v in job.history["test"].items()}}

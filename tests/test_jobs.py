@@ -107,7 +107,7 @@ def test_same_shape_jobs_queued_together_train_as_one_each_with_its_own_curves_s
     while group[2].epochs_done < 2 and time.time() < deadline:
         time.sleep(0.01)
     assert {job.status for job in group[:2]} <= {"running", "done"} and group[2].status == "running"
-    assert len({id(job._worker) for job in group}) == 1                  # one worker trains all three
+    assert len({id(job._worker) for job in group}) == 1 and [j.together for j in group] == [3, 3, 3]   # one worker
     group[2].stop()
     for job in group:
         job.wait(300)

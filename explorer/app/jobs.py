@@ -124,6 +124,7 @@ class TrainingJob:
         self.preview_x = self.data.test_x[list(self.preview_indices)].cpu()
         self._worker: Worker | None = None
         self._member = 0                           # its place in the worker's list of jobs
+        self.together = 1                          # jobs its worker trains as one computation, itself included
         self._stop_requested = False
         self._taken = threading.Event()            # another job's worker trains it (set before _worker is)
         self._ended = threading.Event()            # a final status is set
@@ -221,7 +222,8 @@ class TrainingJob:
                 worker = _take_worker()
                 now = time.perf_counter()
                 for i, job in enumerate(members):
-                    job._worker, job._member, job.status, job.started = worker, i, "running", now
+                    job._worker, job._member, job.together = worker, i, len(members)
+                job.status, job.started = "running", now
                 specs = [JobSpec(j.variant, j.params, j.data.name, str(j.data.device), j.data_dir, j.settings,
                                  list(j.preview_indices)) for j in members]
                 worker.send(specs if len(specs) > 1 else specs[0])
