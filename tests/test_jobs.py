@@ -108,6 +108,7 @@ def test_same_shape_jobs_queued_together_train_as_one_each_with_its_own_curves_s
         time.sleep(0.01)
     assert {job.status for job in group[:2]} <= {"running", "done"} and group[2].status == "running"
     assert len({id(job._worker) for job in group}) == 1 and [j.together for j in group] == [3, 3, 3]   # one worker
+    assert len({job.started for job in group}) == 1                      # … started for all at one moment
     group[2].stop()
     for job in group:
         job.wait(300)

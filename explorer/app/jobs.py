@@ -223,7 +223,7 @@ class TrainingJob:
                 now = time.perf_counter()
                 for i, job in enumerate(members):
                     job._worker, job._member, job.together = worker, i, len(members)
-                job.status, job.started = "running", now
+                    job.status, job.started = "running", now
                 specs = [JobSpec(j.variant, j.params, j.data.name, str(j.data.device), j.data_dir, j.settings,
                                  list(j.preview_indices)) for j in members]
                 worker.send(specs if len(specs) > 1 else specs[0])
