@@ -8,7 +8,8 @@ k values, the seed's sparse_kl with 8 β values), both ways in the same run: ima
 all trials (train and per-epoch test terms, as `sweep` does) and the ratio. (b) `--class-size`
 TrainingJobs of the Train page's default (ae, 20 epochs, batch 128) started at once, as a class
 pressing Train together: seconds from the clicks until the last one finished and the first epoch
-shown, with the pool batching same-shape jobs and with AE_EXPLORER_BATCH_TRAININGS=0's one by one."""
+shown, with the pool batching same-shape jobs and with AE_EXPLORER_BATCH_TRAININGS=0's one by one, and
+with the clicks half a second apart (the first then trains alone, the rest queue and train together)."""
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,7 @@ def sweep_throughput(data, variant: str, param: str, values: list[str], base: di
           f"images/s ({together:5.1f} s) · {alone / together:.2f}×", flush=True)
 
 
-def class_pressing_train(data, size: int, batched: bool) -> None:
+def class_pressing_train(data, size: int, batched: bool, spread: float = 0.0) -> None:
     from explorer.app import jobs
 
     jobs.BATCH_TRAININGS = batched
@@ -52,7 +53,10 @@ def class_pressing_train(data, size: int, batched: bool) -> None:
     time.sleep(3)                                   # the spare worker has imported torch, as on a warm server
     settings = TrainSettings(epochs=20, batch_size=128)
     start = time.perf_counter()
-    group = [jobs.TrainingJob("ae", {}, data, settings, list(range(8))).start() for _ in range(size)]
+    group = []
+    for _ in range(size):                           # the clicks, `spread` seconds apart
+        group.append(jobs.TrainingJob("ae", {}, data, settings, list(range(8))).start())
+        time.sleep(spread)
     first_epoch: list[float] = []
     while any(job.running for job in group):
         if not first_epoch and all(job.epochs_done >= 1 for job in group):
@@ -60,7 +64,8 @@ def class_pressing_train(data, size: int, batched: bool) -> None:
         time.sleep(0.02)
     last = time.perf_counter() - start
     statuses = sorted({job.status for job in group})
-    print(f"  {size} default trainings at once, {'batched' if batched else 'one by one'} (slots: "
+    clicks = "at once" if not spread else f"clicked {spread:g} s apart"
+    print(f"  {size} default trainings {clicks}, {'batched' if batched else 'one by one'} (slots: "
           f"{jobs.MAX_CONCURRENT}): all finished after {last:5.1f} s; every one had shown an epoch after "
           f"{first_epoch[0] if first_epoch else float('nan'):5.1f} s; statuses {statuses}", flush=True)
 
@@ -80,6 +85,7 @@ def main() -> None:
     cpu = load_dataset("mnist-5k")
     class_pressing_train(cpu, args.class_size, batched=False)
     class_pressing_train(cpu, args.class_size, batched=True)
+    class_pressing_train(cpu, args.class_size, batched=True, spread=0.5)     # a real class: the first trains alone
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ from .variants.base import Autoencoder
 
 Callback = Callable[[TrainEvent], "bool | None"]
 BATCH_MOST = 16      # models per computation: memory grows with it, and the gain has flattened by then
+# … and at most this many weights in one stack (100 MB; with gradients and Adam's moments about 400 MB)
+BATCH_WEIGHTS = 25_000_000
 
 
 class NotBatchableError(ValueError):
@@ -52,12 +54,13 @@ def batch_key(model: Autoencoder, settings: TrainSettings) -> tuple:
 
 
 def group_batchable(items: Sequence[tuple[Autoencoder, TrainSettings]], most: int) -> list[list[int]]:
-    """Indices of items in groups that can train as one (same batch_key), at most `most` per group, in
-    first-seen order; a group of one trains alone."""
+    """Indices of items in groups that can train as one (same batch_key), at most `most` per group and
+    BATCH_WEIGHTS weights in all, in first-seen order; a group of one trains alone."""
     groups: dict[tuple, list[list[int]]] = {}
     for i, (model, settings) in enumerate(items):
         chunks = groups.setdefault(batch_key(model, settings), [[]])
-        if len(chunks[-1]) >= most:
+        fits = max(1, BATCH_WEIGHTS // sum(p.numel() for p in model.parameters()))
+        if len(chunks[-1]) >= min(most, fits):
             chunks.append([])
         chunks[-1].append(i)
     return [chunk for chunks in groups.values() for chunk in chunks]

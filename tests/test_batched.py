@@ -110,6 +110,8 @@ def test_batch_key_groups_what_can_share_a_computation(digits):
     assert group_batchable(items, most=16) == [[0, 1], [2], [3], [4], [5, 6], [7], [8]]
     assert group_batchable(items[:2] + items[5:7], most=1) == [[0], [1], [2], [3]]
     assert batch_key(*items[0]) == batch_key(*items[1])
+    wide = [item("ae", {"hidden": "2048", "latent_dim": "1536"})] * 5             # 6.6 million weights each
+    assert group_batchable(wide, most=16) == [[0, 1, 2], [3, 4]]                 # bounded by BATCH_WEIGHTS
     with pytest.raises(NotBatchableError, match="differ"):
         train_batched([items[0][0], items[2][0]], digits, [items[0][1], items[2][1]])
 
@@ -166,3 +168,11 @@ def test_a_batched_sweep_lands_the_same_checkpoints_as_one_by_one(tmp_path, digi
     payload = torch.load(tmp_path / "batched" / "topk-k=5.pt", weights_only=True)
     assert payload["train"]["batched"] == 3
     assert torch.load(tmp_path / "alone" / "topk-k=5.pt", weights_only=True)["train"]["batched"] == 1
+
+
+def test_ray_shares_each_group_out_over_the_places_the_cluster_runs_at_once():
+    from explorer.sweep_ray import share_out
+
+    assert share_out([list("abcde"), ["f"]], slots=2) == [["a", "c", "e"], ["b", "d"], ["f"]]
+    assert share_out([list("abc")], slots=8) == [["a"], ["b"], ["c"]]            # a place each: no batching
+    assert share_out([list("abc")], slots=0) == [["a", "b", "c"]]

@@ -128,3 +128,16 @@ def test_the_torchvision_datasets_sweep_on_both_engines(cluster, tmp_path, idx_d
         assert remote.records[name_].status == record.status == "done"
         assert remote.records[name_].metrics["fvu"] == pytest.approx(record.metrics["fvu"], rel=1e-4)
     assert json.loads((tmp_path / "ray" / "sweep.json").read_text())["dataset"] == name
+
+
+def test_a_ray_task_trains_its_share_of_a_same_shape_group_as_one_computation(cluster, tmp_path, digits):
+    import torch
+
+    whole_cluster = ray.cluster_resources()["CPU"]           # one task at a time: the group is one task's share
+    plan = plan_sweep(["sparse_l1"], {"lam": ["1e-4", "1e-3", "1e-2"]}, digits, TrainSettings(epochs=1),
+                      {"latent_dim": "8", "hidden": "32"})
+    for batch, expected in ((True, 3), (False, 1)):
+        folder = tmp_path / str(batch)
+        run_sweep(plan, folder, digits, RayEngine(RayOptions(cpus_per_trial=whole_cluster), "data", batch=batch))
+        together = [torch.load(folder / f"{t.name}.pt", weights_only=True)["train"]["batched"] for t in plan.trials]
+        assert together == [expected] * 3

@@ -189,6 +189,7 @@ class TrainingJob:
         self._ended.set()
 
     def _listen(self) -> None:
+        slots = _slots                           # the one it takes is the one it gives back
         while True:                              # first come, first served: only the oldest waiting job tries
             if self._taken.is_set():             # a job ahead of it trains it: its listener mirrors for it
                 self._ended.wait()
@@ -198,7 +199,7 @@ class TrainingJob:
                 return
             with _waiting_lock:
                 first = not _waiting or _waiting[0] is self
-            if first and _slots.acquire(timeout=0.05):
+            if first and slots.acquire(timeout=0.05):
                 break
             if not first:
                 time.sleep(0.05)
@@ -236,7 +237,7 @@ class TrainingJob:
                 return
             self._mirror(worker, members)
         finally:
-            _slots.release()
+            slots.release()
 
     def _leave_queue(self) -> bool:
         """Take this job out of the waiting list; False if another job took it first."""
