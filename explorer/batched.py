@@ -228,6 +228,22 @@ def train_batched(models: Sequence[Autoencoder], data: Dataset, settings: Sequen
     return [r for r in results if r is not None]
 
 
+def warm_up() -> None:
+    """Pay now what the first training step of a process costs, batched or not — the first optimizer
+    imports torch._dynamo (about 2.4 s on 2 cores), the first vmap torch.func's machinery — e.g. in a
+    spare training worker while it waits for a job."""
+    from .registry import build_model
+
+    models = [build_model("ae", {"hidden": "2", "latent_dim": "1"}, input_dim=4, seed=s) for s in (0, 1)]
+    template = _Terms(copy.deepcopy(models[0])).train()
+    params, buffers = ({f"model.{k}": v for k, v in stacked.items()} for stacked in stack_module_state(models))
+    optimizer = torch.optim.Adam(params.values(), fused=True)
+    terms = vmap(lambda p, b, x: functional_call(template, (p, b), (x, {}, {})), in_dims=(0, 0, None))(
+        params, buffers, torch.rand(3, 4))
+    terms["recon_mse"].sum().backward()
+    optimizer.step()
+
+
 def _result(member: _Member, stopped: bool, together: int) -> TrainResult:
     member.model.eval()
     return TrainResult(member.model, member.history, member.settings, stopped, time.perf_counter() - member.started,

@@ -67,12 +67,14 @@ _waiting: list[TrainingJob] = []          # started, not training yet, oldest fi
 _waiting_lock = threading.Lock()
 
 
-def _take_worker() -> Worker:
-    """A ready worker (the spare, if one is warm) and a new spare started behind it."""
+def _take_worker(spare_now: bool) -> Worker:
+    """A ready worker (the spare, if one is warm), and a new spare started behind it if spare_now (jobs are
+    waiting: the next one will want it as soon as a slot frees) — otherwise the job starts one when it
+    ends, so that the spare's start-up (imports and warm-up: about 4 s of CPU) does not slow the training."""
     global _spare
     with _spare_lock:
         worker = _spare if _spare is not None and _spare.alive() else Worker()
-        _spare = Worker()
+        _spare = Worker() if spare_now else None
     return worker
 
 
@@ -218,9 +220,10 @@ class TrainingJob:
                 for job in riders:
                     _waiting.remove(job)
                     job._taken.set()
+                others_wait = bool(_waiting)
             members = [self, *riders]
             try:
-                worker = _take_worker()
+                worker = _take_worker(spare_now=others_wait)
                 now = time.perf_counter()
                 for i, job in enumerate(members):
                     job._worker, job._member, job.together = worker, i, len(members)
@@ -293,3 +296,4 @@ class TrainingJob:
                 worker.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 worker.process.kill()
+            prepare_once()                       # a warm worker for the next Train click

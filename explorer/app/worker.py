@@ -67,7 +67,12 @@ def run_jobs(specs: list[JobSpec], send: Callable[[WorkerMessage], None],
 
 def main(command_fd: int, event_fd: int) -> None:
     # Import what training needs before waiting, so a spare worker starts a job at once.
-    from .. import datasets, metrics, registry, runs, training  # noqa: F401
+    from .. import batched, datasets, metrics, registry, runs, training  # noqa: F401
+
+    try:
+        batched.warm_up()               # a job of several runs then starts training at once too
+    except Exception:  # noqa: BLE001, S110 — only a first batched job's head start is lost
+        pass
 
     commands = Connection(command_fd, writable=False)
     events = Connection(event_fd, readable=False)
