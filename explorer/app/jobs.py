@@ -138,6 +138,7 @@ class TrainingJob:
         self.status, self.started = "queued", time.perf_counter()
         with _waiting_lock:
             _waiting.append(self)
+        prepare_once()               # a warm worker ready for it (none when a running job took the spare)
         self._listener.start()
         return self
 
