@@ -22,6 +22,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from .datasets import Dataset
 from .training import (
+    ACCELERATOR_CHECK_EVERY,
     NonFiniteLossError,
     TrainEvent,
     TrainResult,
@@ -105,7 +106,7 @@ class _Member:
 
 
 def train_batched(models: Sequence[Autoencoder], data: Dataset, settings: Sequence[TrainSettings],
-                  callbacks: Sequence[Callback | None] | None = None
+                  callbacks: Sequence[Callback | None] | None = None, check_every: int | None = None
                   ) -> list[TrainResult | NonFiniteLossError]:
     """Train models (same batch_key) in place as one computation; per model a TrainResult, or the
     NonFiniteLossError its loss raised (the others go on). A callback returning True stops its model.
@@ -136,18 +137,19 @@ def train_batched(models: Sequence[Autoencoder], data: Dataset, settings: Sequen
     def terms_of(p: dict, b: dict, x: torch.Tensor, d: dict, f: dict) -> dict[str, torch.Tensor]:
         return functional_call(template, (p, b), (x, d, f))
 
-    # Members with one seed read the same batches: then the batch goes in once (not stacked), and each
-    # layer that reads it is one wide matrix product for all models instead of M narrow ones.
+    # Members with one seed (a sweep's trials) read the same batches: then the batch is gathered once and
+    # goes in unstacked (vmap broadcasts it), not copied M times.
     shared_order = len({s.seed for s in settings}) == 1
     step_terms_of = vmap(terms_of, in_dims=(0, 0, None if shared_order else 0, 0, 0), randomness="error")
-    weight_names = [t.name for t in first.penalty_terms]
-    field_names = [f for f in first.per_model_fields if f in first.config.to_dict()]
-    stack = _Stack(members, device, common.lr)
+    stack = _Stack(members, device, common.lr, [t.name for t in first.penalty_terms],
+                   [f for f in first.per_model_fields if f in first.config.to_dict()])
 
     x_train = data.train_x
     n, batch_size = len(x_train), common.batch_size
     steps_per_epoch = math.ceil(n / batch_size)
     total_epochs = max(s.epochs for s in settings)
+    if check_every is None:            # host syncs: as `train` makes them
+        check_every = 1 if device.type == "cpu" else ACCELERATOR_CHECK_EVERY
     for epoch in range(1, total_epochs + 1):
         if not stack.members:
             break
@@ -156,45 +158,46 @@ def train_batched(models: Sequence[Autoencoder], data: Dataset, settings: Sequen
                               for m in stack.members[:1 if shared_order else None]])  # (M or 1, n)
         sums: torch.Tensor | None = None                                            # (M, terms)
         stopping: set[int] = set()                                                   # members' indices
-        step = 0
+        step = last_check = 0
         for step in range(1, steps_per_epoch + 1):
             rows = orders[:, (step - 1) * batch_size: step * batch_size]           # (M or 1, b)
             batch = x_train[rows[0]] if shared_order else x_train[rows]            # (b, D) or (M, b, D)
             draws = _stacked([m.model.draw(batch if shared_order else batch[j], m.draw_generator)
                               for j, m in enumerate(stack.members)])
             try:
-                terms = step_terms_of(stack.params, stack.buffers, batch, draws, stack.fields(field_names))
+                terms = step_terms_of(stack.params, stack.buffers, batch, draws, stack.fields)
             except RuntimeError as exc:
                 if epoch == 1 and step == 1:
                     raise NotBatchableError(f"{first.name}'s training pass cannot run under vmap "
                                             f"({str(exc).splitlines()[0]})") from exc
                 raise
-            weights = stack.weights(weight_names)
-            total = first.total_of(terms, weights)                                  # (M,)
+            total = first.total_of(terms, stack.weights)                            # (M,)
             stack.optimizer.zero_grad(set_to_none=True)
             total.sum().backward()          # model j's weights get the gradient of its own total only
             stack.optimizer.step()
             named = {"total": total.detach(), **{k: v.detach() for k, v in terms.items()}}
             step_terms = torch.stack(list(named.values()), dim=1)                   # (M, terms)
             sums = step_terms * len(rows[0]) if sums is None else sums + step_terms * len(rows[0])
-            values_all, sums_all = step_terms.tolist(), sums.tolist()              # one host sync
-            failed: list[int] = []
-            for j, member in enumerate(stack.members):
+            for member in stack.members:
                 member.steps += 1
                 member.seen += len(rows[0])
+            last_step = step == steps_per_epoch
+            if step % check_every and not last_step:
+                continue                          # no host sync this step (as `train` on an accelerator)
+            values_all, sums_all = step_terms.tolist(), sums.tolist()              # one host sync
+            where = f"step {step}" if step - last_check == 1 else f"steps {last_check + 1}–{step}"
+            last_check = step
+            failed: list[int] = []
+            for j, member in enumerate(stack.members):
                 values = dict(zip(named, values_all[j], strict=True))
                 if not (math.isfinite(values["total"]) and math.isfinite(sums_all[j][0])):
-                    results[member.index] = NonFiniteLossError(
-                        f"The loss became {values['total']} at epoch {epoch}, step {step} "
-                        f"({', '.join(f'{k}={v:.4g}' for k, v in values.items())}). The learning rate "
-                        f"({member.settings.lr:g}) is probably too high: try 1e-3 or lower. Nothing was saved.",
-                        member.history)
+                    results[member.index] = NonFiniteLossError.at(values, epoch, where, member.settings.lr,
+                                                                  member.history)
                     failed.append(j)
                 elif member.callback is not None and member.callback(TrainEvent(
                         "step", epoch, member.settings.epochs, step, steps_per_epoch, member.steps, values,
                         member.history, member.model)):
                     stopping.add(member.index)
-            last_step = step == steps_per_epoch
             if failed:
                 sums, orders = stack.drop(failed, sums, orders, shared_order)
                 if not stack.members:
@@ -237,7 +240,7 @@ def warm_up() -> None:
     models = [build_model("ae", {"hidden": "2", "latent_dim": "1"}, input_dim=4, seed=s) for s in (0, 1)]
     template = _Terms(copy.deepcopy(models[0])).train()
     params, buffers = ({f"model.{k}": v for k, v in stacked.items()} for stacked in stack_module_state(models))
-    optimizer = torch.optim.Adam(params.values(), fused=True)
+    optimizer = make_optimizer(params.values(), 1e-3, torch.device("cpu"))
     terms = vmap(lambda p, b, x: functional_call(template, (p, b), (x, {}, {})), in_dims=(0, 0, None))(
         params, buffers, torch.rand(3, 4))
     terms["recon_mse"].sum().backward()
@@ -261,36 +264,32 @@ class _Stack:
     """The members still training: their weights and buffers stacked (M, ...) as the optimizer's leaves,
     and the Adam state that goes with them; members leave by `drop`, their Adam moments with them."""
 
-    def __init__(self, members: list[_Member], device: torch.device, lr: float):
+    def __init__(self, members: list[_Member], device: torch.device, lr: float, weight_names: list[str],
+                 field_names: list[str]):
         self.members = list(members)
         self.lr, self.device = lr, device
+        self.weight_names, self.field_names = weight_names, field_names
+        self._values_per_member()
         params, buffers = stack_module_state([m.model for m in members])
         self.params = {f"model.{k}": v.detach().clone().requires_grad_() for k, v in params.items()}
         self.buffers = {f"model.{k}": v.detach().clone() for k, v in buffers.items()}
         self.optimizer = self._adam(self.params)
 
     def _adam(self, params: dict[str, torch.Tensor]) -> torch.optim.Optimizer:
-        holder = nn.Module()          # make_optimizer takes a module: lend it the stacked leaves
-        holder.stacked = nn.ParameterList([nn.Parameter(p, requires_grad=True) for p in params.values()])
-        for name, parameter in zip(list(params), holder.stacked, strict=True):
-            params[name] = parameter
-        return make_optimizer(holder, self.lr, self.device)
+        return make_optimizer(params.values(), self.lr, self.device)
 
-    def weights(self, names: list[str]) -> dict[str, torch.Tensor]:
-        """Each penalty's weight per member: name → (M,)."""
+    def _values_per_member(self) -> None:
+        """Each penalty's weight and each per-model config field's value, per member: name → (M,)."""
         per_model = [m.model.penalty_weights() for m in self.members]
-        return {name: torch.tensor([w[name] for w in per_model], device=self.device) for name in names}
-
-    def fields(self, names: list[str]) -> dict[str, torch.Tensor]:
-        """Each per-model config field's value per member, as the pass reads it: name → (M,)."""
-        out = {}
-        for name in names:
+        self.weights = {name: torch.tensor([w[name] for w in per_model], device=self.device)
+                        for name in self.weight_names}
+        self.fields: dict[str, torch.Tensor] = {}
+        for name in self.field_names:
             values = [getattr(m.model.config, name) for m in self.members]
             if isinstance(values[0], bool) or not isinstance(values[0], (int, float)):
                 continue                   # only numbers travel as tensors (a kind of noise is shared)
             dtype = torch.long if isinstance(values[0], int) else torch.float32
-            out[name] = torch.tensor(values, dtype=dtype, device=self.device)
-        return out
+            self.fields[name] = torch.tensor(values, dtype=dtype, device=self.device)
 
     def write_back(self, j: int) -> None:
         """Copy member j's slice of the stack into its own model."""
@@ -305,9 +304,10 @@ class _Stack:
         self.members = [self.members[j] for j in keep]
         if not keep:
             return None, orders
+        self._values_per_member()
         index = torch.tensor(keep, device=self.device)
         old_state = {name: self.optimizer.state.get(p, {}) for name, p in self.params.items()}
-        self.params = {k: v.detach()[index].clone() for k, v in self.params.items()}
+        self.params = {k: v.detach()[index].clone().requires_grad_() for k, v in self.params.items()}
         self.buffers = {k: v[index].clone() for k, v in self.buffers.items()}
         self.optimizer = self._adam(self.params)
         for name, p in self.params.items():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
@@ -26,6 +26,13 @@ class NonFiniteLossError(RuntimeError):
     def __init__(self, message: str, history: dict):
         super().__init__(message)
         self.history = history
+
+    @classmethod
+    def at(cls, terms: dict[str, float], epoch: int, where: str, lr: float, history: dict) -> NonFiniteLossError:
+        """The error for a loss that blew up at epoch `epoch`, `where` ('step 3'), naming the terms then."""
+        return cls(f"The loss became {terms['total']} at epoch {epoch}, {where} "
+                   f"({', '.join(f'{k}={v:.4g}' for k, v in terms.items())}). The learning rate "
+                   f"({lr:g}) is probably too high: try 1e-3 or lower. Nothing was saved.", history)
 
 
 @dataclass
@@ -136,7 +143,7 @@ def train(model: Autoencoder, data: Dataset, settings: TrainSettings,
     model.to(device)
     torch.manual_seed(settings.seed)
     generator = torch.Generator(device=device).manual_seed(settings.seed)
-    optimizer = make_optimizer(model, settings.lr, device, capturable=capture)
+    optimizer = make_optimizer(model.parameters(), settings.lr, device, capturable=capture)
     one_step = TrainStep(model, optimizer, settings.batch_size, device, capture)
     x_train = data.train_x
     n = len(x_train)
@@ -168,11 +175,7 @@ def train(model: Autoencoder, data: Dataset, settings: TrainSettings,
             summed = dict(zip(terms, both[len(terms):], strict=True))
             if not (math.isfinite(values["total"]) and math.isfinite(summed["total"])):
                 where = f"step {step}" if step - last_check == 1 else f"steps {last_check + 1}–{step}"
-                raise NonFiniteLossError(
-                    f"The loss became {values['total']} at epoch {epoch}, {where} "
-                    f"({', '.join(f'{k}={v:.4g}' for k, v in values.items())}). The learning rate "
-                    f"({settings.lr:g}) is probably too high: try 1e-3 or lower. Nothing was saved.",
-                    history)
+                raise NonFiniteLossError.at(values, epoch, where, settings.lr, history)
             last_check = step
             if callback is not None and callback(TrainEvent("step", epoch, start_epoch + settings.epochs,
                                                             step, steps_per_epoch, global_step, values,
@@ -198,12 +201,12 @@ def train(model: Autoencoder, data: Dataset, settings: TrainSettings,
                        one_step.captured, one_step.eager_because)
 
 
-def make_optimizer(model: torch.nn.Module, lr: float, device: torch.device,
+def make_optimizer(parameters: Iterable[torch.Tensor], lr: float, device: torch.device,
                    capturable: bool = False) -> torch.optim.Optimizer:
     """Adam; the fused kernel (CPU and CUDA) is ~20 % faster than the default for these small nets.
     capturable (CUDA only): its step count stays on the device, so a CUDA graph can record its step."""
     fused = device.type in ("cpu", "cuda")
-    return torch.optim.Adam(model.parameters(), lr=lr, fused=fused, foreach=None if fused else True,
+    return torch.optim.Adam(parameters, lr=lr, fused=fused, foreach=None if fused else True,
                             capturable=capturable and device.type == "cuda")
 
 
