@@ -271,8 +271,9 @@ class _Stack:
         self.weight_names, self.field_names = weight_names, field_names
         self._values_per_member()
         params, buffers = stack_module_state([m.model for m in members])
-        self.params = {f"model.{k}": v.detach().clone().requires_grad_() for k, v in params.items()}
-        self.buffers = {f"model.{k}": v.detach().clone() for k, v in buffers.items()}
+        # stack_module_state's tensors are new ones (stacked copies): the stack's own leaves, as they are
+        self.params = {f"model.{k}": v for k, v in params.items()}
+        self.buffers = {f"model.{k}": v for k, v in buffers.items()}
         self.optimizer = self._adam(self.params)
 
     def _adam(self, params: dict[str, torch.Tensor]) -> torch.optim.Optimizer:

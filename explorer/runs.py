@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from .batched import BATCH_MOST, NotBatchableError, group_batchable, train_batched
 from .checkpoint import save_checkpoint
 from .datasets import Dataset
@@ -55,7 +57,8 @@ def batch_groups(specs: Sequence[RunSpec], data: Dataset, batch: bool = True) ->
     shape and training but for the seeds, penalty weights and per-model fields; one each if not batch."""
     if not batch:
         return [[i] for i in range(len(specs))]
-    models = [build_model(s.variant, s.params, input_dim=data.input_dim, seed=0) for s in specs]
+    with torch.device("meta"):        # shapes and sizes only: no weights are made to compare the specs
+        models = [build_model(s.variant, s.params, input_dim=data.input_dim, seed=0) for s in specs]
     return group_batchable(list(zip(models, [s.settings for s in specs], strict=True)), BATCH_MOST)
 
 

@@ -259,11 +259,6 @@ def run_trials(trials: Sequence[Trial], plan: SweepPlan, data: Dataset) -> list[
             for trial, run in zip(trials, train_and_evaluate_many(_specs(plan, trials), data), strict=True)]
 
 
-def run_trial(trial: Trial, plan: SweepPlan, data: Dataset) -> TrialOutcome:
-    """Train and evaluate one trial, as run_trials does."""
-    return run_trials([trial], plan, data)[0]
-
-
 def _specs(plan: SweepPlan, trials: Sequence[Trial]) -> list[RunSpec]:
     return [RunSpec(t.variant, plan.params_of(t), t.settings) for t in trials]
 

@@ -52,9 +52,7 @@ def run_jobs(specs: list[JobSpec], send: Callable[[WorkerMessage], None],
         runs = train_and_evaluate_many([RunSpec(s.variant, s.params, s.settings) for s in specs], data,
                                        [follower(i) for i in range(len(specs))])
     except Exception as exc:  # noqa: BLE001 — reported on the page; the app keeps running
-        for member in range(len(specs)):
-            send(Failed(f"Training failed: {type(exc).__name__}: {exc}", member))
-        return
+        runs = [exc] * len(specs)
     for member, run in enumerate(runs):
         if isinstance(run, NonFiniteLossError):
             send(Failed(str(run), member))
