@@ -125,6 +125,11 @@ def train_batched(models: Sequence[Autoencoder], data: Dataset, settings: Sequen
     for model in models:
         model.check_fits(data.name, data.input_dim, data.image_shape)
         model.to(device).train()
+    # A batch refused at its first step leaves the models as they came (they then train one by one).
+    as_given: list[dict[str, torch.Tensor]] | None = [{k: v.clone() for k, v in m.state_dict().items()}
+                                                      for m in models]
+    for model in models:
+        model.start_from(data.train_x)       # a fresh model's data-dependent start, as `train` makes it
     check_batch_size(common, data)
     started = time.perf_counter()
     members = [_Member(i, m, s, cb, torch.Generator(device=device).manual_seed(s.seed),
@@ -167,10 +172,13 @@ def train_batched(models: Sequence[Autoencoder], data: Dataset, settings: Sequen
             try:
                 terms = step_terms_of(stack.params, stack.buffers, batch, draws, stack.fields)
             except RuntimeError as exc:
-                if epoch == 1 and step == 1:
+                if as_given is not None:
+                    for model, state in zip(models, as_given, strict=True):
+                        model.load_state_dict(state)
                     raise NotBatchableError(f"{first.name}'s training pass cannot run under vmap "
                                             f"({str(exc).splitlines()[0]})") from exc
                 raise
+            as_given = None                   # the pass runs under vmap: no refusal from here on
             total = first.total_of(terms, stack.weights)                            # (M,)
             stack.optimizer.zero_grad(set_to_none=True)
             total.sum().backward()          # model j's weights get the gradient of its own total only

@@ -1,5 +1,5 @@
 """The command line: `ae-explorer` (or `python -m explorer`) `app | variants | datasets | train | evaluate |
-sweep | project | claims`."""
+sweep | project | claims | stability | export | import | baselines`."""
 from __future__ import annotations
 
 import argparse
@@ -91,6 +91,11 @@ def key_value(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+def whole_number_list(text: str) -> list[int]:
+    """'5,10,20' → [5, 10, 20], each at least 1."""
+    return [positive_int(part.strip()) for part in text.split(",")]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="ae-explorer",
                            description="Train, evaluate and inspect autoencoder variants.")
@@ -134,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sweep", help="train a grid of settings (variants × parameter values), one checkpoint each",
                        description="Train one checkpoint per combination of the --param values (same seed, same "
-                       "data) for each --variant into --out, reusing checkpoints already there with the same "
+                       "data; --param seed=0,1,2 trains the same settings from different seeds, for `stability`) "
+                       "for each --variant into --out, reusing checkpoints already there with the same "
                        "settings, and keep sweep.json up to date as trials finish. --engine ray runs the trials "
                        "as Ray tasks: on a local cluster bound to 127.0.0.1, or on --address.")
     p.add_argument("--variant", required=True, type=name_list, metavar="NAME[,NAME...]",
@@ -181,6 +187,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     p.add_argument("--json", action="store_true", help="print every measure and verdict as JSON")
 
+    p = sub.add_parser("stability", help="how alike one setting's models trained from different seeds are: "
+                       "the mean cosine of Hungarian-matched decoder atoms",
+                       description="Match every pair of the checkpoints' decoder atoms one to one (the Hungarian "
+                       "algorithm on their cosine similarity, as Paulo & Belrose 2025) and give each pair's mean "
+                       "matched cosine, their mean with a 95 % bootstrap interval over atoms, and the fraction of "
+                       "units matched above a cosine of 0.7 (shared). The checkpoints must be one variant and "
+                       "config trained from different seeds, e.g. a sweep made with --param seed=0,1,2.")
+    p.add_argument("--checkpoint", required=True, nargs="+", metavar="CHECKPOINT",
+                   help="two or more checkpoints of one setting trained from different seeds, e.g. "
+                        "DIR/topk-seed=*.pt from `sweep --param seed=0,1,2 --out DIR`")
+    p.add_argument("--json", action="store_true", help="print the pairs, the mean, its interval and the "
+                   "shared fraction as JSON")
+
     p = sub.add_parser("project", help="map a checkpoint's latent codes to 2-D/3-D and write them as CSV",
                        description="Encode a seeded sample of images, project the codes with PCA, t-SNE, "
                        "UMAP (if installed) or raw, and write split, index, label, class, the map's "
@@ -199,6 +218,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--projector", default=None, metavar="DIR",
                    help="also write DIR/vectors.tsv and DIR/metadata.tsv for TensorFlow's Embedding Projector")
     p.add_argument("--out", required=True, help="CSV file to write")
+
+    p = sub.add_parser("baselines", help="PCA, NMF and OMP dictionary learning on the L0–FVU frontier",
+                       description="Fit scikit-learn's PCA and NMF with k components, and a dictionary of --atoms "
+                       "atoms (MiniBatchDictionaryLearning, fitted once) with OMP codes of k non-zeros, on the "
+                       "dataset's train split; measure each on the test split as `evaluate --json` does: FVU "
+                       "against the mean test image, per-pixel recon MSE, mean L0 = non-zero code entries per "
+                       "image, dead fraction = atoms never used on the test split.")
+    p.add_argument("--dataset", default=DEFAULT_DATASET, choices=list(DATASETS))
+    p.add_argument("--k", type=whole_number_list, default=[5, 10, 20], metavar="K[,K...]",
+                   help="components (PCA, NMF) and non-zeros per image (OMP), e.g. 5,10,20 (the default)")
+    p.add_argument("--atoms", type=positive_int, default=64, help="the OMP dictionary's size (default 64, the "
+                   "shipped SAEs' code size)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.add_argument("--json", action="store_true", help="print every point as JSON")
+
+    p = sub.add_parser("export", help="write a checkpoint's SAE as a SAELens folder (cfg.json + weights)",
+                       description="Write a one-layer, linear-decoder SAE (sparse_l1 as SAELens's standard, topk, "
+                       "jumprelu, and the BatchTopK family as jumprelu, as SAELens saves BatchTopK) in the folder "
+                       "layout SAELens's SAE.load_from_disk reads: cfg.json + sae_weights.safetensors. The folder "
+                       "is created whole; an existing non-empty one is refused.")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--format", default="saelens", choices=["saelens"])
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to create")
+
+    p = sub.add_parser("import", help="read a SAELens SAE folder as a checkpoint, evaluated on a dataset",
+                       description="Read a SAELens SAE folder (standard, topk or jumprelu; cfg.json + "
+                       "sae_weights.safetensors) as a model that computes the same codes, evaluate it on the "
+                       "test split, and write it as a checkpoint. An existing --out is never overwritten.")
+    p.add_argument("folder", metavar="DIR")
+    p.add_argument("--format", default="saelens", choices=["saelens"])
+    p.add_argument("--dataset", default=None, choices=list(DATASETS),
+                   help=f"default: the dataset its cfg.json names (metadata.dataset_path) if it is one of these, "
+                   f"else {DEFAULT_DATASET}")
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    p.add_argument("--out", required=True, help="checkpoint path to write (.pt)")
     return parser
 
 
@@ -327,6 +383,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if name in grid:
             raise ValueError(f"--param {name} is given twice; list all its values once: {name}=V1,V2,...")
         grid[name] = parse_values(text)
+    if "seed" in grid and args.seed != 0:
+        raise ValueError(f"--seed {args.seed} and --param seed=… both give the seed; give the seeds once, "
+                         f"as --param seed={','.join(grid['seed'])}")
     for variant in args.variant:
         get_variant(variant)
     ray_flags = [flag for flag, value, default in (("--address", args.address, None), ("--cpus-per-trial",
@@ -346,7 +405,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     plan = plan_sweep(args.variant, grid, data, lambda v: train_settings(args, get_variant(v), data), dict(args.set))
     first = plan.trials[0].settings
     print(f"sweep: {len(plan.trials)} trials ({plan.title}) on {data.name} with the {engine.name} engine: "
-          f"{first.epochs} epochs × batch {first.batch_size} each, seed {first.seed}", flush=True)
+          f"{first.epochs} epochs × batch {first.batch_size} each, "
+          + (f"seeds {', '.join(grid['seed'])}" if "seed" in grid else f"seed {first.seed}"), flush=True)
 
     def on_event(i: int, total: int, record: TrialRecord) -> None:
         said = {"running": engine.started_means,
@@ -475,8 +535,97 @@ def cmd_claims(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_baselines(args: argparse.Namespace) -> int:
+    from .baselines import baseline_points, check_settings
+
+    height, width = DATASETS[args.dataset].image_shape
+    ks = check_settings(args.k, args.atoms, height * width)     # a bad --k or --atoms is said before any data loads
+    data = load_dataset(args.dataset, device="cpu", data_dir=args.data_dir)
+    print(f"fitting PCA, NMF and OMP dictionary learning ({args.atoms} atoms) on {data.name}'s train split "
+          f"({len(data.train_x)} images) at k = {', '.join(map(str, ks))}…", file=sys.stderr, flush=True)
+    found = baseline_points(data, ks, args.atoms, args.seed)
+    if args.json:
+        print(json.dumps([p.to_dict() for p in found], indent=2))
+        return 0
+    print(f"{data.name} test split ({found[0].n_test} images); FVU = Σ‖x − x̂‖² / Σ‖x − x̄‖², x̄ the mean test image")
+    print(f"{'method':24s} {'k':>4s} {'atoms':>5s} {'mean L0':>8s} {'FVU':>7s} {'expl. var':>9s} {'recon MSE':>10s} "
+          f"{'dead':>6s} {'fit s':>6s}")
+    for p in found:
+        dead = "—" if p.dead_fraction is None else f"{p.dead_fraction:.0%}"
+        print(f"{p.title:24s} {p.k:4d} {p.atoms:5d} {p.mean_l0:8.2f} {p.fvu:7.4f} {p.explained_variance:9.1%} "
+              f"{p.recon_mse:10.5f} {dead:>6s} {p.fit_seconds:6.1f}")
+    print("(the dictionary is fitted once for every k: its fit seconds repeat; dead = atoms never used on the test "
+          "split, none for PCA)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .saelens import CFG_FILENAME, WEIGHTS_FILENAME, export_saelens
+
+    model = load_checkpoint(args.checkpoint)
+    out = export_saelens(model, folder_to_write(args.out, "--out"))
+    print(f"{args.checkpoint}: {model.name} exported as a SAELens {model.saelens_architecture} SAE "
+          f"(d_in {model.config.input_dim}, d_sae {model.config.latent_dim}) → {out / CFG_FILENAME}, "
+          f"{out / WEIGHTS_FILENAME}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .checkpoint import checkpoint_dict, write_atomically
+    from .saelens import model_from_saelens, read_saelens, suggested_dataset
+
+    out = file_to_write(args.out, "--out", "imported.pt")
+    if out.exists():
+        raise ValueError(f"--out {out} exists; give a new file (an import never overwrites)")
+    sae = read_saelens(args.folder)
+    device = resolve_device(args.device)
+    data = load_dataset(args.dataset or suggested_dataset(sae) or DEFAULT_DATASET, device=device,
+                        data_dir=args.data_dir)
+    model = model_from_saelens(sae, data).to(device)
+    metrics = evaluate(model, data)
+    record = model.meta.train if model.meta else {}
+    try:
+        write_atomically(out, checkpoint_dict(model, data.name, metrics.to_dict(), {}, record), exclusive=True)
+    except FileExistsError:
+        raise ValueError(f"--out {out} appeared meanwhile; nothing was overwritten") from None
+    print(f"{args.folder}: a SAELens {sae.describe()} imported as {model.name} "
+          f"({'b_dec folded into b_enc' if sae.apply_b_dec_to_input else 'nothing folded'}); {data.name} test: "
+          f"recon MSE {metrics.recon_mse:.4f}, FVU {metrics.fvu:.3f}, mean L0 {metrics.code.mean_l0:.1f}, "
+          f"dead units {metrics.code.dead_fraction:.0%}")
+    print(f"checkpoint written: {out}")
+    warn_if_learned_nothing(metrics)
+    return 0
+
+
+def cmd_stability(args: argparse.Namespace) -> int:
+    from .stability import seed_stability
+
+    models = [load_checkpoint(path) for path in args.checkpoint]          # every file read first
+    stems = [Path(path).stem for path in args.checkpoint]
+    labels = stems if len(set(stems)) == len(stems) else list(args.checkpoint)
+    result = seed_stability(models, labels)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    print(f"{len(models)} {models[0].name} models of one setting ({result.atoms} units each), seeds "
+          f"{', '.join(map(str, result.seeds))}: decoder atoms matched one to one (Hungarian, cosine)")
+    width = max(len(f"{a} – {b}") for a in labels for b in labels)
+    print(f"  {'pair':<{width}s}  {'mean cosine':>11s}  {f'shared (> {result.threshold:g})':>14s}  "
+          f"{'encoder':>7s}")
+    for pair in result.pairs:
+        name = f"{labels[pair.first]} – {labels[pair.second]}"
+        print(f"  {name:<{width}s}  {pair.score:11.3f}  {pair.shared_fraction:14.1%}  {pair.encoder_score:7.3f}")
+    mean, shared = result.mean, result.shared
+    print(f"mean matched decoder cosine {mean.shown()} (95 % bootstrap over atoms; 1 = the same dictionary "
+          f"up to the order of its units); the untrained dictionaries of these seeds score {result.untrained:.3f}")
+    print(f"shared units (matched cosine > {result.threshold:g}): {shared.value:.1%} "
+          f"[{shared.low:.1%}, {shared.high:.1%}]")
+    return 0
+
+
 COMMANDS = {"variants": cmd_variants, "datasets": cmd_datasets, "train": cmd_train, "evaluate": cmd_evaluate,
-            "sweep": cmd_sweep, "project": cmd_project, "claims": cmd_claims}
+            "sweep": cmd_sweep, "project": cmd_project, "claims": cmd_claims, "export": cmd_export,
+            "import": cmd_import, "stability": cmd_stability, "baselines": cmd_baselines}
 
 
 APP_SCRIPT = Path(__file__).resolve().parents[1] / "streamlit_app.py"

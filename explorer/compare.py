@@ -38,7 +38,12 @@ def describe_settings(models: list[Autoencoder]) -> list[str]:
         peers = [m for m in models if m.name == model.name]
         varying[model.name] = {name for name in model.config_class.field_specs()
                                if name != "input_dim" and len({_shown(getattr(p.config, name)) for p in peers}) > 1}
-    return [describe_setting(m, tuple(sorted(varying[m.name]))) for m in models]
+    described = [describe_setting(m, tuple(sorted(varying[m.name]))) for m in models]
+    # One setting trained from several seeds (a seed sweep): the seed is what tells them apart.
+    seeds = [m.meta.train.get("seed") if m.meta is not None else None for m in models]
+    return [f"{setting.removesuffix(' (defaults)')} seed={seed}"
+            if seed is not None and len({s for s, other in zip(seeds, described, strict=True) if other == setting}) > 1
+            else setting for setting, seed in zip(described, seeds, strict=True)]
 
 
 @dataclass
@@ -59,6 +64,7 @@ class ComparedModel:
         ev, code = self.evaluation, self.evaluation.code
         return {
             "setting": self.setting,
+            "decoder": "linear" if self.model.linear_decoder else "sigmoid",
             "recon MSE": ev.recon_mse,
             "FVU": ev.fvu,
             "explained variance": ev.explained_variance,

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .baselines import BaselinePoint
 from .compare import Point
 from .images import grid, to_images, to_png
 
@@ -363,10 +364,39 @@ def tradeoff(pts: list[Point], x_title: str, y_title: str = "recon MSE") -> go.F
     return fig
 
 
-def frontier(pts: list[Point], front: list[int], log_x: bool = False) -> go.Figure:
+# The classical baselines: black, dashed, each with a dash and a marker of its own — apart from the models'
+# coloured lines, and from the Pareto front's thin grey staircase.
+BASELINE_STYLES = {"pca": ("#000000", "dash", "square-open"), "nmf": ("#000000", "dashdot", "diamond-open"),
+                   "omp": ("#000000", "longdash", "star")}
+
+
+def _baseline_traces(baselines: list[BaselinePoint]) -> list[go.Scatter]:
+    traces = []
+    for method, (colour, dash, symbol) in BASELINE_STYLES.items():
+        line = sorted((b for b in baselines if b.method == method), key=lambda b: b.mean_l0)
+        if not line:
+            continue
+        size = f"{line[0].atoms} atoms, " if method == "omp" else ""
+        coding = "non-zeros" if method == "omp" else "components"
+        text = [f"{b.title}: k = {b.k} {coding}" + (f" of {b.atoms} atoms" if method == "omp" else "")
+                + (f"<br>dead atoms {b.dead_fraction:.0%}" if b.dead_fraction is not None else "")
+                + f"<br>fitted on the train split in {b.fit_seconds:.1f} s" for b in line]
+        traces.append(go.Scatter(x=[b.mean_l0 for b in line], y=[b.fvu for b in line], mode="lines+markers",
+                                 name=f"{line[0].title} ({size}k {coding}; baseline)", text=text,
+                                 marker=dict(size=10, symbol=symbol, color=colour),
+                                 line=dict(color=colour, width=2.5 if method == "omp" else 1.5, dash=dash),
+                                 hovertemplate="%{text}<br>mean L0 %{x:.2f}<br>FVU %{y:.4f}<extra></extra>"))
+    return traces
+
+
+def frontier(pts: list[Point], front: list[int], log_x: bool = False,
+             baselines: list[BaselinePoint] | None = None) -> go.Figure:
     """The L0–FVU frontier: each group a line, each model a point (hover: its setting), the Pareto
-    front as a grey staircase through the models no other model beats on both axes."""
+    front as a grey staircase through the models no other model beats on both axes; the classical
+    baselines, if given, as dashed lines of their own (not on the front: it ranks the models)."""
     fig = go.Figure()
+    for trace in _baseline_traces(baselines or []):
+        fig.add_trace(trace)
     for group, colour in _group_colours(pts).items():
         members = sorted((p for p in pts if p.group == group and not p.learned_nothing), key=lambda p: p.x)
         dense = any(p.dense for p in members)   # drawn hollow and dotted: L0 does not count what it uses

@@ -4,6 +4,7 @@ the measures' recipe), and per dataset its stroke measures and pixel probe. File
 not at all; the least recently used beyond MAX_FILES go; an unreadable or foreign file is a miss."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -49,7 +50,8 @@ class MeasureStore:
             stored = json.loads(path.read_text())
             if stored.get("key") != canonical:
                 return None
-            os.utime(path)                        # recently used: pruned last
+            with contextlib.suppress(OSError):    # recently used: pruned last (a read-only folder stays as it is)
+                os.utime(path)
             return stored["value"]
         except (OSError, ValueError, KeyError, AttributeError):
             return None
@@ -99,3 +101,13 @@ class MeasureStore:
                    for name in STROKE_FACTORS}
         self._write(path, canonical, {"strokes": columns,
                                       "probe_pixels": [probe_pixels.value, probe_pixels.low, probe_pixels.high]})
+
+    def value(self, kind: str, **key: object) -> object | None:
+        """A plain JSON value kept by another measure under its kind and key (e.g. the classical baselines,
+        keyed by dataset digest and settings), or None."""
+        path, canonical = self._path(kind, key=key)      # nested: its names never meet the store's own
+        return self._read(path, canonical)
+
+    def keep_value(self, kind: str, value: object, **key: object) -> None:
+        path, canonical = self._path(kind, key=key)
+        self._write(path, canonical, value)

@@ -1,5 +1,5 @@
-"""Sweeps: a grid of trainings (variants × hyperparameter values), one checkpoint per trial and one line
-per trial in sweep.json, run by an engine (in-process here, Ray in sweep_ray.py) and resumed from
+"""Sweeps: a grid of trainings (variants × hyperparameter values, or seeds), one checkpoint per trial and
+one line per trial in sweep.json, run by an engine (in-process here, Ray in sweep_ray.py) and resumed from
 whatever finished before."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,6 +30,9 @@ SUMMARY_KEYS = ("recon_mse", "fvu", "explained_variance", "mean_l0", "mean_l1", 
 # done: finished and on disk · failed: a real error (its message) · running: handed to the engine ·
 # pending: not started · interrupted: the sweep stopped before it finished (run it again to resume)
 STATUSES = ("pending", "running", "done", "failed", "interrupted")
+# Swept values that say how a model is trained, not what it is: each sets its TrainSettings field, so
+# `--param seed=0,1,2` trains the same model from three initialisations (and batch orders).
+TRAINING_PARAMS = ("seed",)
 
 
 def parse_values(text: str) -> list[str]:
@@ -57,6 +60,12 @@ class Trial:
 
     @property
     def params(self) -> dict[str, str]:
+        """The swept model parameters (a swept seed is in `settings`, not here)."""
+        return {p: v for p, v in self.swept if p not in TRAINING_PARAMS}
+
+    @property
+    def swept_values(self) -> dict[str, str]:
+        """Every swept value as given, a seed included: what sets the trial apart."""
         return dict(self.swept)
 
 
@@ -101,18 +110,45 @@ def plan_sweep(variants: Sequence[str], grid: dict[str, list[str]], data: Datase
     base = {k: str(v) for k, v in (base_params or {}).items()}
     if both := sorted(set(base) & set(grid)):
         raise ValueError(f"{', '.join(both)} is both swept and held fixed; give it once")
+    if held := sorted(set(base) & set(TRAINING_PARAMS)):
+        raise ValueError(f"{', '.join(held)} is a training setting, not a model parameter: set it as the "
+                         f"training seed (--seed), or sweep it (e.g. --param seed=0,1,2)")
+    if "seed" in grid:
+        _seeds(grid["seed"])              # whole numbers, each once, before any model is built
     trials = []
     for variant in variants:
         known = [k for k in get_variant(variant).config_class.field_specs() if k != "input_dim"]
         for param in grid:
-            if param not in known:
-                raise ValueError(f"{variant} has no parameter {param!r}; sweepable parameters: {', '.join(known)}")
+            if param not in known and param not in TRAINING_PARAMS:
+                raise ValueError(f"{variant} has no parameter {param!r}; sweepable parameters: "
+                                 f"{', '.join([*known, *TRAINING_PARAMS])}")
         trained_with = settings(variant) if callable(settings) else settings
         for values in itertools.product(*grid.values()):
-            trial = Trial(variant, tuple(zip(grid, values, strict=True)), trained_with)
-            build_model(variant, {**base, **trial.params}, input_dim=data.input_dim, seed=trained_with.seed)
+            swept = tuple(zip(grid, values, strict=True))
+            trial = Trial(variant, swept, _trained_as_swept(trained_with, swept))
+            build_model(variant, {**base, **trial.params}, input_dim=data.input_dim, seed=trial.settings.seed)
             trials.append(trial)
     return SweepPlan(list(variants), {k: list(v) for k, v in grid.items()}, base, data.name, trials, title)
+
+
+def _seeds(values: Sequence[str]) -> list[int]:
+    """Swept seeds as whole numbers, each once (0 and 00 are one seed); ValueError naming a bad one."""
+    try:
+        seeds = [int(v) for v in values]
+    except ValueError:
+        raise ValueError(f"a seed is a whole number such as 0, 1, 2; got {', '.join(values)}") from None
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"a seed is repeated in {', '.join(values)}")
+    return seeds
+
+
+def _trained_as_swept(settings: TrainSettings, swept: tuple[tuple[str, str], ...]) -> TrainSettings:
+    """settings with the trial's swept training values in place (seed=2 → TrainSettings.seed 2)."""
+    values = dict(swept)
+    if "seed" not in values:
+        return settings
+    seed, = _seeds([values["seed"]])
+    return replace(settings, seed=seed)
 
 
 @dataclass
@@ -121,8 +157,8 @@ class TrialRecord:
 
     name: str
     variant: str
-    params: dict[str, str]
-    settings: dict[str, Any]
+    params: dict[str, str]                # the trial's swept values as given (a swept seed too)
+    settings: dict[str, Any]              # how it was trained: epochs, batch size, lr, seed
     status: str = "pending"
     message: str | None = None            # why it failed, or what interrupted it
     checkpoint: str | None = None         # file name in the sweep's folder, once done
@@ -153,7 +189,8 @@ class SweepManifest:
 
     def __init__(self, folder: Path, plan: SweepPlan, engine: str):
         self.folder, self.plan, self.engine = folder, plan, engine
-        self.records = {t.name: TrialRecord(t.name, t.variant, t.params, asdict(t.settings)) for t in plan.trials}
+        self.records = {t.name: TrialRecord(t.name, t.variant, t.swept_values, asdict(t.settings))
+                        for t in plan.trials}
         self.created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self._lock = threading.Lock()
 

@@ -152,6 +152,8 @@ def train(model: Autoencoder, data: Dataset, settings: TrainSettings,
         check_every = 1 if device.type == "cpu" else ACCELERATOR_CHECK_EVERY
     history = history if history is not None else new_history()
     start_epoch = len(history["epoch"])
+    if start_epoch == 0:
+        model.start_from(x_train)          # a fresh model: its data-dependent start (the mean image)
     stopped, global_step, seen = False, 0, 0
     started = time.perf_counter()
     model.train()

@@ -8,9 +8,15 @@ import math
 
 import streamlit as st
 
-from explorer.activations import filters_as_images, middle_of_range, top_activating, unit_order
+from explorer.activations import filters_as_images, unit_order
 from explorer.app import caches, keys, links, page, sketch
-from explorer.claim_figures import class_profile
+from explorer.feature_figures import (
+    balanced_columns,
+    class_panels,
+    clickable_sheet,
+    feature_histogram,
+    numbered_tiles,
+)
 from explorer.figures import (
     PLOTLY_CONFIG,
     UnitPanel,
@@ -18,13 +24,28 @@ from explorer.figures import (
     code_bars,
     sparsity_distributions,
     tiles_png,
-    unit_histogram,
     unit_panels,
 )
 from explorer.views import pick_indices
 
 VIEWS = {"units": "Every unit's histogram", "kl": "ρ̂ and KL per unit", "firing": "Firing rates and L0",
          "image": "One image's code", "unit": "One unit", "filters": "All filters"}
+BIN_COLOURS = ("red", "orange", "green", "blue")     # the quantile bins' colours in the histogram, as markdown names
+PARTNERS_PER_ROW = 4
+SHEET_COLUMNS = 7        # tiles per row in "All filters": two sheets (420 px each) side by side at 1400 px wide
+
+
+def open_unit(unit: int) -> None:
+    """A partner's button or a clicked tile: show that unit's feature page (a callback, before the widgets)."""
+    st.session_state[keys.ACTIVATIONS_UNIT] = unit
+    st.session_state[keys.ACTIVATIONS_VIEW] = "unit"
+
+
+def open_clicked(chart_key: str) -> None:
+    points = st.session_state[chart_key].selection.points
+    if points:
+        open_unit(int(points[0]["customdata"]))
+
 
 ctx = page.model_page("Activations & sparsity")
 data, model = ctx.data, ctx.model
@@ -49,6 +70,9 @@ with st.expander("How to read this page", icon=":material/help:"):
         f"{code.describe()}. The **firing rate** is the fraction of images on which it is active. *Dead* "
         "units never fire (wasted capacity); *always-on* units fire on every image (not selective).\n"
         "- **L0**: how many units are active per image — small L0 is what 'sparse code' means.\n"
+        "- **One unit** is a unit's feature page: its **decoder atom** (what it adds to the picture when it "
+        "fires) beside its **encoder filter** (what it reads), its images from the strongest to the weakest "
+        "activations, the classes it fires for, and the units it fires together with.\n"
         "- **Good sparsity** looks like: few dead units, firing rates clustered around a small value "
         "(e.g. ρ), small L0, and units whose top images share a stroke or a shape.")
 
@@ -147,51 +171,126 @@ elif view == "image":
                     config=PLOTLY_CONFIG, key="one_code")
 
 elif view == "unit":
-    st.subheader("What one unit responds to")
-    unit = st.selectbox("Unit", alive_first, key=keys.ACTIVATIONS_UNIT,
-                        format_func=lambda u: f"unit {u} — fires on {report.firing_rate[u]:.1%}, "
-                                              f"ρ̂ = {report.mean_activation[u]:.3g}")
-    left, mid, right = st.columns([2, 2, 1])
-    learned = None if report.unit_thresholds is None else float(report.unit_thresholds[unit])
-    left.plotly_chart(unit_histogram(report.hist_counts[unit], report.hist_edges[unit], unit, log_counts, learned),
-                      config=PLOTLY_CONFIG, key="unit_hist")
-    top = top_activating(report.codes, unit, 12)
-    mid.image(tiles_png(data.test_x[top].cpu().numpy(), data.image_shape, ncols=6, scale=3),
-              caption=f"Top 12 activating test images (z from {report.codes[top[0], unit]:.3g} down to "
-                      f"{report.codes[top[-1], unit]:.3g})")
-    middle = middle_of_range(report.codes, report.active, unit, 6)
-    if len(middle):
-        mid.image(tiles_png(data.test_x[middle].cpu().numpy(), data.image_shape, ncols=6, scale=3),
-                  caption="Typical activations: images around the median of this unit's active values")
-    else:
-        mid.info("This unit never fires: it has no typical images.")
-    filters = filters_as_images(caches.encoder_filters(ctx.key, model))
-    right.image(tiles_png(filters[[unit]], data.image_shape, ncols=1, scale=5),
-                caption="Encoder filter (gray = 0, light = positive weight)")
+    st.subheader("One unit's feature page")
+    atlas = caches.read_dictionary(ctx.key, model)
+    pick, facts = st.columns([2, 3], vertical_alignment="bottom")
+    unit = pick.selectbox("Unit", alive_first, key=keys.ACTIVATIONS_UNIT,
+                          format_func=lambda u: f"unit {u} — fires on {report.firing_rate[u]:.1%}, "
+                                                f"ρ̂ = {report.mean_activation[u]:.3g}")
+    feature = caches.feature_report(ctx.key, model, data.name, ctx.device, unit, float(threshold))
     selectivity = caches.unit_selectivity(ctx.key, model, data.name, ctx.device)
-    if selectivity is not None:
-        si = selectivity.per_unit[unit]
-        left, right = st.columns([1, 2])
-        left.metric("Class selectivity SI", "not live" if math.isnan(si) else f"{si:.2f}",
-                    help="SI = (μ_max − μ_rest) / (μ_max + μ_rest): μ_c is the unit's mean activity over class c's "
-                         "test images, μ_rest the mean of the other classes' (Morcos et al. 2018). 1: it fires for "
-                         "one class only; 0: alike for all.")
-        left.caption(f"Over this model's live units: mean SI {selectivity.mean.shown(2)}; with the labels permuted "
-                     f"{selectivity.null:.2f} — what chance alone gives units that fire as rarely as these. "
-                     + ("Activity is |z − mean z| for this signed code. " if code.signed else "")
-                     + "The **Claims** page compares models on it.")
-        right.plotly_chart(class_profile(selectivity.class_means[unit], data.class_names, unit,
-                                         None if math.isnan(si) else float(si)),
-                           config=PLOTLY_CONFIG, key="unit_classes")
+    si = math.nan if selectivity is None else float(selectivity.per_unit[unit])
+    f1, f2, f3 = facts.columns(3)
+    f1.metric("Fires on", f"{feature.firing_rate:.0%}" if feature.firing_rate >= 0.1 else f"{feature.firing_rate:.1%}",
+              help=f"{feature.n_active:,} of the {feature.n_images:,} test images: active when {feature.active_when}.")
+    f2.metric("Largest z", f"{feature.bins[0].z_high:.3g}" if feature.n_active else "—",
+              help="The largest activation of this unit over the test images on which it is active.")
+    f3.metric("Class SI", "not live" if math.isnan(si) else f"{si:.2f}",
+              help="Class selectivity SI = (μ_max − μ_rest) / (μ_max + μ_rest): μ_c is the unit's mean activity "
+                   "over class c's test images, μ_rest the mean of the other classes' (Morcos et al. 2018). 1: it "
+                   "fires for one class only; 0: alike for all.")
+    atom_col, filter_col, hist_col = st.columns([1, 1, 3])
+    big = max(1, 180 // data.image_shape[1])                  # sharp at the column's width (it is stretched to it)
+    atom_col.image(tiles_png(filters_as_images(feature.atom[None]), data.image_shape, ncols=1, scale=big),
+                   caption=f"Decoder atom: what it adds to {atlas.atom_adds_to}", width="stretch")
+    filter_col.image(tiles_png(filters_as_images(feature.filter[None]), data.image_shape, ncols=1, scale=big),
+                     caption="Encoder filter: what it reads", width="stretch")
+    learned = None if report.unit_thresholds is None else float(report.unit_thresholds[unit])
+    hist_col.plotly_chart(feature_histogram(report.hist_counts[unit], report.hist_edges[unit], unit, log_counts,
+                                            learned, feature.bins), config=PLOTLY_CONFIG, key="unit_hist")
+    st.caption(f"Atom and filter: light = positive, dark = negative, gray = 0. This model has a {atlas.decoder}"
+               + ("." if atlas.one_layer else "; with hidden layers, atom and filter are the product of the layers' "
+                                              "weights (the ReLUs left out): a first look, not exact."))
+    if not feature.n_active:
+        st.info(f"Unit {unit} is not active on any test image ({feature.active_when}): it has no images, classes "
+                "or partners to show. Lower the activity threshold, or pick a unit that fires.")
+    else:
+        st.markdown(f"**Its test images, by how strongly it fires** — the {feature.n_active:,} images on which it "
+                    "is active, sorted by z and cut into quantile bins: the top tenth, and three bins further "
+                    "down (each shaded in its colour on the histogram).")
+        for row in range(0, len(feature.bins), 2):
+            for column, (i, shown) in zip(st.columns(2), enumerate(feature.bins[row:row + 2], start=row), strict=False):
+                if not shown.count:
+                    column.caption(f":{BIN_COLOURS[i]}[**{shown.label}**] of its active values: no images "
+                                   "(it fires on too few).")
+                    continue
+                top_class, in_top = shown.main_class
+                picked = "the strongest" if shown.high >= 1.0 else "spread through the bin"
+                column.image(tiles_png(data.test_x[shown.images].cpu().numpy(), data.image_shape, ncols=5, scale=2))
+                column.caption(f":{BIN_COLOURS[i]}[**{shown.label}**] of its active values: z {shown.z_low:.3g} to "
+                               f"{shown.z_high:.3g}, {shown.count:,} images ({len(shown.images)} shown, {picked}); "
+                               f"most are {data.class_names[top_class]} ({in_top} of {shown.count}).")
+        st.markdown("**Which classes it fires for**")
+        class_rates = None if feature.nearly_always else feature.class_firing
+        class_means = None if selectivity is None else selectivity.class_means[unit]
+        if class_rates is not None or class_means is not None:
+            one_panel = class_rates is None or class_means is None          # half the width, as one of two would be
+            slot = st.columns(2)[0] if one_panel else st.container()
+            slot.plotly_chart(class_panels(class_rates, class_means, data.class_names, None if math.isnan(si) else si),
+                              config=PLOTLY_CONFIG, key="unit_classes")
+        rates_note = (f"It is active on nearly every test image ({feature.firing_rate:.0%}), so how often it fires "
+                      "per class says little: its mean activity does." if class_rates is None else
+                      "How often it fires: the share of each class's test images on which it is active.")
+        means_note = "" if selectivity is None else (
+            f" Mean activity μ_c: its average over each class's images, and its class selectivity SI. Over this "
+            f"model's live units: mean SI {selectivity.mean.shown(2)}; with the labels permuted "
+            f"{selectivity.null:.2f} — what chance alone gives units that fire as rarely as these. "
+            + ("Activity is |z − mean z| for this signed code. " if code.signed else "")
+            + "The **Claims** page compares models on it.")
+        st.caption(rates_note + means_note)
+        st.markdown("**Fires together with**")
+        if feature.ranked_by == "jaccard":
+            st.caption(f"The units most often active on the same test images as unit {unit}, ranked by the Jaccard "
+                       "index J = |A_j ∩ A_k| / |A_j ∪ A_k|, A being the images on which a unit is active "
+                       f"({feature.active_when}). P(k | {unit}) is how often unit k fires when {unit} does; "
+                       "compare it with k's own firing rate. Click one for its feature page.")
+        else:
+            st.caption(f"Unit {unit} is active on nearly every test image, so co-firing would only repeat each "
+                       "unit's own firing rate: these are the units whose activations correlate most with its "
+                       "own (Pearson r over the test images, ranked by |r|). Click one for its feature page.")
+        if not feature.partners:
+            st.caption("No other unit is ever active on the same images.")
+        for row in range(0, len(feature.partners), PARTNERS_PER_ROW):
+            for card, partner in zip(st.columns(PARTNERS_PER_ROW), feature.partners[row:row + PARTNERS_PER_ROW],
+                                     strict=False):
+                card.image(tiles_png(filters_as_images(atlas.atoms[[partner.unit]]), data.image_shape, ncols=1,
+                                     scale=2))
+                card.button(f"Unit {partner.unit}", key=f"act_partner_{partner.unit}", on_click=open_unit,
+                            args=(partner.unit,), icon=":material/arrow_forward:",
+                            help=f"Open unit {partner.unit}'s feature page")
+                card.caption(f"J = {partner.jaccard:.2f} · P({partner.unit} | {unit}) = {partner.given:.0%} · "
+                             f"fires on {partner.firing_rate:.0%}" if feature.ranked_by == "jaccard"
+                             else f"r = {partner.correlation:+.2f}")
 
 else:
-    st.subheader("All encoder filters, most active units first")
-    filters = filters_as_images(caches.encoder_filters(ctx.key, model))
-    filters_png = tiles_png(filters[alive_first], data.image_shape, ncols=16, scale=3)
-    st.image(filters_png, caption="Each tile is one code unit's input-space filter (the product of the encoder's "
-                                  "weights; exact for a one-layer encoder), ordered by firing rate.")
-    st.download_button("Download filters (PNG)", filters_png, file_name=f"filters-{model.name}.png",
-                       mime="image/png", icon=":material/download:")
+    st.subheader("The dictionary: what each unit reads, and what it adds to the picture")
+    atlas = caches.read_dictionary(ctx.key, model)
+    tile_labels = [str(u) for u in alive_first]
+    hover = [f"unit {u} · fires on {report.firing_rate[u]:.1%} of the test images" for u in alive_first]
+    exact = "exact for this one-layer model" if atlas.one_layer else \
+        "with hidden layers, the product of the layers' weights, the ReLUs left out: a first look, not exact"
+    faces = {"filters": ("Encoder filters: what each unit reads",
+                         f"Each tile is one unit's input-space filter, the encoder's weights ({exact}). Light = "
+                         "positive weight, dark = negative, gray = 0.", atlas.filters),
+             "atoms": ("Decoder atoms: what each unit adds",
+                       f"Each tile is one unit's decoder atom, its column of the decoder's weights ({exact}): what "
+                       f"the unit adds, times its activation, to {atlas.atom_adds_to} — this model has a "
+                       f"{atlas.decoder}. Light adds, dark takes away, gray = 0.", atlas.atoms)}
+    st.caption("Tiles are numbered by unit, most active units first (firing rate over the test images). Click a "
+               "tile for that unit's feature page.")
+    # Side by side where both fit at their own size, else one under the other (never shrunk: the numbers stay legible)
+    row = st.container(horizontal=True, gap="medium")
+    for name, (title, caption, weights) in faces.items():
+        sheet = numbered_tiles(filters_as_images(weights)[alive_first], data.image_shape, tile_labels,
+                               ncols=balanced_columns(len(alive_first), SHEET_COLUMNS))
+        column = row.container(width=sheet.width)
+        column.markdown(f"**{title}**")
+        column.plotly_chart(clickable_sheet(sheet, alive_first, hover), config={"displayModeBar": False},
+                            key=f"act_{name}_sheet", on_select=lambda name=name: open_clicked(f"act_{name}_sheet"),
+                            selection_mode="points", width="content")
+        column.caption(caption)
+        column.download_button(f"Download {name} (PNG)", sheet.png, file_name=f"{name}-{model.name}.png",
+                               mime="image/png", icon=":material/download:", key=f"act_{name}_download")
 
 sketch.panel(ctx, "sketch_act")
 links.publish("activations", {"view": view, "unit": unit if view == "unit" else None}, ctx.link_slot)

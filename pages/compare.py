@@ -7,8 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from explorer.activations import filters_as_images
-from explorer.app import caches, keys, links, models, page, picker, sweep_panel
-from explorer.app.catalog import group_sweeps
+from explorer.app import baseline_fits, caches, keys, links, models, page, picker, stability_view, sweep_panel
+from explorer.app.catalog import frontier_sweeps, group_sweeps
+from explorer.baselines import against_baseline, dictionary_atoms, matchup_summary
 from explorer.compare import SPARSITY_MEASURES, frontier_at, pareto_front, points
 from explorer.figures import PLOTLY_CONFIG, frontier, overlaid_curves, overlaid_histograms, tiles_png, tradeoff
 from explorer.variants.base import RECON_MSE
@@ -53,6 +54,7 @@ st.dataframe(table, hide_index=True, width="stretch",
                             "train seconds": st.column_config.NumberColumn(format="%.1f")})
 st.download_button("Download table (CSV)", table.to_csv(index=False), file_name="comparison.csv", mime="text/csv",
                    icon=":material/download:")
+stability_view.section(compared)      # only when these are one setting trained from different seeds
 
 st.subheader("Error against sparsity")
 # One chart at a time, as in the section below: every Plotly chart on arrival costs a fresh browser time
@@ -67,19 +69,23 @@ if view == "these models":
                "step of sparsity costs — pick the setting where it starts to rise steeply. Each model counts a "
                "unit as active in its own code's terms (the table's 'active when').")
 else:
-    c1, c2 = st.columns([2, 1])
+    c1, c2, c3 = st.columns([2, 1, 1])
     with_sweeps = c1.toggle("Add every sweep", value=True, key="cmp_all_sweeps", disabled=not sweeps,
                             help="Draw each sweep (the shipped ones and this browser's) as a line beside the "
                                  "models chosen above.")
     log_x = c2.toggle("Log scale for L0", value=False, key="cmp_log_l0")
+    with_baselines = c3.toggle("Classical baselines", value=True, key="cmp_baselines",
+                               help="PCA, NMF and OMP dictionary learning from scikit-learn, fitted on the training "
+                                    "images and measured on the test split as the models are.")
     shown = list(compared)
     if with_sweeps and sweeps:
-        extra = [k for members in sweeps.values() for k in members if k not in chosen]
+        extra = [k for members in frontier_sweeps(sweeps, entries).values() for k in members if k not in chosen]
         swept, _ = models.compared_models(extra, data)
         shown += swept
     pts = points(shown, "mean L0", "FVU")
     front = pareto_front(pts)
-    st.plotly_chart(frontier(pts, front, log_x), config=PLOTLY_CONFIG, key="frontier")
+    baselines = baseline_fits.beside([c.model for c in shown], data) if with_baselines else []
+    st.plotly_chart(frontier(pts, front, log_x, baselines), config=PLOTLY_CONFIG, key="frontier")
     holders = [(l0, frontier_at(pts, l0)) for l0 in (5.0, 10.0)]
     st.caption("FVU = Σ‖x − x̂‖² / Σ‖x − x̄‖² on the test split: 0 is perfect, 1 is no better than the mean image. "
                "Each line is a sweep (or a variant's models); ringed points are the Pareto front — no other model "
@@ -88,6 +94,13 @@ else:
                "line, not with the others, and they take no part in the front. "
                + " · ".join(f"At L0 ≈ {l0:g}: **{h[0]}** holds the frontier (FVU {h[1]:.3f})"
                             for l0, h in holders if h))
+    if baselines:
+        st.caption("Dashed lines: classical baselines fitted on the training images — PCA and NMF with k "
+                   f"components, and a {dictionary_atoms(baselines)}-atom dictionary (online dictionary learning) "
+                   "coding each image with k non-zeros by orthogonal matching pursuit (OMP) — measured like the "
+                   "models. They take no part in the Pareto front, which ranks the models.")
+        if matchups := against_baseline(pts, baselines):
+            st.markdown(f"**{matchup_summary(matchups)}**\n\n" + "\n".join(f"- {m.sentence()}" for m in matchups))
 
 st.subheader("The same test images, reconstructed by each model")
 shown_images = pick_indices(data.test_y, 8, seed=page.seed(keys.COMPARE_SEED))

@@ -14,9 +14,9 @@ leave_legacy_pages_mode()
 link_slot = header("Autoencoder Explorer")
 st.markdown(
     "Train or load autoencoders — **plain, sparse (L1 and KL), denoising, contractive, variational**, and "
-    "the modern sparse autoencoders **TopK, BatchTopK and JumpReLU** — and *see* what they learn: how well "
-    "they reconstruct, which hidden units fire and how often, and where the digits fall in the code. "
-    "Everything runs on this machine, offline.")
+    "the modern sparse autoencoders **TopK, BatchTopK, JumpReLU, Matryoshka and matching pursuit** — and *see* "
+    "what they learn: how well they reconstruct, which hidden units fire and how often, what each unit adds to "
+    "the picture, and where the digits fall in the code. Everything runs on this machine, offline.")
 
 ctx = active_context()
 if ctx is None:
@@ -42,6 +42,7 @@ if metrics.learned_nothing_reason:
     st.warning(metrics.learned_nothing_reason, icon=":material/warning:")
 
 st.subheader(f"{variant.summary}")
+st.caption(f"{ctx.entry.label}: {ctx.model.describe_decoder()}.")
 st.latex(variant.objective_latex)
 if variant.paper:
     st.caption(f"From: {variant.paper}")

@@ -14,8 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "checkpoints"
 sys.path.insert(0, str(ROOT))
 
+from explorer.baselines import DEFAULT_ATOMS, DEFAULT_KS, baseline_points  # noqa: E402
+from explorer.checkpoint import load_checkpoint  # noqa: E402
 from explorer.compare import Point, frontier_at, pareto_front  # noqa: E402
+from explorer.datasets import load_dataset  # noqa: E402
+from explorer.measure_store import MeasureStore  # noqa: E402
 from explorer.registry import get_variant  # noqa: E402
+from explorer.stability import SHARED_COSINE, seed_stability  # noqa: E402
 from explorer.sweep import read_manifest  # noqa: E402
 
 # name → extra CLI flags; each trains on mnist-5k with the seed's defaults and step budget.
@@ -30,6 +35,10 @@ SHIPPED = {
     "topk": [],
     "batch_topk": [],
     "jumprelu": [],
+    "matryoshka": [],
+    "mp": [],
+    # An SAE with an additive dictionary, as the field's (and the one SAELens can read: `export`).
+    "topk-linear": ["--variant", "topk", "--param", "decoder=linear"],
 }
 
 
@@ -39,8 +48,14 @@ SWEEPS = [
     ("sparse_kl-beta", "sparse_kl", "beta=1e-3,1e-2,1e-1,1"),
     ("topk-k", "topk", "k=2,5,10,20,32"),
     ("batch_topk-k", "batch_topk", "k=2,5,10,20,32"),
-    ("jumprelu-lam", "jumprelu", "lam=1e-4,3e-4,1e-3,3e-3,1e-2"),
+    ("jumprelu-lam", "jumprelu", "lam=1e-4,3e-4,6e-4,1e-3,3e-3,1e-2"),
+    ("matryoshka-k", "matryoshka", "k=2,5,10,20,32"),
+    ("mp-k", "mp", "k=2,5,10,20,32"),
 ]
+# Seed sweeps: one setting (each variant's defaults: k = 10, JumpReLU's λ = 1e-3) from three seeds, for the
+# stability of the dictionary across seeds (explorer.stability).
+SEED_SWEEPS = [(f"{variant}-seed", variant, "seed=0,1,2")
+               for variant in ("topk", "batch_topk", "jumprelu", "matryoshka", "mp")]
 FRONTIER_AT = (5.0, 10.0)   # the L0s at which checkpoints/README.md says which sweep is best
 
 
@@ -53,6 +68,9 @@ def run(argv: list[str]) -> str:
 
 def main() -> None:
     OUT.mkdir(exist_ok=True)
+    # A sweep reuses what it finds: start clean.
+    for old in [*OUT.glob("*.pt"), *(OUT / "sweeps").glob("*/*"), *(OUT / "measures").glob("*.json")]:
+        old.unlink()
     rows = []
     for name, extra in SHIPPED.items():
         variant = extra[extra.index("--variant") + 1] if "--variant" in extra else name
@@ -66,13 +84,16 @@ def main() -> None:
         rows.append((name, shlex.join(argv), metrics, tail))
         print("  ", tail, flush=True)
     sweeps = []
-    for folder, variant, values in SWEEPS:
+    for folder, variant, values in SWEEPS + SEED_SWEEPS:
         argv = ["python", "-m", "explorer", "sweep", "--variant", variant, "--param", values, "--dataset", "mnist-5k",
                 "--device", "cpu", "--out", f"checkpoints/sweeps/{folder}"]
         print("$", shlex.join(argv), flush=True)
         run([sys.executable, *argv[1:]])
         sweeps.append((folder, shlex.join(argv), read_manifest(OUT / "sweeps" / folder)))
-    write_readme(rows, sweeps)
+    # The classical baselines beside the shipped sweeps (Compare's frontier), kept where the app reads them first.
+    baseline_points(load_dataset("mnist-5k"), DEFAULT_KS, DEFAULT_ATOMS, store=MeasureStore(OUT / "measures"))
+    write_readme(rows, [s for s in sweeps if s[0] not in {f for f, _, _ in SEED_SWEEPS}],
+                 [s for s in sweeps if s[0] in {f for f, _, _ in SEED_SWEEPS}])
 
 
 def extras(m: dict) -> str:
@@ -93,7 +114,7 @@ def flag(m: dict) -> str:
     return "**learned nothing**" if m.get("learned_nothing") else ""
 
 
-def write_readme(rows, sweeps) -> None:
+def write_readme(rows, sweeps, seed_sweeps) -> None:
     lines = [
         "# Shipped checkpoints",
         "",
@@ -150,7 +171,24 @@ def write_readme(rows, sweeps) -> None:
     front = pareto_front(pts)
     lines += ["", "Pareto front (no other shipped sweep point is both sparser and more faithful): "
               + ", ".join(f"{pts[i].setting} (L0 {pts[i].x:.1f}, FVU {pts[i].y:.3f})" for i in front) + "."]
+    lines += stability_lines(seed_sweeps)
     (OUT / "README.md").write_text("\n".join(lines) + "\n")
+
+
+def stability_lines(seed_sweeps) -> list[str]:
+    """The seed sweeps and how much of each dictionary recurs across its seeds (explorer.stability)."""
+    lines = ["", "## Stability across seeds", "",
+             "Each variant's defaults trained from three seeds. Matched cosine: the mean cosine of decoder atoms",
+             "paired one to one across two seeds (Hungarian matching), averaged over the pairs of seeds, with a 95 %",
+             f"bootstrap interval over atoms; shared: atoms matched above a cosine of {SHARED_COSINE:g} (Paulo",
+             "& Belrose 2025); untrained: the same score between the seeds' initial dictionaries.", "",
+             "| sweep | made by | matched cosine | shared | untrained |", "|---|---|---|---|---|"]
+    for folder, cmd, summary in seed_sweeps:
+        models = [load_checkpoint(OUT / "sweeps" / folder / t["checkpoint"]) for t in summary["trials"]]
+        s = seed_stability(models, [t["name"] for t in summary["trials"]])
+        lines.append(f"| `sweeps/{folder}/` | `{cmd}` | {s.mean.value:.3f} [{s.mean.low:.3f}, {s.mean.high:.3f}] | "
+                     f"{s.shared.value:.0%} | {s.untrained:.3f} |")
+    return lines
 
 
 def _at(pts: list[Point], group: str, l0: float) -> float | None:

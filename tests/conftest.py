@@ -60,8 +60,12 @@ def trained_digits_models(digits):
     models = {}
     for name in variant_names():
         params = {"latent_dim": 16} if name == "sparse_kl" else {"latent_dim": 8, "hidden": "32"}
-        if name in ("topk", "batch_topk"):
+        if name in ("topk", "batch_topk", "matryoshka", "mp"):
             params["k"] = 3
+        if name == "matryoshka":
+            params["prefixes"] = "2,4"
+        if name == "mp":
+            params["hidden"] = ""          # matching pursuit reads the image itself
         model = build_model(name, params, input_dim=digits.input_dim)
         result = train(model, digits, TrainSettings(epochs=3, batch_size=64, seed=0))
         models[name] = (model, result)

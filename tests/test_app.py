@@ -53,7 +53,8 @@ def test_home_shows_the_active_model_and_its_metrics():
 
 @pytest.mark.parametrize("page", ["pages/home.py", "pages/train.py", "pages/reconstructions.py", "pages/activations.py",
                                   "pages/latent.py", "pages/compare.py"])
-@pytest.mark.parametrize("model", ["ae", "sparse_kl", "denoising", "vae", "topk", "batch_topk", "jumprelu"])
+@pytest.mark.parametrize("model", ["ae", "sparse_kl", "denoising", "vae", "topk", "batch_topk", "jumprelu",
+                                   "matryoshka", "mp", "topk-linear"])
 def test_every_page_runs_on_the_shipped_checkpoints(page, model):
     at = fresh(page, model=model)
     no_exception(at)
@@ -184,12 +185,12 @@ def charts_by_key(at: AppTest) -> dict[str, dict]:
     return {chart.proto.id.rsplit("-", 1)[-1]: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
 
 
-@pytest.mark.parametrize("model", ["sparse_kl", "vae", "jumprelu"])
+@pytest.mark.parametrize("model", ["sparse_kl", "vae", "jumprelu", "mp"])
 def test_every_activations_view_is_there_with_the_librarys_numbers(model, mnist5k):
     """Each view of the Activations page, chosen in its selector, draws the library's numbers: every
     unit's histogram counts, ρ̂ⱼ and KL(ρ‖ρ̂ⱼ) with the sum and the variant's own per-unit numbers,
-    firing rates and L0, one image's code, one unit's histogram, top and typical images and filter, and
-    every filter. Only the chosen view's charts are sent."""
+    firing rates and L0, one image's code, one unit's feature page (histogram, atom and filter, classes), and
+    every filter and decoder atom. Only the chosen view's charts are sent."""
     from explorer import load_checkpoint
     from explorer.activations import activation_report, unit_order
     from explorer.measures import model_selectivity
@@ -246,16 +247,17 @@ def test_every_activations_view_is_there_with_the_librarys_numbers(model, mnist5
     assert list(charts) == ["unit_hist", "unit_classes"]
     assert (chart_values(charts["unit_hist"]["data"][0]["y"]) == report.hist_counts[unit]).all()
     selectivity = model_selectivity(net, mnist5k)                    # the Claims page's numbers, unit by unit
-    assert np.allclose(chart_values(charts["unit_classes"]["data"][0]["y"]), selectivity.class_means[unit])
+    assert np.allclose(chart_values(charts["unit_classes"]["data"][-1]["y"]), selectivity.class_means[unit])
     captions = image_captions(at)
-    assert any(c.startswith("Top 12 activating test images") for c in captions)
+    assert any(c.startswith("Decoder atom") for c in captions)
     assert any(c.startswith("Encoder filter") for c in captions)
     assert at.query_params["view"] == "unit" and at.query_params["unit"] == str(unit)
 
     at.segmented_control(key="act_view").set_value("filters").run()
-    assert not at.get("plotly_chart")
-    assert any(c.startswith("Each tile is one code unit's input-space filter") for c in image_captions(at))
-    assert [b.label for b in at.get("download_button")] == ["Download filters (PNG)"]
+    charts = charts_by_key(at)
+    assert set(charts) == {"act_filters_sheet", "act_atoms_sheet"}          # tiles numbered by unit, clickable
+    assert all(chart_values(c["data"][1]["customdata"]).tolist() == firing_first.tolist() for c in charts.values())
+    assert [b.label for b in at.get("download_button")] == ["Download filters (PNG)", "Download atoms (PNG)"]
 
     at.segmented_control(key="act_view").set_value("units").run()      # the unit chosen above is kept
     colours = np.asarray(charts_by_key(at)["small_multiples"]["data"][0]["marker"]["color"])

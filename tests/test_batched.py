@@ -22,7 +22,9 @@ VARIED = {"ae": [{}, {}], "sparse_l1": [{"lam": "1e-3"}, {"lam": "1e-2"}],
           "denoising": [{"noise_level": "0.3"}, {"noise_level": "0.6"}],
           "contractive": [{"lam": "1e-3"}, {"lam": "1e-1"}], "vae": [{"beta": "1"}, {"beta": "4"}],
           "topk": [{"k": "3"}, {"k": "10", "aux_coeff": "0.1"}], "batch_topk": [{"k": "3"}, {"k": "10"}],
-          "jumprelu": [{"lam": "1e-3"}, {"lam": "1e-2"}]}
+          "jumprelu": [{"lam": "1e-3"}, {"lam": "1e-2"}],
+          "matryoshka": [{"k": "3"}, {"k": "10"}],
+          "mp": [{"k": "3"}, {"k": "3"}]}       # mp's k is its number of steps, one loop for all: not per model
 
 
 def alone_and_together(variant, items, data, settings, callbacks=None):

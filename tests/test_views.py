@@ -231,3 +231,16 @@ def test_error_views_hold_the_per_class_error_and_the_pixel_map_in_one_chart(tra
                                                         "Where the error is: mean squared error per pixel"]
     # Streamlit replaces "#000001"…"#0000ff" with its theme's colours in any figure it draws
     assert not any(colour.lower().startswith("#0000") for _, colour in pixels.colorscale)
+
+
+def test_one_setting_from_several_seeds_is_told_apart_by_its_seed():
+    from explorer import build_model
+    from explorer.checkpoint import ModelRecord
+    from explorer.compare import describe_settings
+
+    models = [build_model("topk", {"k": 5}) for _ in range(3)]
+    for model, seed in zip(models, (0, 1, 0), strict=True):
+        model.meta = ModelRecord("mnist-5k", train={"seed": seed})
+    assert describe_settings(models) == ["topk k=5 seed=0", "topk k=5 seed=1", "topk k=5 seed=0"]
+    alike = [build_model("ae"), build_model("ae")]                    # no seed known: left as they are
+    assert describe_settings(alike) == ["ae (defaults)", "ae (defaults)"]

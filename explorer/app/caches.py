@@ -11,12 +11,14 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from .. import activations, figures, latent, measures, views
+from .. import activations, features, figures, latent, measures, views
 from ..checkpoint import load_checkpoint
 from ..datasets import Dataset, load_dataset
 from ..metrics import Evaluation, evaluate
 from ..noise import NoiseSetting
 from ..selectivity import Selectivity
+from ..stability import SeedStability
+from ..stability import seed_stability as stability_across_seeds
 from ..variants.base import Autoencoder
 from . import maps
 
@@ -70,6 +72,19 @@ def encoder_filters(model_key: str, _model: Autoencoder) -> np.ndarray:
     return activations.encoder_filters(_model)
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def read_dictionary(model_key: str, _model: Autoencoder) -> features.Dictionary:
+    """Every unit's encoder filter and decoder atom."""
+    return features.read_dictionary(_model)
+
+
+@st.cache_data(show_spinner="Reading the unit's images…", max_entries=512)
+def feature_report(model_key: str, _model: Autoencoder, dataset_name: str, device: str, unit: int,
+                   threshold: float) -> features.FeatureReport:
+    """One unit's feature page (its quantile bins, partners, classes), once per model, unit and threshold."""
+    return features.feature_report(_model, dataset(dataset_name, device), unit, threshold)
+
+
 @st.cache_data(show_spinner="Encoding the images…", max_entries=128)
 def code_sample(model_key: str, _model: Autoencoder, dataset_name: str, device: str, n: int, source: str,
                 seed: int) -> latent.CodeSample:
@@ -108,3 +123,10 @@ def unit_selectivity(model_key: str, _model: Autoencoder, dataset_name: str, dev
         return measures.model_selectivity(_model, dataset(dataset_name, device))
     except measures.NothingToMeasureError:
         return None
+
+
+@st.cache_data(show_spinner="Matching the seeds' dictionaries…", max_entries=64)
+def seed_stability(model_keys: tuple[str, ...], _models: list[Autoencoder], labels: tuple[str, ...],
+                   _training: list[dict]) -> SeedStability:
+    """Stability across seeds of these models (their training summaries follow from their keys)."""
+    return stability_across_seeds(_models, list(labels), _training)

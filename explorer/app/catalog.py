@@ -126,6 +126,21 @@ def sweep_value(stem: str) -> float:
         return float("inf")
 
 
+def swept_name(stem: str) -> str:
+    """The parameter a sweep checkpoint's name sweeps ('topk-seed=1' → 'seed'); '' if none."""
+    head = stem.rsplit("=", 1)[0] if "=" in stem else ""
+    return head.rsplit("-", 1)[-1] if head else ""
+
+
+def frontier_sweeps(sweeps: dict[str, list[str]], entries: dict[str, ModelEntry]) -> dict[str, list[str]]:
+    """The sweeps that are lines on a trade-off plot: not those over the seed alone (one setting trained from
+    several seeds is a cloud of near-equal points, shown by Compare's stability section instead)."""
+    def over_seed(keys: list[str]) -> bool:
+        return all(isinstance(e := entries.get(k), FileEntry) and swept_name(Path(e.path).stem) == "seed" for k in keys)
+
+    return {name: keys for name, keys in sweeps.items() if not over_seed(keys)}
+
+
 def group_sweeps(entries: dict[str, ModelEntry]) -> dict[str, list[str]]:
     """Each shipped sweep's name → its models' keys in the order of the swept value; the sweeps in
     the menu order of their variant."""

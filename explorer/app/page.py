@@ -58,6 +58,7 @@ def model_page(title: str) -> PageContext:
         st.stop()
     assert ctx is not None      # st.stop() does not return
     ctx.link_slot = slot
+    st.caption(f"Active model: **{ctx.entry.label}** · {ctx.model.name} · {ctx.model.describe_decoder()}")
     return ctx
 
 

@@ -54,7 +54,8 @@ def launcher(data: Dataset, data_dir: str = DEFAULT_DATA_DIR) -> None:
                                 help=f"{spec.get('help', '')} Range: {spec.get('range', '')}. Type a value and "
                                      "press Enter to add it.")
         values = sorted(values, key=lambda v: float(v) if _is_number(v) else float("inf"))
-        st.caption(f"{len(values)} trials × {epochs} epochs on {data.name}, seed 0. They queue with every other "
+        seeds = "each from its own seed" if param == "seed" else "seed 0"
+        st.caption(f"{len(values)} trials × {epochs} epochs on {data.name}, {seeds}. They queue with every other "
                    f"training on this server ({MAX_CONCURRENT} at once) and land below one by one.")
         if st.button("Run the sweep", type="primary", icon=":material/play_arrow:", disabled=len(values) < 2,
                      help="Needs at least two values." if len(values) < 2 else None):

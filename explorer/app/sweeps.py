@@ -22,19 +22,27 @@ MAX_TRIALS = 8            # a class laptop trains them one or two at a time: kee
 KEEP_SWEEPS = 10          # a browser's newest sweeps kept on disk
 _live: dict[Path, LiveSweep] = {}         # sweeps running in this server (a reload finds them here)
 _live_lock = threading.Lock()
+# The seed is a training setting, not a model parameter, but a sweep spans it too (explorer.sweep's
+# TRAINING_PARAMS): one setting from several seeds, which Compare then measures for stability.
+SEED_SPEC = {"default": 0, "symbol": "seed", "range": "whole numbers", "suggested": ["0", "1", "2"],
+             "help": "The random seed of the initial weights and the batch order: the same setting trained from "
+                     "each seed, for Compare's stability across seeds."}
 
 
 def sweepable(variant: str) -> dict[str, dict]:
-    """The variant's numeric parameters a sweep can span, with their specs."""
+    """The variant's numeric parameters a sweep can span, with their specs, and the seed."""
     specs = get_variant(variant).config_class.field_specs()
-    return {name: spec for name, spec in specs.items()
-            if name != "input_dim" and not spec.get("choices") and isinstance(spec["default"], (int, float))
-            and not isinstance(spec["default"], bool)}
+    return {**{name: spec for name, spec in specs.items()
+               if name != "input_dim" and not spec.get("choices") and isinstance(spec["default"], (int, float))
+               and not isinstance(spec["default"], bool)}, "seed": SEED_SPEC}
 
 
 def suggested_values(spec: dict, count: int = 5) -> list[str]:
     """count values across the parameter's range for a sweep: log-spaced where its scale is (λ, β),
-    powers of two for sizes, evenly spaced otherwise; the default always among them."""
+    powers of two for sizes, evenly spaced otherwise; the default always among them (a spec's own
+    `suggested` values where it has them: the seed's)."""
+    if "suggested" in spec:
+        return list(spec["suggested"])
     default = spec["default"]
     low = spec.get("ui_low") if spec.get("ui_low") is not None else spec.get("low")
     high = spec.get("ui_high") if spec.get("ui_high") is not None else spec.get("high")

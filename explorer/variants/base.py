@@ -21,6 +21,10 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "sigmoid": nn.Sigmoi
 BATCH = 2048   # images per forward pass when a whole split is encoded or reconstructed on the CPU …
 ACCELERATOR_BATCH = 65536   # … and on a GPU: a whole test split (10,000 × 784 floats = 31 MB) in one pass
 MAX_PARAMETERS = 100_000_000   # 400 MB of weights: far beyond what these images need, within a laptop's reach
+DECODERS = ("sigmoid", "linear")   # the decoder's output: pixels squashed into [0, 1], or an additive dictionary
+# A sigmoid's output bias starts at the logit of the mean image; pixels that are always 0 (an MNIST
+# border) would need −∞, so the mean is clamped this far inside (0, 1): logit ±6.9.
+MEAN_CLAMP = 1e-3
 
 
 @dataclass
@@ -43,6 +47,18 @@ class AutoencoderConfig(Config):
                              f"about four times that to train); the limit is {MAX_PARAMETERS / 1e6:.0f} million: "
                              f"use a smaller latent_dim or hidden layers")
 
+    def output_activation(self) -> str:
+        """The decoder's last activation: a sigmoid, so that every output pixel lies in [0, 1], unless a
+        config with a `decoder` field (the sparse autoencoders) asks for a linear one."""
+        return "identity" if getattr(self, "decoder", "sigmoid") == "linear" else "sigmoid"
+
+
+def decoder_param() -> str:
+    """The `decoder` field of the sparse-autoencoder configs: 'sigmoid' (the default) or 'linear'."""
+    return param("sigmoid", "The decoder's output: 'sigmoid' squashes it into [0, 1] (pixels); 'linear' "
+                 "leaves it additive, x̂ = W_dec·z + b_dec, a dictionary whose atoms add up, as in the "
+                 "field's sparse autoencoders (SAELens).", choices=DECODERS)
+
 
 @dataclass
 class DictionaryConfig(AutoencoderConfig):
@@ -53,6 +69,7 @@ class DictionaryConfig(AutoencoderConfig):
                                     "encoder layer, as in sparse-autoencoder work).", low=1)
     latent_dim: int = param(64, "Number of code units (the dictionary size).", low=1, ui_low=2,
                             ui_high=512, symbol="latent")
+    decoder: str = decoder_param()
 
 
 @dataclass(frozen=True)
@@ -221,6 +238,13 @@ class Autoencoder(nn.Module):
     # pass) and the seed: fields the training pass reads only in tensor arithmetic, or only in `draw`.
     per_model_fields: ClassVar[tuple[str, ...]] = ()
     demo_needs_full_budget: ClassVar[bool] = False   # a short demo run shows nothing useful
+    # SAELens interop (explorer.saelens): the SAELens architecture whose inference encode this variant's
+    # one-layer, linear-decoder form computes, or None: not exportable (the export message says why).
+    # Subclasses inherit it; export checks that the written SAE gives the model's own codes, so one
+    # that encodes otherwise is refused. `saelens_import` counts only where a class sets it itself:
+    # a SAELens folder of that architecture is read back as this variant (one per architecture).
+    saelens_architecture: ClassVar[str | None] = None
+    saelens_import: ClassVar[bool] = False
 
     def __init__(self, config: AutoencoderConfig | None = None):
         super().__init__()
@@ -228,7 +252,7 @@ class Autoencoder(nn.Module):
         self.meta: ModelRecord | None = None      # what its checkpoint says, once loaded from one
         c = self.config
         self.encoder = self.build_encoder()
-        self.decoder = mlp([c.latent_dim, *reversed(c.hidden), c.input_dim], "sigmoid")
+        self.decoder = mlp([c.latent_dim, *reversed(c.hidden), c.input_dim], c.output_activation())
 
     def build_encoder(self) -> nn.Module:
         c = self.config
@@ -240,8 +264,35 @@ class Autoencoder(nn.Module):
         return self.encoder(x)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z (B, latent_dim) → reconstruction (B, input_dim) in [0, 1]."""
+        """z (B, latent_dim) → reconstruction (B, input_dim): in [0, 1] behind a sigmoid, additive
+        behind a linear decoder (then a pixel may leave [0, 1] a little)."""
         return self.decoder(z)
+
+    @property
+    def linear_decoder(self) -> bool:
+        """The decoder is additive, x̂ = W_dec·z + b_dec: a dictionary whose atoms add up, as SAELens's."""
+        return self.config.output_activation() == "identity"
+
+    def describe_decoder(self) -> str:
+        """'sigmoid decoder' or 'linear decoder (an additive dictionary)': for labels on every page."""
+        if self.linear_decoder:
+            return "linear decoder (an additive dictionary)"
+        return "sigmoid decoder (pixels in [0, 1])"
+
+    def output_layer(self) -> nn.Linear:
+        """The decoder's last linear layer, whose bias is the reconstruction of a code of zeros (one layer)."""
+        return [m for m in self.decoder.modules() if isinstance(m, nn.Linear)][-1]
+
+    def start_from(self, x: torch.Tensor) -> None:
+        """Data-dependent initialisation, before training on images x (N, D): the decoder's output bias is
+        set so that a code of zeros decodes to the mean training image, in the output's own units (its
+        logit before a sigmoid). Started at 0 instead, every first reconstruction is sigmoid(0) = 0.5 grey
+        against a mean MNIST pixel of 0.13, and units die pushing the background down (measured; SAELens
+        starts b_dec from the data too). Variants with more to start extend this."""
+        mean = x.mean(dim=0)                                                      # (D,)
+        bias = mean if self.linear_decoder else torch.logit(mean.clamp(MEAN_CLAMP, 1 - MEAN_CLAMP))
+        with torch.no_grad():
+            self.output_layer().bias.copy_(bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
@@ -348,6 +399,29 @@ class Autoencoder(nn.Module):
         Exact for a one-layer encoder; for deeper ones the linear path through the layers, ignoring
         the ReLUs — the usual quick look at what a unit reads."""
         return linear_path([m for m in self.encoder.modules() if isinstance(m, nn.Linear)])
+
+    def decoder_atoms(self) -> torch.Tensor:
+        """(K, D) what each code unit adds to the picture: its decoder atom, column j of W_dec (for a
+        deeper decoder the linear path through its layers, ignoring the ReLUs). Behind a linear decoder
+        x̂ = Σ_j z_j·atom_j + b_dec exactly; behind a sigmoid the atom adds to the logit, before the squash."""
+        return linear_path([m for m in self.decoder.modules() if isinstance(m, nn.Linear)]).T
+
+    # -- SAELens interop (explorer.saelens moves W_enc, b_enc, W_dec, b_dec; these add the rest) ---------
+    def saelens_fields(self) -> dict[str, object]:
+        """SAELens config fields of this variant's architecture beyond the shared ones (TopK's k), for export."""
+        return {}
+
+    def saelens_tensors(self) -> dict[str, torch.Tensor]:
+        """SAELens tensors beyond W_enc, b_enc, W_dec, b_dec (JumpReLU's threshold, (K,)), for export."""
+        return {}
+
+    @classmethod
+    def saelens_params(cls, fields: Mapping[str, object]) -> dict[str, object]:
+        """Our hyperparameters from a checked SAELens config of this variant's architecture (TopK's k)."""
+        return {}
+
+    def load_saelens_tensors(self, tensors: Mapping[str, torch.Tensor]) -> None:
+        """Take the architecture's extra tensors (checked: finite, (K,)) when a SAELens SAE is imported."""
 
     # -- whole splits, in batches, in eval mode ----------------------------------------------------
     def encode_all(self, x: torch.Tensor) -> torch.Tensor:

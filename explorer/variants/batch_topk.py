@@ -55,6 +55,9 @@ class BatchTopKAutoencoder(TopKAutoencoder):
     threshold: torch.Tensor               # () a buffer: the learned inference threshold θ
     code = CodeKind("batch top-k (ReLU, thresholded at inference)", 0.0)
     extra_metrics = (Metric("inference_threshold", "θ, the learned inference threshold"),)
+    # SAELens saves a trained BatchTopK as a JumpReLU SAE, θ repeated for every unit: its encode
+    # ReLU(pre)·H(pre − θ) is our pre·H(pre − θ), as θ ≥ 0. A SAELens JumpReLU folder reads back as `jumprelu`.
+    saelens_architecture = "jumprelu"
 
     def __init__(self, config: BatchTopKConfig | None = None):
         super().__init__(config)
@@ -75,6 +78,12 @@ class BatchTopKAutoencoder(TopKAutoencoder):
 
     def unit_thresholds(self) -> torch.Tensor:
         return self.threshold.detach().expand(self.config.latent_dim)    # one θ for every unit
+
+    def saelens_fields(self) -> dict[str, object]:
+        return {}                         # SAELens's JumpReLU config has no k
+
+    def saelens_tensors(self) -> dict[str, torch.Tensor]:
+        return {"threshold": self.unit_thresholds()}
 
     def measure_extras(self, x: torch.Tensor) -> dict[str, float | list[float]]:
         return {"inference_threshold": float(self.threshold)}

@@ -103,6 +103,9 @@ class JumpReLUAutoencoder(Autoencoder):
     code = CodeKind("JumpReLU", 0.0)
     penalty_terms = (Term("l0", "‖z‖₀", "active units per image (through a straight-through estimator)", weight="lam"),)
     extra_metrics = (Metric("unit_threshold", "θ_j, the learned threshold of each unit", per_unit=True),)
+    # SAELens's JumpReLU encode is ReLU(pre)·H(pre − θ): our pre·H(pre − θ), as our θ > 0.
+    saelens_architecture = "jumprelu"
+    saelens_import = True
 
     def __init__(self, config: JumpReLUConfig | None = None):
         super().__init__(config)
@@ -130,6 +133,17 @@ class JumpReLUAutoencoder(Autoencoder):
 
     def unit_thresholds(self) -> torch.Tensor:
         return self.threshold.detach()
+
+    def saelens_tensors(self) -> dict[str, torch.Tensor]:
+        return {"threshold": self.unit_thresholds()}
+
+    def load_saelens_tensors(self, tensors: Mapping[str, torch.Tensor]) -> None:
+        # A SAELens θ_j ≤ 0 makes unit j a plain ReLU; ours must stay positive, so it becomes float32's
+        # smallest normal number, which differs only for 0 < pre ≤ 1.2e-38.
+        floor = torch.finfo(torch.float32).tiny
+        theta = tensors["threshold"].to(torch.float64).clamp(min=floor)                 # (K,)
+        with torch.no_grad():
+            self.log_threshold.copy_(theta.log() / THRESHOLD_SPEED)
 
     def measure_extras(self, x: torch.Tensor) -> dict[str, float | list[float]]:
         return {"unit_threshold": self.unit_thresholds().tolist()}

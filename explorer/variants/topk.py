@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -61,8 +62,13 @@ class TopKAutoencoder(Autoencoder):
     code_activation = "identity"          # the encoder gives pre-activations; `sparsify` makes the code
     code = CodeKind("top-k (ReLU)", 0.0)
     per_model_fields = ("k",)             # a tensor k is understood by the sparsifying step
-    penalty_terms = (Term("auxk", "AuxK loss", "how well the dead units would explain the residual the live "
-                          "ones leave (MSE per pixel)", weight="aux_coeff"),)
+    # SAELens's TopK activation takes the k largest pre-activations, then ReLUs them: our ReLU(TopK_k(pre)),
+    # the same order. Exported with rescale_acts_by_decoder_norm=false: our selection reads pre itself.
+    saelens_architecture = "topk"
+    saelens_import = True
+    penalty_terms: ClassVar[tuple[Term, ...]] = (
+        Term("auxk", "AuxK loss", "how well the dead units would explain the residual the live ones leave "
+             "(MSE per pixel)", weight="aux_coeff"),)
 
     def __init__(self, config: TopKConfig | None = None):
         super().__init__(config)
@@ -89,6 +95,13 @@ class TopKAutoencoder(Autoencoder):
 
     def target_firing_rate(self) -> float:
         return self.config.k / self.config.latent_dim
+
+    def saelens_fields(self) -> dict[str, object]:
+        return {"k": self.config.k, "rescale_acts_by_decoder_norm": False}
+
+    @classmethod
+    def saelens_params(cls, fields: Mapping[str, object]) -> dict[str, object]:
+        return {"k": fields["k"]}
 
     def auxk_loss(self, out: Pass, x: torch.Tensor, dead: torch.Tensor) -> torch.Tensor:
         """The dead units' k_aux largest pre-activations, added to the live code, should explain the
