@@ -216,7 +216,8 @@ def test_every_activations_view_is_there_with_the_librarys_numbers(model, mnist5
     assert np.allclose(chart_values(traces[1]["y"]), report.unit_kl)
     titles = [a["text"] for a in charts["per_unit"]["layout"]["annotations"]]
     assert f"KL(ρ‖ρ̂ⱼ), sum = {report.stats.kl_sum:.3f}" in titles
-    assert len(report.per_unit_extras) == (model != "sparse_kl")     # the VAE's KL per dimension, JumpReLU's θ_j
+    own = sum(m.per_unit for m in type(net).extra_metrics)        # the VAE's KL per dimension, JumpReLU's θ_j
+    assert len(report.per_unit_extras) == own and own == (model in ("vae", "jumprelu"))
     for trace, (title, values) in zip(traces[2:], report.per_unit_extras.items(), strict=True):
         assert title in titles and np.allclose(chart_values(trace["y"]), values)
     assert len(at.latex) == 1
@@ -394,10 +395,15 @@ def test_compare_every_shipped_variant_mse_charts_plot_mse_and_the_frontier_mark
     """The chart titled MSE shows each model's test reconstruction MSE (the VAE's included: once it
     drew the VAE's total loss, 230 → 121 nats, beside MSEs of 0.01–0.05)."""
     at = fresh("pages/compare.py")
-    next(b for b in at.button if b.label == "the shipped variants").click().run()
+    next(b for b in at.button if b.label == "the sparse autoencoders").click().run()
+    no_exception(at)
+    saes = set(at.dataframe[0].value["setting"])
+    assert saes == {"topk decoder=sigmoid", "topk decoder=linear", "batch_topk (defaults)", "jumprelu (defaults)",
+                    "matryoshka (defaults)", "mp (defaults)"}
+    next(b for b in at.button if b.label == "the classic variants").click().run()
     no_exception(at)
     table = at.dataframe[0].value
-    assert len(table) == 10 and {"vae latent=2", "topk (defaults)", "jumprelu (defaults)"} <= set(table["setting"])
+    assert len(table) == 7 and {"vae latent=2", "ae (defaults)", "sparse_kl (defaults)"} <= set(table["setting"])
     at.segmented_control(key="cmp_more").set_value("loss curves").run()
     at.segmented_control(key="cmp_view").set_value("the L0–FVU frontier, across sweeps").run()
     figures = {f["layout"]["title"]["text"]: f for f in plotly_figures(at)}

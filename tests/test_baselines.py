@@ -221,7 +221,7 @@ FAKE_OMP = {5.0: 0.05, 10.0: 0.04, 20.0: 0.03}      # better than any shipped mo
 
 
 @pytest.fixture
-def fake_baselines(monkeypatch):
+def fake_baselines(monkeypatch, tmp_path):
     """The page's fit replaced by known points (the real fit is tested above), and the glue's memory cleared
     before and after so that no other test sees them."""
     from explorer.app import baseline_fits
@@ -236,6 +236,8 @@ def fake_baselines(monkeypatch):
 
     baseline_fits.clear()
     monkeypatch.setattr(baseline_fits, "baseline_points", fitted)
+    monkeypatch.setattr(baseline_fits, "_shipped", MeasureStore(tmp_path / "shipped"))     # nothing kept: a fit
+    monkeypatch.setattr(baseline_fits, "_store", MeasureStore(tmp_path / "kept"))
     with server_like_pages():
         yield calls
     baseline_fits.clear()

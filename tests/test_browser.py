@@ -232,7 +232,7 @@ def test_lasso_selection_on_the_latent_map_shows_images(server, browser):
 
 
 def test_compare_with_every_shipped_variant_plots_mse_where_it_says_mse(server, browser, mnist5k):
-    """In the browser, the chart titled MSE holds MSEs for all ten shipped models (the VAE's included),
+    """In the browser, the chart titled MSE holds MSEs for the seven classic shipped models (the VAEs included),
     each ending at the model's evaluated test MSE; the frontier marks its Pareto front."""
     from explorer import evaluate, load_checkpoint
 
@@ -240,13 +240,13 @@ def test_compare_with_every_shipped_variant_plots_mse_where_it_says_mse(server, 
     try:
         page.goto(f"{server}/compare", wait_until="domcontentloaded")
         wait_until_rendered(page, timeout=90)
-        page.get_by_role("button", name="the shipped variants").click()
+        page.get_by_role("button", name="the classic variants").click()
         wait_until_rendered(page, timeout=120)
         page.locator("[data-testid=stButtonGroup] button", has_text="the L0–FVU frontier").click()
         wait_until_rendered(page, timeout=120)
         page.locator("[data-testid=stButtonGroup] button", has_text="loss curves").click()
         page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')].some(el =>
-            (el.layout?.title?.text || '').includes('reconstruction MSE') && (el.data || []).length === 10)""",
+            (el.layout?.title?.text || '').includes('reconstruction MSE') && (el.data || []).length === 7)""",
                                timeout=120_000)
         wait_until_rendered(page, timeout=120)
         full_screenshot(page, str(SHOTS / "compare-shipped-variants.png"))
@@ -257,7 +257,7 @@ def test_compare_with_every_shipped_variant_plots_mse_where_it_says_mse(server, 
         by_title = {re.sub("<[^>]+>", "", c["title"] or ""): c for c in charts}   # the theme wraps titles in <b>
         curves = by_title["test reconstruction MSE per epoch"]
         last = {t["name"]: t["y"][-1] for t in curves["traces"]}
-        assert len(last) == 10 and all(0 < v < 0.07 for v in last.values()), last
+        assert len(last) == 7 and all(0 < v < 0.07 for v in last.values()), last
         vae = evaluate(load_checkpoint(ROOT / "checkpoints" / "vae.pt"), mnist5k)
         assert last["vae latent=8"] == pytest.approx(vae.recon_mse, rel=1e-3)
         frontier = next(c for t, c in by_title.items() if t and t.startswith("The frontier"))
@@ -270,7 +270,7 @@ def test_a_link_opens_that_view_in_a_fresh_browser_and_the_page_offers_its_own(s
     with fresh_visit(browser, f"{server}/activations?model=sparse_kl&unit=17") as page:    # no cookies, no history
         assert page.locator('[data-testid="stException"]').count() == 0
         assert "0.05" in page.locator('[data-testid="stMetric"]', has_text="Target ρ").inner_text()
-        assert page.get_by_text("Unit 17: activations on the test split").count() == 1    # the inspected unit
+        assert page.get_by_text("Unit 17's activations (test split)").count() == 1    # the inspected unit
         assert "unit=17" in page.url and "model=sparse_kl" in page.url
         page.get_by_role("button", name="Copy link").click()
         link = page.locator('[data-testid="stCode"]').first.inner_text()
@@ -285,7 +285,7 @@ def test_each_activations_view_opens_from_its_button(server, browser):
              "firing": ("Firing rates and L0", ".st-key-distributions .js-plotly-plot"),
              "image": ("One image's code", ".st-key-one_code .js-plotly-plot"),
              "unit": ("One unit", ".st-key-unit_hist .js-plotly-plot"),
-             "filters": ("All filters", '[data-testid="stImage"]')}
+             "filters": ("All filters", ".st-key-act_filters_sheet .js-plotly-plot")}
     with fresh_visit(browser, f"{server}/activations?model=jumprelu") as page:
         assert page.locator(".js-plotly-plot").count() == 1                 # a first visit: one chart
         for view, (label, selector) in views.items():

@@ -1,4 +1,4 @@
-"""The Claims page in a real browser: every shipped sweep's preset, and the shipped variants, judged with no
+"""The Claims page in a real browser: every shipped sweep's preset, and the shipped variants' two sets, judged with no
 exception box — each claim's verdict, chart and numbers on screen."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ pytestmark = browser_tests()
 
 SHOTS = ROOT / "artifacts" / "screenshots"
 PRESETS = ["λ sweep of sparse_l1", "β sweep of sparse_kl", "k sweep of topk", "k sweep of batch_topk",
-           "λ sweep of jumprelu", "the shipped variants"]
+           "λ sweep of jumprelu", "the classic variants", "the sparse autoencoders"]
 CLAIMS = 6
 
 

@@ -163,11 +163,12 @@ def test_a_units_selectivity_and_class_profile_on_activations():
     with server_like_pages():
         at = fresh("pages/activations.py", model="topk", unit="3")
         assert not at.exception, [e.value for e in at.exception]
-        metric = next(m for m in at.metric if m.label == "Class selectivity SI")
+        metric = next(m for m in at.metric if m.label == "Class SI")
         assert 0 <= float(metric.value) <= 1
         charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-        profile = next(c for c in charts if c["layout"]["title"]["text"].startswith("Unit 3: mean activity per class"))
-        assert len(profile["data"][0]["x"]) == 10
+        profile = next(c for c in charts if any(a.get("text", "").startswith("Mean activity μ_c")
+                                                for a in c["layout"].get("annotations", [])))
+        assert len(profile["data"][-1]["x"]) == 10                   # the mean activity of each of the 10 classes
         assert any("with the labels permuted" in c.value for c in at.caption)
 
 

@@ -153,5 +153,7 @@ def group_sweeps(entries: dict[str, ModelEntry]) -> dict[str, list[str]]:
             paths[key] = entry.path
     for keys in sweeps.values():
         keys.sort(key=lambda k: sweep_value(Path(paths[k]).stem))
-    return sweeps
+    # Sweeps over a parameter first, then those over the seed alone (one setting, for its stability).
+    over_seed = {name for name, keys in sweeps.items() if all(swept_name(Path(paths[k]).stem) == "seed" for k in keys)}
+    return {name: sweeps[name] for name in sorted(sweeps, key=lambda n: n in over_seed)}
 

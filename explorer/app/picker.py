@@ -5,19 +5,25 @@ from __future__ import annotations
 import streamlit as st
 
 from . import links, page
+from ..registry import get_variant
+from ..variants.base import DictionaryConfig
 from .catalog import ModelEntry, group_sweeps
 
-MAX_MODELS = 10      # every shipped variant at once
+MAX_MODELS = 10      # models compared at once
 PER_ROW = 3          # preset buttons per row: their labels still fit at a projector's 1024 px
 
 
 def presets(entries: dict[str, ModelEntry]) -> dict[str, list[str]]:
-    """Preset name → model keys: each sweep (shipped, and this browser's), the shipped variants, and this
-    browser's own models (trained or uploaded here)."""
+    """Preset name → model keys: each sweep (shipped, and this browser's), the shipped variants (the classic ones,
+    and the sparse autoencoders), and this browser's own models (trained or uploaded here)."""
     sweeps = group_sweeps(entries)
+    shipped = [k for k, e in entries.items() if e.source == "shipped" and not any(k in m for m in sweeps.values())]
+    # Two sets of the shipped variants (eleven of them, more than a comparison holds): the classic
+    # autoencoders of the seed notes, and the sparse autoencoders with a dictionary's shape.
+    dictionary = [k for k in shipped if issubclass(get_variant(entries[k].variant).config_class, DictionaryConfig)]
     return {**{title: members[:MAX_MODELS] for title, members in sweeps.items()},
-            "the shipped variants": [k for k, e in entries.items() if e.source == "shipped"
-                                     and not any(k in members for members in sweeps.values())][:MAX_MODELS],
+            "the classic variants": [k for k in shipped if k not in dictionary][:MAX_MODELS],
+            "the sparse autoencoders": dictionary[:MAX_MODELS],
             "my own models": [k for k, e in entries.items() if e.own][:MAX_MODELS]}
 
 
