@@ -192,10 +192,12 @@ def judge_trend(measure: str, entries: list[Entry], better: str = "higher", digi
     by_l0 = sorted(entries, key=lambda e: e.mean_l0)
     sparsest, densest = by_l0[0], by_l0[-1]
     rho = _spearman([e.mean_l0 for e in entries], [e.value.value for e in entries])
-    if sparsest.mean_l0 == densest.mean_l0 or rho is None:
-        return Finding(measure, INCONCLUSIVE, f"{measure}: the models do not differ in L0 or in the measure, so "
-                       f"there is no trend to judge", rho, better, sparsest, densest, "flat",
-                       f"{measure}: no trend to judge")
+    # Models within L0_TOLERANCE of each other's L0 are one sparsity (a seed sweep's, say): what differs
+    # between them is chance, not sparsity, so no trend in sparsity is judged from them.
+    if densest.mean_l0 <= (1 + L0_TOLERANCE) * sparsest.mean_l0 or rho is None:
+        return Finding(measure, INCONCLUSIVE, f"{measure}: the models do not differ in L0 (by more than "
+                       f"{L0_TOLERANCE:.0%}) or in the measure, so there is no trend to judge", rho, better,
+                       sparsest, densest, "flat", f"{measure}: no trend to judge")
     sign = 1 if better == "higher" else -1
     improves = sign * (sparsest.value.value - densest.value.value) > 0
     rho_improves = sign * rho < 0          # the measure rises (improves) as L0 falls

@@ -148,3 +148,13 @@ def test_judge_trend_with_a_lower_is_better_measure():
     entries = [Entry("a", "g", 2, est(0.02)), Entry("b", "g", 20, est(0.05))]
     assert judge_trend("MSE", entries, better="lower").verdict == HOLDS
     assert judge_trend("MSE", entries, better="higher").verdict == CONTRADICTED
+
+
+def test_models_of_one_sparsity_have_no_trend_to_judge_however_far_apart_their_values():
+    """A seed sweep: one setting, L0 10.0 to 10.4, values whose intervals separate — chance, not sparsity."""
+    entries = [Entry("seed=0", "s", 10.0, est(0.20)), Entry("seed=1", "s", 10.2, est(0.30)),
+               Entry("seed=2", "s", 10.4, est(0.40))]
+    finding = judge_trend("MIG − null", entries)
+    assert finding.verdict == INCONCLUSIVE and "no trend to judge" in finding.line
+    spread = [Entry("a", "s", 8.0, est(0.40)), Entry("b", "s", 10.1, est(0.20))]      # 26 % apart: judged
+    assert judge_trend("MIG − null", spread).verdict == HOLDS

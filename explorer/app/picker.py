@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import links, page
 from ..registry import get_variant
 from ..variants.base import DictionaryConfig
+from . import links, page
 from .catalog import ModelEntry, group_sweeps
 
 MAX_MODELS = 10      # models compared at once
