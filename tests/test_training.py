@@ -70,6 +70,9 @@ class _ExplodingAE(torch.nn.Module):
     def check_fits(self, *args):
         self.inner.check_fits(*args)
 
+    def start_from(self, x):
+        self.inner.start_from(x)
+
     def loss(self, x):
         terms = self.inner.loss(x)
         if self.training:
