@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .activations import encoder_filters
 from .datasets import Dataset
 from .variants.base import Autoencoder, evaluating
 
@@ -39,9 +40,9 @@ class Dictionary:
 def read_dictionary(model: Autoencoder) -> Dictionary:
     """The model's encoder filters and decoder atoms, and how to read them."""
     with torch.no_grad():
-        filters = model.code_filters().cpu().numpy()
         atoms = model.decoder_atoms().cpu().numpy()
-    return Dictionary(filters, atoms, model.describe_decoder(), model.linear_decoder, not model.config.hidden)
+    return Dictionary(encoder_filters(model), atoms, model.describe_decoder(), model.linear_decoder,
+                      not model.config.hidden)
 
 
 @dataclass(frozen=True)

@@ -132,13 +132,15 @@ def swept_name(stem: str) -> str:
     return head.rsplit("-", 1)[-1] if head else ""
 
 
+def over_seed(keys: list[str], entries: dict[str, ModelEntry]) -> bool:
+    """Whether these sweep models are one setting trained from several seeds (a sweep over the seed alone)."""
+    return all(isinstance(e := entries.get(k), FileEntry) and swept_name(Path(e.path).stem) == "seed" for k in keys)
+
+
 def frontier_sweeps(sweeps: dict[str, list[str]], entries: dict[str, ModelEntry]) -> dict[str, list[str]]:
     """The sweeps that are lines on a trade-off plot: not those over the seed alone (one setting trained from
     several seeds is a cloud of near-equal points, shown by Compare's stability section instead)."""
-    def over_seed(keys: list[str]) -> bool:
-        return all(isinstance(e := entries.get(k), FileEntry) and swept_name(Path(e.path).stem) == "seed" for k in keys)
-
-    return {name: keys for name, keys in sweeps.items() if not over_seed(keys)}
+    return {name: keys for name, keys in sweeps.items() if not over_seed(keys, entries)}
 
 
 def group_sweeps(entries: dict[str, ModelEntry]) -> dict[str, list[str]]:
@@ -154,6 +156,5 @@ def group_sweeps(entries: dict[str, ModelEntry]) -> dict[str, list[str]]:
     for keys in sweeps.values():
         keys.sort(key=lambda k: sweep_value(Path(paths[k]).stem))
     # Sweeps over a parameter first, then those over the seed alone (one setting, for its stability).
-    over_seed = {name for name, keys in sweeps.items() if all(swept_name(Path(paths[k]).stem) == "seed" for k in keys)}
-    return {name: sweeps[name] for name in sorted(sweeps, key=lambda n: n in over_seed)}
+    return {name: sweeps[name] for name in sorted(sweeps, key=lambda n: over_seed(sweeps[n], entries))}
 
