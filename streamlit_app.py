@@ -31,9 +31,10 @@ if upload is not None and st.session_state.get(keys.UPLOAD_SEEN) != upload.file_
     try:
         kept = bool(st.session_state.get(keys.KEEP_UPLOAD))
         added = models.add_upload(upload.name, upload.getvalue(), keep=kept)
-        where = "kept in this browser's model list" if kept else "for this tab"
-        st.session_state[keys.UPLOAD_NOTE] = ("success", f"Loaded {upload.name}: {added.variant} on {added.dataset}, "
-                                                         f"{where}.")
+        where = "for this tab" if not kept or added.not_kept else "kept in this browser's model list"
+        said = f"Loaded {upload.name}: {added.entry.variant} on {added.entry.dataset}, {where}."
+        st.session_state[keys.UPLOAD_NOTE] = ("warning", f"{said} Not kept: {added.not_kept}.") if added.not_kept \
+            else ("success", said)
     except CheckpointError as exc:
         st.session_state[keys.UPLOAD_NOTE] = ("error", str(exc))
 
@@ -73,7 +74,7 @@ with st.sidebar:
                     help="Listed again after a reload or a server restart, in this browser only.")
         note = st.session_state.get(keys.UPLOAD_NOTE)
         if note:
-            (st.success if note[0] == "success" else st.error)(note[1])
+            {"success": st.success, "warning": st.warning}.get(note[0], st.error)(note[1])
     if st.session_state.pop(keys.MODEL_GONE, False):
         st.warning("The model you had selected is no longer on disk (its checkpoint was removed or "
                    "replaced); showing the default model instead.")

@@ -200,7 +200,7 @@ def train_batched(models: Sequence[Autoencoder], data: Dataset, settings: Sequen
                 values = dict(zip(named, values_all[j], strict=True))
                 if not (math.isfinite(values["total"]) and math.isfinite(sums_all[j][0])):
                     results[member.index] = NonFiniteLossError.at(values, epoch, where, member.settings.lr,
-                                                                  member.history)
+                                                                  member.history, member.model)
                     failed.append(j)
                 elif member.callback is not None and member.callback(TrainEvent(
                         "step", epoch, member.settings.epochs, step, steps_per_epoch, member.steps, values,

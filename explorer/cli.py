@@ -24,16 +24,18 @@ from .datasets import (
     load_dataset,
 )
 from .device import DEVICE_CHOICES, resolve_device
+from .files import check_can_write
 from .latent import METHODS, code_sample, codes_csv, project, projector_tsv
 from .metrics import Evaluation, evaluate
 from .registry import get_variant, variant_names
-from .runs import train_and_evaluate
+from .runs import checkpoint_size_estimate, train_and_evaluate
 from .sweep import Engine, LocalEngine, TrialRecord, parse_values, plan_sweep, run_sweep
 from .sweep_ray import RayUnavailableError
 from .training import NonFiniteLossError, TrainEvent, TrainSettings, default_epochs
 from .variants.base import Autoencoder
 
 USER_ERRORS = (ValueError, CheckpointError, DatasetUnavailableError, NonFiniteLossError, RayUnavailableError)
+PROJECT_SAMPLE = 2000      # `project`'s default sample of images
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -206,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "coordinates and the codes as CSV; optionally the Embedding Projector's TSV pair.")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--method", default="pca", choices=list(METHODS))
-    p.add_argument("--n", type=positive_int, default=2000, help="images in the seeded sample (default 2000)")
+    p.add_argument("--n", type=positive_int, default=None,
+                   help=f"images in the seeded sample (default {PROJECT_SAMPLE}, or all there are when fewer)")
     p.add_argument("--source", default="all", choices=["all", "test"], help="train + test, or the test split only")
     p.add_argument("--dims", type=int, default=2, choices=[2, 3])
     p.add_argument("--perplexity", type=positive_float, default=30.0)
@@ -324,6 +327,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     settings = train_settings(args, cls, data)
     epochs, batch_size = settings.epochs, settings.batch_size
     out = file_to_write(args.out, "--out", f"{args.variant}.pt")
+    check_can_write(out, checkpoint_size_estimate(args.variant, params, data.input_dim))   # before training, not after
     print(f"training {args.variant} on {data.name} ({len(data.train_x)} train / {len(data.test_x)} test) "
           f"on {device}: {epochs} epochs × batch {batch_size}, lr {args.lr:g}, seed {args.seed}; "
           f"config {config.to_dict()}", flush=True)
@@ -371,6 +375,9 @@ def _checkpoint_and_data(args: argparse.Namespace) -> tuple[Autoencoder, Dataset
     device = resolve_device(args.device)
     model = load_checkpoint(args.checkpoint, device=device)
     trained_on = model.meta.dataset if model.meta else DEFAULT_DATASET
+    if not args.dataset and trained_on not in DATASETS:     # the file names it, not the user: say so
+        raise ValueError(f"{args.checkpoint}: trained on dataset {trained_on[:40]!r}, which this version does not "
+                         f"know; give --dataset ({', '.join(DATASETS)})")
     data = load_dataset(args.dataset or trained_on, device=device, data_dir=args.data_dir)
     model.check_fits(data.name, data.input_dim, data.image_shape)
     return model, data
@@ -382,7 +389,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     for name, text in args.param:
         if name in grid:
             raise ValueError(f"--param {name} is given twice; list all its values once: {name}=V1,V2,...")
-        grid[name] = parse_values(text)
+        grid[name] = parse_values(text, name)
     if "seed" in grid and args.seed != 0:
         raise ValueError(f"--seed {args.seed} and --param seed=… both give the seed; give the seeds once, "
                          f"as --param seed={','.join(grid['seed'])}")
@@ -467,12 +474,25 @@ def folder_to_write(path: str, flag: str) -> Path:
     return folder
 
 
+def project_sample_size(asked: int | None, source: str, data: Dataset) -> int:
+    """--n checked against the images there are to sample (the default takes all there are when fewer)."""
+    there = len(data.test_x) + (len(data.train_x) if source == "all" else 0)
+    if asked is None:
+        return min(PROJECT_SAMPLE, there)
+    if asked > there:
+        split = "train and test splits" if source == "all" else "test split"
+        wider = f", or --source all for up to {there + len(data.train_x):,}" if source == "test" else ""
+        raise ValueError(f"--n {asked:,} is more than the {there:,} images in {data.name}'s {split}: give at "
+                         f"most --n {there}{wider}")
+    return asked
+
+
 def cmd_project(args: argparse.Namespace) -> int:
     out = file_to_write(args.out, "--out", "map.csv")
     folder = folder_to_write(args.projector, "--projector") if args.projector else None
     model, data = _checkpoint_and_data(args)
     started = time.perf_counter()
-    sample = code_sample(model, data, args.n, args.source, args.seed)
+    sample = code_sample(model, data, project_sample_size(args.n, args.source, data), args.source, args.seed)
     projection = project(sample.codes, args.method, args.dims, args.seed, args.perplexity)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(codes_csv(sample, data.class_names, projection.coords))

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .idx import IDX_FILES
+from .idx import IDX_FILES, IdxError, idx_shape
 
 DEFAULT_DATASET = "mnist-5k"
 # Where the download datasets live (AE_EXPLORER_DATA_DIR moves it for the app, the CLI and the workers)
@@ -134,12 +134,35 @@ def _torchvision_loader(name: str, class_name: str) -> Callable[[Path, bool], Da
         import torchvision
 
         cls = getattr(torchvision.datasets, class_name)
+        check_idx_folder(name, Path(data_dir) / cls.__name__ / "raw")
         parts = [_open_torchvision(cls, data_dir, train, download) for train in (True, False)]
         flat = [(p.data.reshape(len(p.data), -1).float() / 255.0, p.targets.long()) for p in parts]
         (train_x, train_y), (test_x, test_y) = flat
         return Dataset(name, train_x, train_y, test_x, test_y, tuple(parts[0].classes), (28, 28))
 
     return load
+
+
+def check_idx_folder(name: str, folder: Path) -> None:
+    """The IDX files torchvision would read, checked whole first, so that a truncated one is named as such
+    (with its expected and actual size), not reported as missing: DatasetUnavailableError otherwise."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    redo = f"Delete it and download again (or copy an intact one there); datasets that work offline: " \
+           f"{', '.join(offline_names())}."
+    for file in IDX_FILES:
+        if (folder / file).is_file():
+            try:
+                shapes[file] = idx_shape(folder / file)
+            except IdxError as exc:
+                raise DatasetUnavailableError(f"{folder / file}: this {name} file is {exc}, so it could not be "
+                                              f"read. {redo}") from None
+    height, width = DATASETS[name].image_shape
+    for images, labels in (IDX_FILES[:2], IDX_FILES[2:]):
+        found, named = shapes.get(images), shapes.get(labels)
+        if found is not None and named is not None and (found[1:] != (height, width) or named != found[:1]):
+            raise DatasetUnavailableError(
+                f"{folder / images}: holds {'×'.join(map(str, found))} values and {labels} "
+                f"{'×'.join(map(str, named))}, not {name}'s N×{height}×{width} images with N labels. {redo}")
 
 
 def _open_torchvision(cls: type, data_dir: Path, train: bool, download: bool) -> Any:

@@ -7,11 +7,15 @@ into 4×4 blocks, each pixel the fraction of its block that is ink."""
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 from PIL import Image
 
 INK_FLOOR = 0.05      # below this a pixel is background (canvas antialiasing, scanner noise)
+MAX_PIXELS = 16_000_000   # refused before decoding: a 741 KB PNG can say 13,000 × 13,000 (6 GB to decode);
+                          # a 12-megapixel phone photo is inside
+WORK_SIDE = 1024          # decoded larger, an image is reduced to this side first: the digit ends up 20×20
 
 
 class EmptyDrawingError(ValueError):
@@ -22,9 +26,23 @@ def ink_from_image(data: bytes) -> np.ndarray:
     """(H, W) ink in [0, 1] (1 = stroke) from an image file's bytes (PNG, JPEG, …): light strokes on
     a dark ground (as the canvas draws) or dark strokes on paper, whichever the image is."""
     try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
+        with warnings.catch_warnings():               # Pillow's own bomb warning: the check below is stricter
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))      # reads the header only: the size is known, nothing decoded
+        width, height = image.size
+    except Image.DecompressionBombError:
+        width = height = 0                            # past Pillow's own limit: larger than ours
     except Exception as exc:  # noqa: BLE001 — any unreadable file gets the same plain answer
+        raise ValueError(f"not an image this app can read ({type(exc).__name__}); use a PNG or JPEG") from None
+    if not width or width * height > MAX_PIXELS:
+        size = f"{width:,} × {height:,} pixels" if width else "over 178 megapixels"
+        raise ValueError(f"the picture is {size}, more than this app decodes ({MAX_PIXELS / 1e6:.0f} megapixels); "
+                         f"crop it to the digit or scale it down")
+    try:
+        image.draft("L", (WORK_SIDE, WORK_SIDE))    # a JPEG decodes straight to about this size (cheap)
+        image.load()
+        image.thumbnail((WORK_SIDE, WORK_SIDE))     # anything else is reduced once decoded
+    except Exception as exc:  # noqa: BLE001 — a damaged file fails only here
         raise ValueError(f"not an image this app can read ({type(exc).__name__}); use a PNG or JPEG") from None
     if image.mode in ("RGBA", "LA") or "transparency" in image.info:
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255

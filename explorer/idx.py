@@ -1,12 +1,42 @@
-"""Writing MNIST-format IDX files, for tests and benchmarks that exercise torchvision's real loader."""
+"""MNIST-format IDX files: checking one is whole before torchvision reads it, and writing them, for tests and
+benchmarks that exercise torchvision's real loader."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+VALUE_BYTES = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}    # IDX type code → bytes per value
+
+
+class IdxError(ValueError):
+    """An IDX file is not whole (truncated, padded, or not IDX at all); the message says how."""
+
+
+def idx_shape(path: Path) -> tuple[int, ...]:
+    """The array shape an IDX file's header declares, once its size is checked against it; IdxError saying
+    what is wrong (the expected and the actual size) otherwise."""
+    size = Path(path).stat().st_size
+    if size == 0:
+        raise IdxError("empty (0 bytes)")
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+        if len(magic) < 4 or magic[:2] != b"\0\0" or magic[2] not in VALUE_BYTES:
+            raise IdxError(f"not an IDX file: it starts with {magic!r}, not an IDX header (00 00 08 03 for images)")
+        header = 4 + 4 * magic[3]
+        raw = handle.read(header - 4)
+    if len(raw) < header - 4:
+        raise IdxError(f"truncated: {size:,} bytes, shorter than its own {header}-byte header")
+    shape = tuple(int.from_bytes(raw[i:i + 4], "big") for i in range(0, len(raw), 4))
+    expected = header + math.prod(shape) * VALUE_BYTES[magic[2]]
+    if size != expected:
+        how = "truncated" if size < expected else "damaged (longer than its header says)"
+        raise IdxError(f"{how}: its header declares {'×'.join(map(str, shape))} values, {expected:,} bytes, "
+                       f"but the file has {size:,}")
+    return shape
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from .datasets import Dataset
-from .training import mean_loss_terms
+from .training import mean_loss_terms, overweighted
 from .variants.base import Autoencoder, CodeKind, evaluating
 from .variants.sparse_kl import kl_divergence
 
@@ -119,7 +119,8 @@ def evaluate(model: Autoencoder, data: Dataset, split: str = "test", threshold: 
         fvu=fraction_of_variance_unexplained(x, x_hat), l2_ratio=l2_ratio(x, x_hat), mean_image_mse=mean_image_mse,
         per_class_mse=per_class_mean(errors, y, data.class_names), code=stats,
         loss_terms=mean_loss_terms(model, x), extras=extras,
-        learned_nothing_reason=why_learned_nothing(recon_mse, mean_image_mse, stats.dead_fraction, lr))
+        learned_nothing_reason=why_learned_nothing(recon_mse, mean_image_mse, stats.dead_fraction, lr,
+                                                   overweighted(model)))
 
 
 def fraction_of_variance_unexplained(x: torch.Tensor, x_hat: torch.Tensor) -> float:
@@ -141,13 +142,16 @@ def per_class_mean(values: torch.Tensor, labels: torch.Tensor, class_names: tupl
 
 
 def why_learned_nothing(recon_mse: float, mean_image_mse: float, dead_fraction: float,
-                    lr: float | None = None) -> str | None:
+                        lr: float | None = None, heavy_weight: str | None = None) -> str | None:
     """Why a model that reconstructs no better than the average training image learned nothing, and
-    what to try (a learning rate far too high saturates every unit without making the loss NaN; a
-    huge sparsity penalty kills every unit); None when it learned something."""
+    what to try (a penalty weight far above its usual range, heavy_weight, drowns the reconstruction;
+    a learning rate far too high saturates every unit without making the loss NaN; a huge sparsity
+    penalty kills every unit); None when it learned something."""
     if recon_mse < LEARNED_NOTHING * mean_image_mse:
         return None
-    if lr is not None and lr > 1e-2:
+    if heavy_weight is not None:
+        advice = f"Its penalty weight {heavy_weight} is far too large: lower it."
+    elif lr is not None and lr > 1e-2:
         advice = f"The learning rate ({lr:g}) is probably too high: try 1e-3."
     elif dead_fraction > 0.9:
         advice = "Almost every hidden unit is silent: the sparsity penalty is probably too strong."

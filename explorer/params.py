@@ -48,23 +48,44 @@ def describe_range(meta: Mapping[str, Any]) -> str:
     return "any value"
 
 
+MAX_WHOLE = 2**63      # a whole number beyond int64 is no size or count of anything here
+
+
+def _shown(value: Any) -> str:
+    """value's repr, cut short: a message quotes a crafted value without repeating all of it."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def parse_int_list(value: Any, name: str) -> tuple[int, ...]:
     """Accept 128, '256,128', '' (no hidden layer), [256, 128] → a tuple of ints."""
     if isinstance(value, bool):
         raise ValueError(f"{name} must be a list of layer sizes such as '256,128', got {value!r}")
     if isinstance(value, int):
-        return (value,)
+        return (_layer_size(value, name, value),)
     if isinstance(value, str):
         parts = [p.strip() for p in value.replace(" ", ",").split(",") if p.strip()]
         try:
-            return tuple(int(p) for p in parts)
+            return tuple(_layer_size(int(p), name, value) for p in parts)
         except ValueError:
             raise ValueError(f"{name} must be a comma-separated list of layer sizes such as "
-                             f"'256,128', got {value!r}") from None
+                             f"'256,128', got {_shown(value)}") from None
     try:
-        return tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a list of layer sizes such as '256,128', got {value!r}") from None
+        sizes = list(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a list of layer sizes such as '256,128', got {_shown(value)}") from None
+    return tuple(_layer_size(v, name, value) for v in sizes)
+
+
+def _layer_size(item: Any, name: str, value: Any) -> int:
+    """One entry of a list of layer sizes (from a file or JSON): a whole number, not a flag or a fraction."""
+    if isinstance(item, float) and item.is_integer() and abs(item) < MAX_WHOLE:
+        item = int(item)
+    if isinstance(item, str) and item.strip().lstrip("-").isdigit():
+        item = int(item)
+    if isinstance(item, int) and not isinstance(item, bool) and abs(item) < MAX_WHOLE:
+        return item
+    raise ValueError(f"{name} must be a list of whole layer sizes such as '256,128', got {_shown(value)}")
 
 
 def _coerce(value: Any, default: Any, name: str) -> Any:
@@ -77,21 +98,25 @@ def _coerce(value: Any, default: Any, name: str) -> Any:
                 return True
             if value.lower() in ("0", "false", "no", "off"):
                 return False
-            raise ValueError(f"{name} must be true or false, got {value!r}")
+            raise ValueError(f"{name} must be true or false, got {_shown(value)}")
         return bool(value)
+    if isinstance(default, (int, float)) and isinstance(value, bool):    # True is 1 to Python, not to a user
+        raise ValueError(f"{name} must be a {'whole ' * isinstance(default, int)}number, got {value!r}")
     if isinstance(default, int):
         try:
-            as_float = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a whole number, got {value!r}") from None
-        if not as_float.is_integer():
-            raise ValueError(f"{name} must be a whole number, got {value!r}")
-        return int(as_float)
+            whole = value if isinstance(value, int) else float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{name} must be a whole number, got {_shown(value)}") from None
+        if isinstance(whole, float) and not whole.is_integer():
+            raise ValueError(f"{name} must be a whole number, got {_shown(value)}")
+        if abs(whole) >= MAX_WHOLE:
+            raise ValueError(f"{name} must be a whole number below 2^63, got {_shown(value)}")
+        return int(whole)
     if isinstance(default, float):
         try:
             return float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a number, got {value!r}") from None
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{name} must be a number, got {_shown(value)}") from None
     return str(value)
 
 

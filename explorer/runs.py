@@ -47,6 +47,14 @@ def train_and_evaluate(variant: str, params: dict[str, Any], data: Dataset, sett
     return _finished(train(model, data, settings, callback=callback), data)
 
 
+def checkpoint_size_estimate(variant: str, params: dict[str, Any], input_dim: int) -> int:
+    """Bytes a checkpoint of this model takes, about (float32 weights and a margin for the history and
+    metrics): what a disk must have free before training starts."""
+    with torch.device("meta"):       # sizes only: no weights are made
+        model = build_model(variant, params, input_dim=input_dim, seed=0)
+    return 4 * sum(t.numel() for t in model.state_dict().values()) + (1 << 20)
+
+
 def _finished(result: TrainResult, data: Dataset) -> FinishedRun:
     return FinishedRun(result.model, result, evaluate(result.model, data, lr=result.settings.lr),
                        {**result.summary(), "device": str(data.device)})

@@ -369,9 +369,11 @@ def _with_tensors(sae: SAELensSAE, path: Path, cfg: Mapping[str, Any]) -> SAELen
             for name in names:
                 piece = handle.get_slice(name)
                 shape, kind = tuple(piece.get_shape()), piece.get_dtype()
-                if name in expected and shape != expected[name]:
+                # The header's shapes bound what loading allocates: every tensor's, scaling_factor's too.
+                want = expected.get(name, (sae.d_sae,))
+                if shape != want:
                     raise InteropError(f"{path}: {name} has shape {shape}; with d_in = {sae.d_in} and d_sae = "
-                                       f"{sae.d_sae} from {CFG_FILENAME} it must be {expected[name]}")
+                                       f"{sae.d_sae} from {CFG_FILENAME} it must be {want}")
                 if kind not in SAFETENSORS_FLOATS:
                     raise InteropError(f"{path}: {name} holds {kind} values; SAE weights are floating point "
                                        f"({', '.join(SAFETENSORS_FLOATS)})")

@@ -18,9 +18,10 @@ import torch
 
 from .checkpoint import CheckpointError, checkpoint_dict, read_checkpoint
 from .datasets import Dataset
-from .files import write_whole
+from .files import WriteError, check_can_write, reason, write_whole
+from .folder_lock import FolderLock
 from .registry import build_model, get_variant
-from .runs import FinishedRun, RunSpec, batch_groups, train_and_evaluate_many
+from .runs import FinishedRun, RunSpec, batch_groups, checkpoint_size_estimate, train_and_evaluate_many
 from .training import NonFiniteLossError, TrainSettings
 
 MANIFEST = "sweep.json"
@@ -35,14 +36,37 @@ STATUSES = ("pending", "running", "done", "failed", "interrupted")
 TRAINING_PARAMS = ("seed",)
 
 
-def parse_values(text: str) -> list[str]:
-    """'1e-3, 1e-2,0.1' → ['1e-3', '1e-2', '0.1']; duplicates and empties are errors."""
+def parse_values(text: str, name: str = "") -> list[str]:
+    """'1e-3, 1e-2,0.1' → ['1e-3', '1e-2', '0.1']; duplicates and empties are errors naming `name`
+    (the parameter the values are for) when given."""
     values = [v.strip() for v in text.split(",")]
-    if not values or any(v == "" for v in values):
-        raise ValueError(f"give the values as a comma-separated list such as 1e-3,1e-2,1e-1; got {text!r}")
-    if len(set(values)) != len(values):
-        raise ValueError(f"a value is repeated in {text!r}")
+    example = f"{name}=1e-3,1e-2,1e-1" if name else "1e-3,1e-2,1e-1"
+    if all(v == "" for v in values):
+        subject = f"no values given for {name}" if name else "no values given"
+        raise ValueError(f"{subject}: give them as a comma-separated list such as {example}")
+    if any(v == "" for v in values):
+        subject = f"an empty value in {name}={text}" if name else f"an empty value in {text!r}"
+        raise ValueError(f"{subject}: give the values as a comma-separated list such as {example}")
+    if repeated := next((v for i, v in enumerate(values) if v in values[:i]), None):
+        raise ValueError(f"{name + ': ' if name else ''}the value {repeated} is repeated in {text!r}; "
+                         f"give each value once")
     return values
+
+
+def sweep_title(variants: Sequence[str], grid: dict[str, list[str]]) -> str:
+    """How lists name a sweep that was not given a title: 'λ, latent sweep of sparse_l1 and topk'."""
+    return f"{', '.join(_symbol(variants, p) for p in grid)} sweep of {' and '.join(variants)}"
+
+
+def _symbol(variants: Sequence[str], param: str) -> str:
+    for variant in variants:
+        try:
+            spec = get_variant(variant).config_class.field_specs().get(param)
+        except ValueError:              # an earlier plan's variant no longer registered
+            continue
+        if spec is not None:
+            return str(spec.get("symbol") or param)
+    return param
 
 
 @dataclass(frozen=True)
@@ -82,15 +106,7 @@ class SweepPlan:
 
     def __post_init__(self) -> None:
         if not self.title:
-            params = ", ".join(self._symbol(p) for p in self.grid)
-            self.title = f"{params} sweep of {' and '.join(self.variants)}"
-
-    def _symbol(self, param: str) -> str:
-        for variant in self.variants:
-            spec = get_variant(variant).config_class.field_specs().get(param)
-            if spec is not None:
-                return str(spec.get("symbol") or param)
-        return param
+            self.title = sweep_title(self.variants, self.grid)
 
     def params_of(self, trial: Trial) -> dict[str, str]:
         return {**self.base_params, **trial.params}
@@ -105,8 +121,10 @@ def plan_sweep(variants: Sequence[str], grid: dict[str, list[str]], data: Datase
     settings may depend on the variant (its default batch size): then pass a function of its name."""
     if not variants:
         raise ValueError("give at least one variant to sweep")
-    if not grid or any(not values for values in grid.values()):
-        raise ValueError("give at least one value of each parameter to sweep over")
+    if not grid:
+        raise ValueError("give at least one parameter to sweep over, with its values")
+    if empty := next((p for p, values in grid.items() if not values), None):
+        raise ValueError(f"no values given for {empty}: give at least one, e.g. {empty}=V1,V2")
     base = {k: str(v) for k, v in (base_params or {}).items()}
     if both := sorted(set(base) & set(grid)):
         raise ValueError(f"{', '.join(both)} is both swept and held fixed; give it once")
@@ -116,6 +134,7 @@ def plan_sweep(variants: Sequence[str], grid: dict[str, list[str]], data: Datase
     if "seed" in grid:
         _seeds(grid["seed"])              # whole numbers, each once, before any model is built
     trials = []
+    made: dict[str, Trial] = {}          # what a trial trains → the first trial that trains it
     for variant in variants:
         known = [k for k in get_variant(variant).config_class.field_specs() if k != "input_dim"]
         for param in grid:
@@ -126,9 +145,23 @@ def plan_sweep(variants: Sequence[str], grid: dict[str, list[str]], data: Datase
         for values in itertools.product(*grid.values()):
             swept = tuple(zip(grid, values, strict=True))
             trial = Trial(variant, swept, _trained_as_swept(trained_with, swept))
-            build_model(variant, {**base, **trial.params}, input_dim=data.input_dim, seed=trial.settings.seed)
+            model = build_model(variant, {**base, **trial.params}, input_dim=data.input_dim, seed=trial.settings.seed)
+            # Values equal once parsed (k=4 and 4.0, lam=1e-3 and 0.001) would train one model twice.
+            trains = json.dumps([variant, model.config.to_dict(), asdict(trial.settings)], sort_keys=True)
+            if (same := made.setdefault(trains, trial)) is not trial:
+                raise ValueError(_same_model(same, trial))
             trials.append(trial)
     return SweepPlan(list(variants), {k: list(v) for k, v in grid.items()}, base, data.name, trials, title)
+
+
+def _same_model(first: Trial, again: Trial) -> str:
+    """The one-line refusal of two trials that would train the same model, naming the parameter."""
+    differ = [(p, a, b) for (p, a), (_, b) in zip(first.swept, again.swept, strict=True) if a != b]
+    if not differ:
+        return f"{first.name} is listed twice; give each value once"
+    param, a, b = differ[0]
+    return (f"{param}={a} and {param}={b} are the same value of {param} ({first.name} and {again.name} would "
+            f"train the same model); give each value once")
 
 
 def _seeds(values: Sequence[str]) -> list[int]:
@@ -165,6 +198,8 @@ class TrialRecord:
     seconds: float | None = None          # training time
     reused: bool = False                  # finished by an earlier run of the sweep
     metrics: dict[str, Any] = field(default_factory=dict)     # the SUMMARY_KEYS of its evaluation
+    dataset: str | None = None            # what it trained on, and the parameters held fixed: a folder may
+    base_params: dict[str, str] = field(default_factory=dict)   # hold the trials of several plans
 
     @property
     def finished(self) -> bool:
@@ -183,15 +218,31 @@ class TrialOutcome:
     error: str | None = None
 
 
+class SweepConflictError(ValueError):
+    """A trial of the plan would replace a checkpoint in the folder that was made with other settings."""
+
+
 class SweepManifest:
     """sweep.json: the plan and every trial's record, rewritten whole (atomically) at each change;
-    safe to update from several threads."""
+    safe to update from several threads. It keeps every trial an earlier plan ran in the folder: a
+    changed plan adds trials to it, never drops one."""
 
     def __init__(self, folder: Path, plan: SweepPlan, engine: str):
         self.folder, self.plan, self.engine = folder, plan, engine
-        self.records = {t.name: TrialRecord(t.name, t.variant, t.swept_values, asdict(t.settings))
+        self.records = {t.name: TrialRecord(t.name, t.variant, t.swept_values, asdict(t.settings),
+                                            dataset=plan.dataset, base_params=dict(plan.base_params))
                         for t in plan.trials}
-        self.created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        earlier = _earlier_manifest(folder)
+        self.earlier = {t["name"]: {"dataset": earlier.get("dataset"), "base_params": earlier.get("base_params", {}),
+                                    **t} for t in earlier.get("trials", [])}
+        self.variants = list(dict.fromkeys([*earlier.get("variants", []), *plan.variants]))
+        self.grid = {param: list(values) for param, values in earlier.get("grid", {}).items()}
+        for param, values in plan.grid.items():
+            self.grid[param] = list(dict.fromkeys([*self.grid.get(param, []), *values]))
+        merged = any(name not in self.records for name in self.earlier)
+        given = plan.title != sweep_title(plan.variants, plan.grid)
+        self.title = sweep_title(self.variants, self.grid) if merged and not given else plan.title
+        self.created = earlier.get("created") or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self._lock = threading.Lock()
 
     @property
@@ -206,12 +257,34 @@ class SweepManifest:
             self._write()
             return record
 
+    def _config(self, trial: Trial, input_dim: int) -> dict[str, Any]:
+        return build_model(trial.variant, self.plan.params_of(trial), input_dim=input_dim,
+                           seed=trial.settings.seed).config.to_dict()
+
+    def refuse_replacing(self, input_dim: int) -> None:
+        """SweepConflictError naming the first trial whose checkpoint in the folder was made with other
+        settings (model, dataset or training): a sweep never replaces one. Called before anything trains."""
+        for trial in self.plan.trials:
+            path = self.folder / f"{trial.name}.pt"
+            if not path.exists():
+                continue
+            try:
+                payload = read_checkpoint(path)
+            except CheckpointError as exc:
+                raise SweepConflictError(f"{exc} It has the name of trial {trial.name} of this sweep: move it out "
+                                         f"of {self.folder}, or sweep into another folder (another --out)") from None
+            if differ := differences(payload, self._config(trial, input_dim), self.plan.dataset, trial.settings):
+                made = " and ".join(f"{name}={_shown(theirs)}" for name, theirs, _ in differ)
+                asked = " and ".join(f"{name}={_shown(ours)}" for name, _, ours in differ)
+                raise SweepConflictError(
+                    f"trial {trial.name} in {self.folder} was trained with {made}, this sweep asks {asked}: sweep "
+                    f"into another folder (another --out) to keep both, or move {path.name} away to retrain it")
+
     def reuse_finished(self, trial: Trial, input_dim: int) -> TrialRecord | None:
         """Mark the trial done from its checkpoint in the folder, if one was made with exactly its
         settings by an earlier run (before a Ctrl-C, a Stop or a restart); its record, or None."""
-        config = build_model(trial.variant, self.plan.params_of(trial), input_dim=input_dim,
-                             seed=trial.settings.seed).config.to_dict()
-        payload = reusable(self.folder / f"{trial.name}.pt", config, self.plan.dataset, trial.settings)
+        payload = reusable(self.folder / f"{trial.name}.pt", self._config(trial, input_dim), self.plan.dataset,
+                           trial.settings)
         if payload is None:
             return None
         record = self.records[trial.name]
@@ -220,10 +293,14 @@ class SweepManifest:
         return record
 
     def to_dict(self) -> dict[str, Any]:
+        """The folder's manifest: every trial of earlier plans in their order (this plan's records in place
+        of theirs), then this plan's new ones; dataset, base_params and engine those of this plan."""
         p = self.plan
-        return {"format": FORMAT, "title": p.title, "variants": p.variants, "grid": p.grid,
+        names = [*self.earlier, *(name for name in self.records if name not in self.earlier)]
+        trials = [asdict(self.records[n]) if n in self.records else self.earlier[n] for n in names]
+        return {"format": FORMAT, "title": self.title, "variants": self.variants, "grid": self.grid,
                 "dataset": p.dataset, "base_params": p.base_params, "engine": self.engine,
-                "created": self.created, "trials": [asdict(r) for r in self.records.values()]}
+                "created": self.created, "trials": trials}
 
     def write(self) -> None:
         with self._lock:
@@ -261,6 +338,33 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
             "dataset": summary.get("dataset"), "base_params": summary.get("base_params", {}), "trials": trials}
 
 
+def _earlier_manifest(folder: Path) -> dict[str, Any]:
+    """The folder's sweep.json as read_manifest gives it ({} if there is none); ValueError if unreadable,
+    as rewriting it would lose the trials it lists."""
+    if not (folder / MANIFEST).exists():
+        return {}
+    try:
+        return read_manifest(folder)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; move it away, or sweep into another folder (another --out): a sweep here "
+                         f"would rewrite it and lose the trials it lists") from None
+
+
+def differences(payload: dict, config: dict, dataset: str, settings: TrainSettings) -> list[tuple[str, Any, Any]]:
+    """(name, the checkpoint's value, the asked-for value) for each way a checkpoint was made otherwise
+    than asked: its dataset, a model parameter, a training setting."""
+    train_info = payload.get("train", {})
+    made = payload.get("config", {})
+    pairs = [("dataset", payload.get("dataset"), dataset),
+             *((key, made.get(key), config.get(key)) for key in dict.fromkeys([*made, *config])),
+             *((key, train_info.get(key), value) for key, value in asdict(settings).items())]
+    return [(name, theirs, ours) for name, theirs, ours in pairs if theirs != ours]
+
+
+def _shown(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 def reusable(path: Path, config: dict, dataset: str, settings: TrainSettings) -> dict | None:
     """The checkpoint's payload if it was made with exactly this config, dataset and training, and
     trained to the end (not stopped early)."""
@@ -270,12 +374,8 @@ def reusable(path: Path, config: dict, dataset: str, settings: TrainSettings) ->
         payload = read_checkpoint(path)
     except CheckpointError:
         return None
-    train_info = payload.get("train", {})
-    same_training = all(train_info.get(k) == v for k, v in asdict(settings).items())
-    finished = not train_info.get("stopped_early", False)
-    if payload["config"] == config and payload["dataset"] == dataset and same_training and finished:
-        return payload
-    return None
+    finished = not payload.get("train", {}).get("stopped_early", False)
+    return payload if finished and not differences(payload, config, dataset, settings) else None
 
 
 def summary_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -350,11 +450,27 @@ def run_sweep(plan: SweepPlan, out_dir: str | os.PathLike, data: Dataset, engine
     settings is reused), writing each checkpoint atomically and sweep.json at every change.
 
     Ctrl-C (KeyboardInterrupt) marks the unfinished trials interrupted, writes sweep.json and re-raises:
-    running the same sweep again trains only those."""
+    running the same sweep again trains only those.
+
+    Nothing is lost: before anything trains, a sweep is refused (ValueError) while another one runs in
+    out_dir (FolderBusyError) or when it would replace a checkpoint made with other settings
+    (SweepConflictError); sweep.json keeps the trials of every earlier plan run there."""
     engine = engine or LocalEngine()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    need = sum(checkpoint_size_estimate(t.variant, plan.params_of(t), data.input_dim) for t in plan.trials)
+    check_can_write(out / "sweep.json", need)           # a full or read-only disk is said before, not after
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"could not make the folder {out}: {reason(exc, out)}") from None
+    with FolderLock(out):
+        return _run_locked(plan, out, data, engine, on_event)
+
+
+def _run_locked(plan: SweepPlan, out: Path, data: Dataset, engine: Engine,
+                on_event: SweepEvent | None) -> SweepManifest:
     manifest = SweepManifest(out, plan, engine.name)
+    manifest.refuse_replacing(data.input_dim)
     position = {t.name: i for i, t in enumerate(plan.trials)}
 
     def tell(record: TrialRecord) -> None:
@@ -377,7 +493,11 @@ def run_sweep(plan: SweepPlan, out_dir: str | os.PathLike, data: Dataset, engine
             tell(manifest.update(outcome.name, status="failed", message=outcome.error))
             return
         blob = outcome.checkpoint
-        path = write_whole(out / f"{outcome.name}.pt", lambda handle: handle.write(blob), exclusive=False)
+        try:
+            path = write_whole(out / f"{outcome.name}.pt", lambda handle: handle.write(blob), exclusive=False)
+        except OSError as exc:           # files.WriteError (the disk filled up meanwhile…): this trial failed
+            tell(manifest.update(outcome.name, status="failed", message=f"trained, but {exc}"))
+            return
         tell(manifest.update(outcome.name, status="done", message=None, checkpoint=path.name,
                              seconds=outcome.seconds, metrics=outcome.metrics, reused=False))
 

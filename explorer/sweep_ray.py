@@ -1,10 +1,13 @@
 """The Ray engine for sweeps: each trial a Ray task, retried when its worker process dies, on a local
-cluster bound to 127.0.0.1 (started for the run) or on an existing cluster (--address).
+cluster bound to 127.0.0.1 (started for the run, and stopped with it even when the driver is killed) or on
+an existing cluster (--address).
 
 Ray is optional: it is imported only when this engine runs (pip install "ae-explorer[ray]")."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +18,7 @@ from .datasets import Dataset, DatasetUnavailableError, load_dataset
 from .sweep import SweepPlan, Trial, TrialOutcome, run_trials, trial_batches
 
 PACKAGE_DIR = Path(__file__).resolve().parent        # explorer/, shipped to an existing cluster's workers
+REAPER = PACKAGE_DIR / "ray_reaper.py"               # run by path: it needs neither the package nor torch
 
 
 class RayUnavailableError(RuntimeError):
@@ -76,24 +80,50 @@ def share_out(groups: list[list[Trial]], slots: int) -> list[list[Trial]]:
     return tasks
 
 
-def connect(ray: ModuleType, options: RayOptions) -> bool:
+@dataclass(frozen=True)
+class Connection:
+    """What connect started: Ray in this process (shut it down after), and the local cluster's session
+    folder when it started one (None when it joined an existing cluster, which is not ours to stop)."""
+
+    session_dir: str | None
+
+
+def connect(ray: ModuleType, options: RayOptions) -> Connection | None:
     """Join options.address, or start a local cluster sized to this machine and bound to loopback;
-    True if this call started Ray (and so should shut it down)."""
+    None if Ray was running in this process already (then it is not this call's to shut down)."""
     if ray.is_initialized():
-        return False
+        return None
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")        # never phone home from a sweep
     if options.address:
         # The workers of another machine import this package from the copy shipped with the job.
         ray.init(address=options.address, runtime_env={"py_modules": [str(PACKAGE_DIR)]}, log_to_driver=False)
-        return True
+        return Connection(None)
     # Workers of the local cluster inherit this environment: make the package importable from any cwd.
     root = str(PACKAGE_DIR.parent)
     paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
     if root not in paths:
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, *paths]))
-    ray.init(num_cpus=os.cpu_count() or 1, _node_ip_address="127.0.0.1", include_dashboard=False,
-             log_to_driver=False)
-    return True
+    context = ray.init(num_cpus=os.cpu_count() or 1, _node_ip_address="127.0.0.1", include_dashboard=False,
+                       log_to_driver=False)
+    return Connection(context.address_info["session_dir"])
+
+
+def start_reaper(ray: ModuleType, session_dir: str) -> subprocess.Popen[bytes]:
+    """A child that stops the local cluster's processes once this driver is gone, however it ends (see
+    ray_reaper); in a session of its own, so that a Ctrl-C or a kill of this process group spares it."""
+    ray_dir = os.path.dirname(os.path.abspath(str(ray.__file__)))      # as Ray names its own programs
+    return subprocess.Popen([sys.executable, str(REAPER), session_dir, ray_dir], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def stop_reaper(reaper: subprocess.Popen[bytes]) -> None:
+    """After ray.shutdown(): let the reaper check that nothing of the cluster is left, and wait for it."""
+    assert reaper.stdin is not None
+    reaper.stdin.close()
+    try:
+        reaper.wait(timeout=90)
+    except subprocess.TimeoutExpired:        # it goes on by itself, and ends within its own bound
+        pass
 
 
 class RayEngine:
@@ -114,8 +144,11 @@ class RayEngine:
             return
         opts = self.options
         ray = import_ray(local=opts.address is None)
-        started_here = connect(ray, opts)
+        connection = connect(ray, opts)
+        reaper = None
         try:
+            if connection is not None and connection.session_dir is not None:
+                reaper = start_reaper(ray, connection.session_dir)
             gpus = ray.cluster_resources().get("GPU", 0)
             if opts.gpus_per_trial > gpus:
                 raise RayUnavailableError(f"each trial asks for {opts.gpus_per_trial:g} GPU but the cluster has "
@@ -148,8 +181,10 @@ class RayEngine:
                     ray.cancel(ref, force=True)
                 raise
         finally:
-            if started_here:
+            if connection is not None:
                 ray.shutdown()
+            if reaper is not None:
+                stop_reaper(reaper)
 
 
 def _why(exc: Exception, retries: int) -> str:

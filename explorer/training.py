@@ -28,11 +28,73 @@ class NonFiniteLossError(RuntimeError):
         self.history = history
 
     @classmethod
-    def at(cls, terms: dict[str, float], epoch: int, where: str, lr: float, history: dict) -> NonFiniteLossError:
-        """The error for a loss that blew up at epoch `epoch`, `where` ('step 3'), naming the terms then."""
-        return cls(f"The loss became {terms['total']} at epoch {epoch}, {where} "
-                   f"({', '.join(f'{k}={v:.4g}' for k, v in terms.items())}). The learning rate "
-                   f"({lr:g}) is probably too high: try 1e-3 or lower. Nothing was saved.", history)
+    def at(cls, terms: dict[str, float], epoch: int, where: str, lr: float, history: dict,
+           model: Autoencoder | None = None) -> NonFiniteLossError:
+        """The error for a loss that blew up at epoch `epoch`, `where` ('step 3'), naming the terms then and
+        what to blame: a penalty weight that makes its term too large to add up (given the model), else the
+        learning rate."""
+        total = terms["total"]
+        became = f"became {total}" if not math.isfinite(total) else "overflowed"     # finite per batch, not summed
+        cause = _blamed_weight(model, terms) if model is not None else None
+        if cause is None:
+            blown = _blown_term(model, terms) if model is not None else ""
+            cause = f"{blown}The learning rate ({lr:g}) is probably too high: try 1e-3 or lower."
+        return cls(f"The loss {became} at epoch {epoch}, {where} "
+                   f"({', '.join(f'{k}={v:.4g}' for k, v in terms.items())}). {cause} Nothing was saved.", history)
+
+
+# A weighted penalty this large cannot be summed over an epoch in float32 (max 3.4e38); no useful weight gets
+# near it (the penalties' weights span about 1e-5 to 10), so it is the weight's doing, not the learning rate's.
+OVERFLOWING_TERM = 1e30
+FAR_ABOVE_RANGE = 1e3     # a weight this many times its suggested range's top is far too large
+
+
+def weight_phrase(model: Autoencoder, weight: str) -> tuple[str, bool]:
+    """('lam = 1e+38 (its usual range is 1e-05 to 0.01)', whether far above that range) for a penalty weight."""
+    value = float(getattr(model.config, weight))
+    spec = model.config_class.field_specs().get(weight, {})
+    low, high = spec.get("ui_low"), spec.get("ui_high")
+    usual = f" (its usual range is {low:g} to {high:g})" if low is not None and high is not None else ""
+    return f"{weight} = {value:g}{usual}", high is not None and value > FAR_ABOVE_RANGE * high
+
+
+def overweighted(model: Autoencoder) -> str | None:
+    """'lam = 1e+30 (its usual range is 1e-05 to 0.01)' for the first penalty weight far above its usual
+    range (what a model that learned nothing should blame before its learning rate), else None."""
+    for term in model.penalty_terms:
+        if term.weight is not None:
+            phrase, far_above = weight_phrase(model, term.weight)
+            if far_above:
+                return phrase
+    return None
+
+
+def _blamed_weight(model: Autoencoder, terms: dict[str, float]) -> str | None:
+    """The sentence blaming a penalty's weight, when one made the loss non-finite: its weighted term is too
+    large to add up, or its term went non-finite with a weight far above its usual range."""
+    for term in model.penalty_terms:
+        value = terms.get(term.name)
+        if term.weight is None or value is None:
+            continue
+        weighted = model.penalty_weights()[term.name] * value
+        phrase, far_above = weight_phrase(model, term.weight)
+        if math.isfinite(value) and not (math.isfinite(weighted) and abs(weighted) < OVERFLOWING_TERM):
+            return (f"The {term.title} penalty ({term.name} = {value:.4g}) times its weight {phrase} is "
+                    f"{weighted:.3g}, too large to add up: lower {term.weight}.")
+        if not math.isfinite(value) and far_above:
+            return (f"The {term.title} penalty ({term.name}) became {value}, weighted by {phrase}: lower "
+                    f"{term.weight}.")
+    return None
+
+
+def _blown_term(model: Autoencoder, terms: dict[str, float]) -> str:
+    """'The KL penalty (kl, weighted by beta = 1 …) became nan. ' for the first penalty that went non-finite."""
+    for term in model.penalty_terms:
+        value = terms.get(term.name)
+        if value is not None and not math.isfinite(value):
+            weighted_by = f", weighted by {weight_phrase(model, term.weight)[0]}" if term.weight else ""
+            return f"The {term.title} penalty ({term.name}{weighted_by}) became {value}. "
+    return ""
 
 
 @dataclass
@@ -177,7 +239,7 @@ def train(model: Autoencoder, data: Dataset, settings: TrainSettings,
             summed = dict(zip(terms, both[len(terms):], strict=True))
             if not (math.isfinite(values["total"]) and math.isfinite(summed["total"])):
                 where = f"step {step}" if step - last_check == 1 else f"steps {last_check + 1}–{step}"
-                raise NonFiniteLossError.at(values, epoch, where, settings.lr, history)
+                raise NonFiniteLossError.at(values, epoch, where, settings.lr, history, model)
             last_check = step
             if callback is not None and callback(TrainEvent("step", epoch, start_epoch + settings.epochs,
                                                             step, steps_per_epoch, global_step, values,

@@ -73,9 +73,10 @@ with left:
             settings = TrainSettings(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), seed=int(seed))
             preview = pick_indices(data.test_y, PREVIEW_COUNT, seed=0).tolist()
             browser = identity.browser_id()
-            st.session_state[keys.TRAIN_JOB] = TrainingJob(
-                variant_name, params, data, settings, preview,
-                store_path=store.new_trained_path(browser, variant_name), prune_browser=browser).start()
+            path = store.new_trained_path(browser, variant_name)     # kept there when it ends, and as it goes:
+            st.session_state[keys.TRAIN_JOB] = TrainingJob(            # a killed worker or server loses little
+                variant_name, params, data, settings, preview, store_path=path, keep_path=store.keep_path_for(path),
+                prune_browser=browser).start()
             st.rerun()
         except ValueError as exc:
             st.error(f"Cannot train with these settings: {exc}", icon=":material/warning:")
@@ -99,15 +100,13 @@ with right:
             progress_slot.progress(0.0, text="Queued: another training run is using the CPU; this one starts "
                                              "when it ends.")
             return
+        epoch, history = job.snapshot()
         loss_now = f" · loss {job.step_terms.get('total', float('nan')):.4g}" if job.step_terms else ""
         others = job.together - 1
         together = f" · trained with {others} other run{'s' * (others > 1)} of this shape at once" if others else ""
         progress_slot.progress(min(job.fraction, 1.0),
-                               text=f"{job.variant} on {job.data.name}: epoch {job.epoch}/{job.settings.epochs} · "
+                               text=f"{job.variant} on {job.data.name}: epoch {epoch}/{job.settings.epochs} · "
                                     f"{job.elapsed:.1f} s{loss_now}{together}")
-        history = {"epoch": list(job.history["epoch"]),
-                   "train": {k: list(v) for k, v in job.history["train"].items()},
-                   "test": {k: list(v) for k, v in job.history["test"].items()}}
         variant_class = get_variant(job.variant)
         shown = tuple(t.name for t in variant_class.charted_terms())
         curves_slot.plotly_chart(loss_curves(history, variant_class.term_titles(), only=shown), config=PLOTLY_CONFIG,
@@ -143,9 +142,12 @@ with right:
     if st.session_state.get(keys.TRAIN_LISTED) != job.key:   # once: the sidebar above was drawn before it ended
         st.session_state[keys.TRAIN_LISTED] = job.key
         st.rerun()
+    if job.interrupted:
+        st.warning(job.interrupted, icon=":material/warning:")
     verb = "Stopped early" if job.status == "stopped" else "Finished"
-    st.success(f"{verb} after {len(job.history['epoch'])} epochs in {job.elapsed:.1f} s "
-               f"({summary['samples_per_second']:,.0f} images/s). Test MSE {metrics.recon_mse:.4f}, "
+    speed = f" ({summary['samples_per_second']:,.0f} images/s)" if "samples_per_second" in summary else ""
+    st.success(f"{verb} after {len(job.history['epoch'])} epochs in {job.elapsed:.1f} s{speed}. "
+               f"Test MSE {metrics.recon_mse:.4f}, "
                f"variance explained {metrics.explained_variance:.1%}, mean L0 {metrics.code.mean_l0:.1f}, "
                f"dead units {metrics.code.dead_fraction:.0%}.", icon=":material/check_circle:")
     if metrics.learned_nothing_reason:

@@ -44,7 +44,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(env: dict | None = None, timeout: float = 60.0, root: Path = ROOT, launcher: bool = False):
+def streamlit_server(env: dict | None = None, timeout: float = 180.0, root: Path = ROOT, launcher: bool = False):
     """`streamlit run streamlit_app.py` in `root` on a free loopback port — or, with launcher, the app's
     own launcher (explorer.app.launch, what scripts/app.sh runs) — offline unless env says otherwise;
     yields (base URL, seconds to healthy, the process)."""
@@ -106,7 +106,7 @@ def settled(probe: dict, quiet: float) -> bool:
     return not probe["busy"] and probe["now"] - probe["last"] >= quiet * 1000
 
 
-def wait_until_rendered(page, timeout: float = 60.0, quiet: float = 1.5) -> float:
+def wait_until_rendered(page, timeout: float = 120.0, quiet: float = 1.5) -> float:
     """Wait until Streamlit's running indicator is gone and the page stops changing.
 
     Before the script's first run the frame is empty (or shows the pages/ folder's default

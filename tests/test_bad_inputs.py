@@ -176,15 +176,15 @@ VALUE_CASES = [
     (["train", "--variant", "ae", "--param", "latent_dim=1000000000"], 1,
      "this network would have 258,000 million weights"),
     (["train", "--variant", "ae", "--dataset", "digits", "--param", "hidden=100000000"], 1,
-     "the limit is 100 million: use a smaller latent_dim or hidden layers"),
+     "the limit is 50 million: use a smaller latent_dim or hidden layers"),
     (["train", "--variant", "topk", "--param", "k=65"], 1, "k must be at most latent_dim (64)"),
     (["train", "--variant", "jumprelu", "--param", "bandwidth=0"], 1, "bandwidth must be > 0; got 0"),
     (["train", "--variant", "ae", "--param", "hidden=128,-4"], 1, "hidden must be >= 1; got -4"),
     (["train", "--variant", "ae", "--param", "latent_dim"], 2, "expected NAME=VALUE, got 'latent_dim'"),
     # empty and repeated lists
-    (["sweep", "--variant", "topk", "--param", "k="], 1, "give the values as a comma-separated list"),
+    (["sweep", "--variant", "topk", "--param", "k="], 1, "no values given for k: give them as a comma-separated list"),
     (["sweep", "--variant", "topk", "--param", "k=5,,10"], 1, "give the values as a comma-separated list"),
-    (["sweep", "--variant", "topk", "--param", "k=5,5"], 1, "a value is repeated in '5,5'"),
+    (["sweep", "--variant", "topk", "--param", "k=5,5"], 1, "the value 5 is repeated in '5,5'; give each value once"),
     (["evaluate", "--checkpoint", str(GOOD), "--split", "validation"], 2, "argument --split: invalid choice"),
 ]
 
@@ -307,7 +307,7 @@ def _api_cases(tmp_path, digits):
         (lambda: evaluate(small, digits, split="validation"), ValueError, "split must be 'train' or 'test'"),
         (lambda: evaluate(build_model("ae", input_dim=784), digits), ValueError, "reads 784-pixel images"),
         (lambda: plan_sweep(["ae"], {"latent_dim": []}, digits, TrainSettings(epochs=1)), ValueError,
-         "give at least one value of each parameter"),
+         "no values given for latent_dim: give at least one"),
         (lambda: code_sample(small, digits, n=0), ValueError, "a sample needs at least one image"),
         (lambda: project(np.zeros((50, 4)), "tsne", perplexity=5), ValueError, "all 50 codes are identical"),
         (lambda: project(np.zeros((50, 4)), "pca", dims=5), ValueError, "dims must be 2 or 3"),

@@ -89,7 +89,7 @@ def test_training_live_in_the_browser(server, browser):
         page.screenshot(path=str(SHOTS / "train-live.png"), full_page=True)
         page.get_by_text("Finished after 20 epochs").wait_for(timeout=600_000)
         elapsed = time.perf_counter() - started
-        wait_until_rendered(page, timeout=30)
+        wait_until_rendered(page, timeout=120)
         full_screenshot(page, str(SHOTS / "train-finished.png"))
         with open(ROOT / "artifacts" / "timings.txt", "a") as log:
             log.write(f"train page, ae on mnist-5k, 20 epochs, click to finished: {elapsed:.1f} s\n")
@@ -99,7 +99,7 @@ def test_training_live_in_the_browser(server, browser):
         sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
         assert "Active model" in sidebar and "Dataset" in sidebar   # the shared sidebar survived
         page.get_by_role("button", name="Make active").click()
-        wait_until_rendered(page, timeout=30)
+        wait_until_rendered(page, timeout=120)
         active = page.get_by_role("combobox", name="Active model").input_value()
         assert active.startswith("ae · mnist-5k · trained")
         assert page.locator('[data-testid="stException"]').count() == 0
@@ -120,14 +120,14 @@ def test_uploads_bad_then_good_checkpoint(server, browser, tmp_path):
         wait_until_rendered(page, timeout=90)
         page.get_by_text("Upload a checkpoint (.pt)").click()
         page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(bad))
-        page.get_by_text("lecture-notes.pt: not a PyTorch checkpoint at all").wait_for(timeout=30_000)
-        wait_until_rendered(page, timeout=30)
+        page.get_by_text("lecture-notes.pt: not a PyTorch checkpoint at all").wait_for(timeout=120_000)
+        wait_until_rendered(page, timeout=120)
         assert page.locator('[data-testid="stException"]').count() == 0
         assert "Autoencoder Explorer" in page.locator("h1").first.inner_text()   # still usable
         page.screenshot(path=str(SHOTS / "upload-error.png"), full_page=True)
         page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(good))
-        page.get_by_text("Loaded my-vae.pt: vae on mnist-5k, for this tab.").wait_for(timeout=30_000)
-        wait_until_rendered(page, timeout=30)
+        page.get_by_text("Loaded my-vae.pt: vae on mnist-5k, for this tab.").wait_for(timeout=120_000)
+        wait_until_rendered(page, timeout=120)
         active = page.get_by_role("combobox", name="Active model").input_value()
         assert active == "my-vae.pt (vae) · mnist-5k · uploaded"
         assert page.locator('[data-testid="stException"]').count() == 0
@@ -181,11 +181,11 @@ def test_two_students_never_see_each_others_upload_or_settings(server, browser, 
         default_model, default_dataset = sidebar_choice(alice, "Active model"), sidebar_choice(alice, "Dataset")
         alice.get_by_text("Upload a checkpoint (.pt)").click()
         alice.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(mine))
-        alice.get_by_text("Loaded alices-model.pt: vae on mnist-5k, for this tab.").wait_for(timeout=30_000)
-        wait_until_rendered(alice, timeout=30)
+        alice.get_by_text("Loaded alices-model.pt: vae on mnist-5k, for this tab.").wait_for(timeout=120_000)
+        wait_until_rendered(alice, timeout=120)
         alice.get_by_role("combobox", name="Dataset").click()
         alice.get_by_role("option", name="digits").click()
-        wait_until_rendered(alice, timeout=60)
+        wait_until_rendered(alice, timeout=180)
         assert sidebar_choice(alice, "Dataset") == "digits"
 
         bob.reload(wait_until="domcontentloaded")      # B's next run, after all of A's changes
@@ -222,8 +222,8 @@ def test_lasso_selection_on_the_latent_map_shows_images(server, browser):
         page.goto(f"{server}/latent", wait_until="domcontentloaded")
         wait_until_rendered(page, timeout=90)
         lasso_square(page, ".js-plotly-plot .nsewdrag", 120)
-        page.get_by_text("selected", exact=False).first.wait_for(timeout=30_000)
-        wait_until_rendered(page, timeout=30)
+        page.get_by_text("selected", exact=False).first.wait_for(timeout=120_000)
+        wait_until_rendered(page, timeout=120)
         full_screenshot(page, str(SHOTS / "latent-selection.png"))
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.get_by_text("Nothing selected yet").count() == 0
@@ -290,8 +290,8 @@ def test_each_activations_view_opens_from_its_button(server, browser):
         assert page.locator(".js-plotly-plot").count() == 1                 # a first visit: one chart
         for view, (label, selector) in views.items():
             page.get_by_role("radio", name=label, exact=True).click()
-            page.locator(selector).first.wait_for(timeout=60_000)
-            wait_until_rendered(page, timeout=60)
+            page.locator(selector).first.wait_for(timeout=180_000)
+            wait_until_rendered(page, timeout=180)
             assert page.locator('[data-testid="stException"]').count() == 0, label
             assert page.locator(selector).count() >= 1, label
             assert f"view={view}" in page.url, label
@@ -316,22 +316,22 @@ def draw_a_seven(page) -> None:
 def test_a_drawn_digit_goes_through_the_model_and_onto_the_map(server, browser):
     with fresh_visit(browser, f"{server}/latent?model=denoising") as page:
         page.get_by_text("Open the drawing pad").click()                  # the pad opens on request
-        page.get_by_text("Draw a digit on the black square").wait_for(timeout=30_000)
-        wait_until_rendered(page, timeout=60)
+        page.get_by_text("Draw a digit on the black square").wait_for(timeout=120_000)
+        wait_until_rendered(page, timeout=180)
         draw_a_seven(page)
-        page.get_by_text("Your digit (drawn below) is placed exactly, on the PCA axes").wait_for(timeout=30_000)
-        wait_until_rendered(page, timeout=60)
+        page.get_by_text("Your digit (drawn below) is placed exactly, on the PCA axes").wait_for(timeout=120_000)
+        wait_until_rendered(page, timeout=180)
         nearest = page.get_by_text("Its nearest training images in code space").inner_text()
         classes = nearest.split(":", 1)[1].split("(")[0].split(",")
         assert sum(c.strip() == "7" for c in classes) >= 5, nearest            # it reads as a seven
         assert page.get_by_text("Its code:").count() >= 1
         full_screenshot(page, str(SHOTS / "draw-latent.png"))
         page.locator('[data-testid="stSidebarNav"] a', has_text="Reconstructions").click()   # it follows along
-        page.get_by_role("heading", name="Reconstructions").wait_for(timeout=60_000)
+        page.get_by_role("heading", name="Reconstructions").wait_for(timeout=180_000)
         wait_until_rendered(page, timeout=90)
         assert page.get_by_text("with the noise set above · reconstructed").count() == 1   # the denoiser's noise
         page.locator(".sketch button.clear").click()
-        page.get_by_text("Draw a digit on the black square").wait_for(timeout=30_000)
+        page.get_by_text("Draw a digit on the black square").wait_for(timeout=120_000)
         assert page.locator('[data-testid="stException"]').count() == 0
 
 
@@ -346,12 +346,12 @@ def test_the_latent_map_shows_the_image_under_the_cursor(server, browser):
         page.mouse.move(where["x"] - 40, where["y"] - 40)
         page.mouse.move(where["x"], where["y"], steps=5)
         tip = page.locator(".hover-image")
-        tip.wait_for(state="visible", timeout=10_000)
+        tip.wait_for(state="visible", timeout=60_000)
         cols = 45                                                  # ceil(sqrt(2000)): the sheet's columns
         expected = f"-{where['row'] % cols * 84}px -{where['row'] // cols * 84}px"
         # The pointer passed other points on its way: wait for the hover on the point it stopped at.
         page.wait_for_function("""([tip, expected]) => [expected, expected.replaceAll('-0px', '0px')].includes(
-            tip.style.backgroundPosition)""", arg=[tip.element_handle(), expected], timeout=10_000)
+            tip.style.backgroundPosition)""", arg=[tip.element_handle(), expected], timeout=60_000)
         style = tip.evaluate("e => ({image: e.style.backgroundImage, position: e.style.backgroundPosition,"
                              " width: e.style.width})")
         assert style["image"].startswith(f'url("{server}/media/') and style["width"] == "84px"
@@ -362,7 +362,7 @@ def test_the_latent_map_shows_the_image_under_the_cursor(server, browser):
         assert sheet == [45 * 28, 45 * 28]
         page.screenshot(path=str(SHOTS / "latent-hover.png"))
         page.mouse.move(5, 5)
-        tip.wait_for(state="hidden", timeout=10_000)
+        tip.wait_for(state="hidden", timeout=60_000)
 
 
 def test_the_latent_exports_are_written_when_clicked(server, browser):
@@ -373,7 +373,7 @@ def test_the_latent_exports_are_written_when_clicked(server, browser):
         assert sent == 0, "an export came with the page"
         files = {}
         for label in ("Codes + map (CSV)", "vectors.tsv", "metadata.tsv"):
-            with page.expect_download(timeout=60_000) as download:
+            with page.expect_download(timeout=180_000) as download:
                 page.get_by_role("button", name=label).click()
             files[label] = Path(download.value.path()).read_text().splitlines()
         assert files["Codes + map (CSV)"][0].startswith("split,index,label,class,x,y,code_0,")
@@ -389,7 +389,7 @@ def test_t_sne_on_the_latent_page_converges_on_screen_and_then_selects(server, b
         page.evaluate(TSNE_WATCH)
         page.get_by_text("t-SNE", exact=True).first.click()
         page.wait_for_function("window.__tsne.final !== null", timeout=120_000, polling=50)
-        wait_until_rendered(page, timeout=60)
+        wait_until_rendered(page, timeout=180)
         full_screenshot(page, str(SHOTS / "latent-tsne.png"))
         assert page.locator('[data-testid="stException"]').count() == 0
         steps = page.evaluate("window.__tsne.steps")
@@ -398,7 +398,7 @@ def test_t_sne_on_the_latent_page_converges_on_screen_and_then_selects(server, b
         assert page.locator('[data-testid="stProgress"]').count() == 0           # replaced by the final map
         assert page.get_by_text("t-SNE (openTSNE) after 750 iterations at perplexity 30").count() == 1
         lasso_square(page, ".st-key-lat_map_2 .nsewdrag", 150)
-        page.get_by_text("selected", exact=False).first.wait_for(timeout=30_000)
-        wait_until_rendered(page, timeout=30)
+        page.get_by_text("selected", exact=False).first.wait_for(timeout=120_000)
+        wait_until_rendered(page, timeout=120)
         assert page.get_by_text("Nothing selected yet").count() == 0
         assert page.locator('[data-testid="stException"]').count() == 0

@@ -41,15 +41,15 @@ def test_a_clicked_tile_opens_its_feature_page_and_a_partner_opens_its_own(app, 
         # the atoms' second row, third tile
         page.mouse.click(atoms["x"] + 2.5 * CELL_WIDTH - 2, atoms["y"] + (LABEL_BAND + 4 + 56) + LABEL_BAND + 28)
         clicked = order[SHEET_COLUMNS + 2]
-        page.wait_for_url(f"**view=unit&unit={clicked}", timeout=30_000)
-        wait_until_rendered(page, timeout=60)
+        page.wait_for_url(f"**view=unit&unit={clicked}", timeout=120_000)
+        wait_until_rendered(page, timeout=180)
         assert page.locator("h3").first.inner_text() == "One unit's feature page"
         assert page.get_by_text(f"Unit {clicked}'s activations (test split)").count() == 1
         partner = page.locator('[class*="st-key-act_partner_"] button').first
         partner_unit = int(partner.inner_text().split()[-1])
         partner.click()
-        page.wait_for_url(f"**unit={partner_unit}", timeout=30_000)
-        wait_until_rendered(page, timeout=60)
+        page.wait_for_url(f"**unit={partner_unit}", timeout=120_000)
+        wait_until_rendered(page, timeout=180)
         assert page.get_by_text(f"Unit {partner_unit}'s activations (test split)").count() == 1     # its histogram
 
         page.set_viewport_size({"width": 1024, "height": 768})          # a projector: one sheet under the other

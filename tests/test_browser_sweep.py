@@ -35,7 +35,7 @@ def test_a_sweep_from_compare_lands_trial_by_trial_and_survives_reload_and_resta
             epochs = page.get_by_label("Epochs per trial", exact=True)
             epochs.fill("2")
             epochs.press("Enter")
-            wait_until_rendered(page, timeout=30)
+            wait_until_rendered(page, timeout=120)
             page.get_by_role("button", name="Run the sweep").click()
             seen_done = set()
             for _ in range(600):                     # up to five minutes (a loaded machine), watching trials land
@@ -46,18 +46,18 @@ def test_a_sweep_from_compare_lands_trial_by_trial_and_survives_reload_and_resta
                     break
             assert finished.search(_main_text(page)), _main_text(page)[:800]
             assert len(seen_done) >= 3, seen_done            # it landed trial by trial, not all at the end
-            wait_until_rendered(page, timeout=60)
+            wait_until_rendered(page, timeout=180)
             assert page.evaluate(TRADEOFF_POINTS) == [5]     # the sweep's five trials on the trade-off curve
             assert page.locator('[data-testid="stException"]').count() == 0
             page.reload(wait_until="domcontentloaded")
-            wait_until_rendered(page, timeout=60)
+            wait_until_rendered(page, timeout=180)
             assert finished.search(_main_text(page))
         with streamlit_server(launcher=True, env=env) as (url, _, _proc):  # a new server process
             page.goto(f"{url}/compare?dataset=digits", wait_until="domcontentloaded")
             wait_until_rendered(page, timeout=90)
             assert finished.search(_main_text(page))
             page.get_by_role("button", name="Compare these").click()
-            wait_until_rendered(page, timeout=60)
+            wait_until_rendered(page, timeout=180)
             assert page.evaluate(TRADEOFF_POINTS) == [5]
             assert page.locator('[data-testid="stException"]').count() == 0
         assert len(list((tmp_path / "browsers").glob("*/sweeps/*/*.pt"))) == 5

@@ -75,3 +75,41 @@ def test_a_new_code_lands_where_it_belongs_on_each_kind_of_map():
     assert "nearest codes" in how and "openTSNE" in how
     raw = project(codes[:, :2], "raw")
     assert np.allclose(place(raw, codes[:, :2], np.array([1.0, 2.0]))[0], [[1.0, 2.0]])
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims width × height (its IHDR) with almost no pixel data: what a decompression bomb
+    looks like before decoding."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def test_a_picture_of_too_many_pixels_is_refused_before_it_is_decoded(monkeypatch):
+    from PIL import ImageFile
+
+    decoded = []
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self.size))
+    with pytest.raises(ValueError, match=r"13,000 × 13,000 pixels, more than this app decodes \(16 megapixels\)"):
+        ink_from_image(_png_header_only(13_000, 13_000))
+    assert decoded == []                                  # refused from the header: nothing was decoded
+
+
+def test_a_large_photo_is_reduced_before_its_ink_is_measured():
+    photo = Image.new("L", (4000, 3000), 255)
+    photo.paste(0, (1800, 1000, 2200, 2000))              # a dark bar on paper
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG")
+    ink = ink_from_image(buffer.getvalue())
+    assert max(ink.shape) <= 1024 and ink.max() > 0.9 and ink.mean() < 0.2
+    assert prepare(ink, (28, 28)).shape == (784,)
+
+
+def test_a_picture_past_pillows_own_bomb_limit_gets_the_same_message():
+    with pytest.raises(ValueError, match="more than this app decodes"):
+        ink_from_image(_png_header_only(20_000, 20_000))

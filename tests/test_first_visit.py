@@ -56,7 +56,7 @@ def test_the_launched_app_runs_every_page_from_its_own_main_script():
             wait_until_rendered(page, timeout=600 if path == "claims" else 90)   # claims: measures on a fresh server
             assert page.locator('[data-testid="stException"]').count() == 0, path
         page.goto(url, wait_until="domcontentloaded")
-        wait_until_rendered(page, timeout=60)
+        wait_until_rendered(page, timeout=180)
         page.get_by_role("link", name="Map the latent space").click()        # a page link from Home
-        page.get_by_role("heading", name="Latent space").wait_for(timeout=60_000)
+        page.get_by_role("heading", name="Latent space").wait_for(timeout=180_000)
         browser.close()

@@ -20,7 +20,7 @@ from explorer.app import maps
 
 def settled() -> None:
     """Wait until no map is being made (the disk copy is written just after the final map is shown)."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300
     while maps._jobs and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not maps._jobs

@@ -59,7 +59,7 @@ def test_app_serves_the_app_from_anywhere(installed, tmp_path):
                                "--server.headless", "true", "--server.address", "127.0.0.1"],
                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.time() + 60
+        deadline = time.time() + 180
         while time.time() < deadline:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
@@ -70,8 +70,8 @@ def test_app_serves_the_app_from_anywhere(installed, tmp_path):
         else:
             server.kill()
             pytest.fail(f"the app did not come up: {server.stdout.read() if server.stdout else ''}")
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as page:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60) as page:
             assert b"<title>" in page.read()
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        server.wait(timeout=120)

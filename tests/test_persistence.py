@@ -32,14 +32,14 @@ def test_a_trained_model_survives_reload_and_restart_and_stays_in_its_browser(tm
             wait_until_rendered(page, timeout=90)
             page.get_by_role("spinbutton", name="Epochs").fill("2")
             page.get_by_role("spinbutton", name="Epochs").press("Enter")
-            wait_until_rendered(page, timeout=30)
+            wait_until_rendered(page, timeout=120)
             page.get_by_role("button", name="Train").first.click()
             page.get_by_text("Finished after 2 epochs").wait_for(timeout=120_000)
-            wait_until_rendered(page, timeout=60)
+            wait_until_rendered(page, timeout=180)
             mine = [label for label in listed_models(page) if "· trained" in label]
             assert len(mine) == 1 and mine[0].startswith("ae · mnist-5k · trained") and "(2 epochs)" in mine[0]
             page.reload(wait_until="domcontentloaded")
-            wait_until_rendered(page, timeout=60)
+            wait_until_rendered(page, timeout=180)
             assert mine[0] in listed_models(page)                         # after a reload
         with streamlit_server(launcher=True, env=env) as (url, _, _proc):  # a new server process
             page.goto(url, wait_until="domcontentloaded")
@@ -48,7 +48,7 @@ def test_a_trained_model_survives_reload_and_restart_and_stays_in_its_browser(tm
             page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
             page.keyboard.type("trained")
             page.get_by_role("option", name=mine[0]).click()             # and it is usable
-            wait_until_rendered(page, timeout=60)
+            wait_until_rendered(page, timeout=180)
             assert page.locator('[data-testid="stException"]').count() == 0
             assert "ae" in page.locator('[data-testid="stMetric"]').first.inner_text()
             stranger = other.new_page()

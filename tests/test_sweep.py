@@ -13,8 +13,10 @@ import pytest
 from conftest import ROOT
 
 from explorer import TrainSettings, load_checkpoint
+from explorer.folder_lock import LOCK_FILE
 from explorer.sweep import (
     FORMAT,
+    SweepConflictError,
     Trial,
     TrialOutcome,
     parse_values,
@@ -78,9 +80,11 @@ def test_sweep_writes_checkpoints_and_manifest_and_reuses_finished_trials(tmp_pa
                                                        ("sparse_kl-beta=1", "done", False)]
     assert (tmp_path / "sparse_kl-beta=1e-3.pt").stat().st_mtime_ns == before     # not rewritten
     assert [r.reused for r in again.records.values()] == [True, True, False]
-    _, events = sweep(tmp_path, digits, ["sparse_kl"], {"beta": ["1e-3"]}, TrainSettings(epochs=3, batch_size=64),
-                      {"latent_dim": 16})
-    assert events[-1] == ("sparse_kl-beta=1e-3", "done", False)          # other training settings: retrained
+    with pytest.raises(SweepConflictError, match="sparse_kl-beta=1e-3 .* was trained with epochs=2, this sweep "
+                                                 "asks epochs=3"):      # other training: never replaced
+        sweep(tmp_path, digits, ["sparse_kl"], {"beta": ["1e-3"]}, TrainSettings(epochs=3, batch_size=64),
+              {"latent_dim": 16})
+    assert (tmp_path / "sparse_kl-beta=1e-3.pt").stat().st_mtime_ns == before
 
 
 def test_sweep_rejects_unknown_parameters_and_bad_values_before_training(tmp_path, digits):
@@ -205,13 +209,14 @@ def test_an_interrupted_sweep_keeps_its_finished_trials_and_resumes(tmp_path, ho
     else:
         assert driver.returncode == -signal.SIGKILL and statuses == ["done", "running", "pending"]
     assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["ae-latent_dim=4.pt"]      # nothing half-written
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    # No half-written file; a killed driver leaves its (released) lock file, which the next sweep takes.
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".") and p.name != LOCK_FILE]
     finished = (tmp_path / "ae-latent_dim=4.pt").stat().st_mtime_ns
     again = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert "[1/3] ae-latent_dim=4: reusing the finished checkpoint" in again.stdout
     assert "[3/3] ae-latent_dim=8: done" in again.stdout
-    assert _statuses(tmp_path) == ["done"] * 3
+    assert _statuses(tmp_path) == ["done"] * 3 and not (tmp_path / LOCK_FILE).exists()
     assert (tmp_path / "ae-latent_dim=4.pt").stat().st_mtime_ns == finished
 
 

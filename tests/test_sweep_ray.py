@@ -1,6 +1,7 @@
 """The Ray sweep engine on a real local Ray cluster bound to 127.0.0.1: the same metrics as the
-in-process engine, a killed worker that does not stop the sweep, an existing cluster joined by
-address, and clear messages when Ray or the asked-for GPUs are missing."""
+in-process engine, a killed worker that does not stop the sweep, a killed driver that leaves nothing of
+its cluster running, an existing cluster joined by address, and clear messages when Ray or the asked-for
+GPUs are missing."""
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ import pytest
 from conftest import ROOT
 
 from explorer import TrainSettings
+from explorer.ray_reaper import stop_session
 from explorer.sweep import LocalEngine, plan_sweep, run_sweep
 from explorer.sweep_ray import RayEngine, RayOptions, RayUnavailableError, connect, import_ray
 
@@ -102,6 +104,64 @@ def test_a_killed_worker_is_retried_and_the_sweep_completes(tmp_path):
     assert killed is not None, "no trial was seen running"
     assert driver.returncode == 0, err
     assert [t["status"] for t in json.loads((tmp_path / "sweep.json").read_text())["trials"]] == ["done", "done"]
+
+
+def _reaper_of(driver: int) -> str | None:
+    """The session folder of the cluster the driver started, as its reaper child was told it."""
+    for entry in Path("/proc").iterdir():
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == driver and len(args) > 2 and args[1].endswith(b"ray_reaper.py"):
+            return args[2].decode()
+    return None
+
+
+def _in_session(session: str) -> dict[int, str]:
+    """Every live process that names the session folder or holds a file in it: pid → its title."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+            if cmdline and (session.encode() + b"/" in cmdline or session.encode() + b"\0" in cmdline or any(
+                    os.readlink(fd).startswith(session + "/") for fd in (entry / "fd").iterdir())):
+                found[int(entry.name)] = cmdline.split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            continue
+    return found
+
+
+def _wait_for(predicate, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def test_a_killed_driver_leaves_nothing_of_its_local_cluster_running(tmp_path):
+    driver = subprocess.Popen([sys.executable, "-m", "explorer", "sweep", "--engine", "ray", "--variant", "ae",
+                               "--param", "latent_dim=4,8", "--set", "hidden=32", "--dataset", "digits", "--epochs",
+                               "500", "--batch-size", "16", "--out", str(tmp_path)], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    session = None
+    try:
+        session = _wait_for(lambda: _reaper_of(driver.pid))
+        # Up and training: a trial's worker, and the agents Ray itself leaves behind a killed driver (measured).
+        running = _wait_for(lambda: "ray::train_trials" in (found := _in_session(session)).values() and found)
+        assert "ray::DashboardAgent" in running.values()
+        driver.kill()
+        assert driver.wait(timeout=60) == -signal.SIGKILL
+        _wait_for(lambda: not _in_session(session))        # its reaper stopped the rest, then itself
+    finally:
+        driver.kill()
+        driver.wait(timeout=60)
+        if session is not None:                            # whatever a failure leaves, not the next test's
+            stop_session(session, os.path.dirname(os.path.abspath(ray.__file__)))
+    assert [t["status"] for t in json.loads((tmp_path / "sweep.json").read_text())["trials"]] == ["running"] * 2
 
 
 def test_without_ray_the_engine_says_how_to_install_it(tmp_path):

@@ -17,7 +17,8 @@ CHECKPOINT_DIR = ROOT / "checkpoints"
 # Where the Train page's Save writes (a relative setting counts from the working directory); every
 # browser lists what is there as "saved".
 SAVE_DIR = Path(os.environ.get("AE_EXPLORER_SAVE_DIR", ROOT / "runs"))
-ORIGINS = ("shipped", "saved", "trained", "kept", "swept")   # of checkpoint files, as the model list labels them
+# Of checkpoint files, as the model list labels them.
+ORIGINS = ("shipped", "saved", "trained", "kept", "swept", "interrupted")
 
 
 @dataclass(kw_only=True)
@@ -33,13 +34,13 @@ class ModelEntry:
     @property
     def source(self) -> str:
         """'shipped', 'saved', 'trained', 'kept' (an upload kept on disk), 'swept' (a trial of a sweep
-        run in the app) or 'upload'."""
+        run in the app), 'interrupted' (a training whose process was killed: its last epoch) or 'upload'."""
         raise NotImplementedError
 
     @property
     def own(self) -> bool:
         """Whether it belongs to this browser alone (trained or uploaded here): never in a link."""
-        return self.source in ("trained", "kept", "swept", "upload")
+        return self.source in ("trained", "kept", "swept", "interrupted", "upload")
 
 
 @dataclass(kw_only=True)

@@ -3,6 +3,7 @@ can redraw live, a click never kills the run, and the server never slows the loo
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -16,9 +17,9 @@ import numpy as np
 import torch
 
 from ..batched import BATCH_MOST, batch_key
-from ..checkpoint import save_checkpoint
+from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..datasets import DEFAULT_DATA_DIR, Dataset
-from ..metrics import Evaluation
+from ..metrics import Evaluation, evaluate
 from ..registry import build_model
 from ..training import TrainSettings, check_batch_size, new_history, record_epoch
 from . import store
@@ -62,6 +63,9 @@ _slots = threading.BoundedSemaphore(MAX_CONCURRENT)
 # Train on the same variant): they train as one computation in its worker (explorer.batched), each
 # still with its own curves, Stop and result. It waits this long first for clicks of the same moment.
 GATHER_SECONDS = 0.2
+# The worker writes the last finished epoch at most this often (~2 ms a write: after every epoch of a small
+# dataset it would cost the loop 10 %; once a second costs < 0.5 %, and a killed worker loses about a second).
+KEEP_EVERY = 1.0
 BATCH_TRAININGS = os.environ.get("AE_EXPLORER_BATCH_TRAININGS", "1") != "0"     # 0: every job alone
 _waiting: list[TrainingJob] = []          # started, not training yet, oldest first
 _waiting_lock = threading.Lock()
@@ -101,6 +105,7 @@ class TrainingJob:
     data_dir: str = DEFAULT_DATA_DIR
     store_path: Path | None = None               # where to write the model when it finishes (the browser's own)
     prune_browser: str | None = None             # once written: keep only this browser's newest trained models
+    keep_path: Path | None = None                # where the worker keeps the last finished epoch (store.keep_path_for)
     key: str = field(default_factory=lambda: f"session:{uuid.uuid4().hex[:12]}")
     status: str = "pending"                      # pending → queued → running → done | stopped | failed | cancelled
     error: str | None = None
@@ -115,6 +120,7 @@ class TrainingJob:
     saved_to: Path | None = None                 # the checkpoint written at the end (store_path), if it could be
     saved_key: str | None = None                 # its model-list key ('file:<sha256>')
     store_error: str | None = None               # why it could not be written (the model is kept in memory)
+    interrupted: str | None = None               # its worker died: what happened and which epoch was kept
     started: float = 0.0
     finished: float = 0.0
 
@@ -130,6 +136,7 @@ class TrainingJob:
         self._stop_requested = False
         self._taken = threading.Event()            # another job's worker trains it (set before _worker is)
         self._ended = threading.Event()            # a final status is set
+        self._mirror_lock = threading.Lock()      # a page's snapshot never sees half an epoch recorded
         self._listener = threading.Thread(target=self._listen, name=f"listen-{self.key}", daemon=True)
         self.batch_key = (batch_key(self.model, self.settings), self.data.name, str(self.data.device), self.data_dir)
 
@@ -156,6 +163,13 @@ class TrainingJob:
         self._listener.join(timeout)
         return self
 
+    def snapshot(self) -> tuple[int, dict]:
+        """(the epoch in progress, a copy of the history) as of one moment: what a page draws."""
+        with self._mirror_lock:
+            return self.epoch, {"epoch": list(self.history["epoch"]),
+                                "train": {k: list(v) for k, v in self.history["train"].items()},
+                                "test": {k: list(v) for k, v in self.history["test"].items()}}
+
     @property
     def epochs_done(self) -> int:
         """Epochs finished and in the history (`epoch` is the one in progress, ahead of the history)."""
@@ -181,13 +195,42 @@ class TrainingJob:
             self.saved_key = "file:" + file_digest(self.saved_to)
             if self.prune_browser is not None:
                 store.prune_trained(self.prune_browser)
-        except (OSError, ValueError) as exc:
-            self.store_error = f"could not write it to {self.store_path}: {exc}"
+        except OSError as exc:                    # files.WriteError: full disk, read-only folder… (named)
+            self.store_error = str(exc)
+        except Exception as exc:  # noqa: BLE001 — whatever it is, the model stays in memory and the page says why
+            self.store_error = f"could not write it to {self.store_path}: {type(exc).__name__}: {exc}"
+
+    def _recover(self, cause: str) -> None:
+        """Its worker died: offer the model as of the last epoch the worker kept (keep_path), evaluated
+        here and stored like a stopped one; or end failed, saying nothing was kept."""
+        kept = None
+        if self.keep_path is not None and self.keep_path.exists():
+            try:
+                kept = load_checkpoint(self.keep_path)
+            except CheckpointError:
+                kept = None                      # written half-way cannot happen (atomic), but a foreign file can
+        record = kept.meta if kept is not None else None
+        if kept is None or record is None or not record.history.get("epoch"):
+            self._end("failed", f"{cause} before it finished an epoch; nothing was kept.")
+            return
+        epochs = len(record.history["epoch"])
+        with self._mirror_lock:
+            self.model, self.history = kept.to(self.data.device).eval(), record.history
+        self.metrics = evaluate(self.model, self.data, lr=self.settings.lr)
+        self.summary = {**record.train, "interrupted": cause}
+        self.interrupted = (f"{cause} after epoch {epochs} of {self.settings.epochs}; the model as of epoch "
+                            f"{epochs} is kept.")
+        self._store()
+        self._end("stopped")
 
     # -- mirror the worker's messages -------------------------------------------------------------
     def _end(self, status: str, error: str | None = None) -> None:
         if error is not None:
             self.error = error
+        if self.keep_path is not None:
+            store.training_now.discard(self.keep_path)
+            if self.saved_to is not None or self.interrupted is None:   # stored, or not the only copy
+                self.keep_path.unlink(missing_ok=True)
         self.status, self.finished = status, time.perf_counter()
         self._ended.set()
 
@@ -206,6 +249,7 @@ class TrainingJob:
                 break
             if not first:
                 time.sleep(0.05)
+        members: list[TrainingJob] = [self]      # the jobs this listener answers for
         try:
             if not self._leave_queue():          # taken while this one got the slot
                 self._ended.wait()
@@ -230,7 +274,9 @@ class TrainingJob:
                     job._worker, job._member, job.together = worker, i, len(members)
                     job.status, job.started = "running", now
                 specs = [JobSpec(j.variant, j.params, j.data.name, str(j.data.device), j.data_dir, j.settings,
-                                 list(j.preview_indices)) for j in members]
+                                 list(j.preview_indices), str(j.keep_path) if j.keep_path else None, KEEP_EVERY)
+                         for j in members]
+                store.training_now.update(j.keep_path for j in members if j.keep_path is not None)
                 worker.send(specs if len(specs) > 1 else specs[0])
                 for job in members:              # a Stop that came before the worker was known
                     if job._stop_requested:
@@ -240,6 +286,10 @@ class TrainingJob:
                     job._end("failed", f"Could not start a training process ({exc}); nothing was trained.")
                 return
             self._mirror(worker, members)
+        except Exception as exc:  # noqa: BLE001 — a job must never hang on "running": end it with the reason
+            for job in members:
+                if not job._ended.is_set():
+                    job._end("failed", f"Training stopped by an error in the app: {type(exc).__name__}: {exc}")
         finally:
             slots.release()
 
@@ -256,9 +306,10 @@ class TrainingJob:
         if isinstance(message, Progress):
             self.fraction, self.epoch, self.step_terms = message.fraction, message.epoch, message.terms
         elif isinstance(message, EpochDone):
-            record_epoch(self.history, message.epoch, message.train_terms, message.test_terms, message.seconds)
-            self.preview, self.preview_epoch = message.preview, message.epoch
-            self.epoch, self.fraction = message.epoch, message.fraction
+            with self._mirror_lock:              # the history and the epoch counter change together
+                record_epoch(self.history, message.epoch, message.train_terms, message.test_terms, message.seconds)
+                self.preview, self.preview_epoch = message.preview, message.epoch
+                self.epoch, self.fraction = message.epoch, message.fraction
         elif isinstance(message, Finished):
             self.model.load_state_dict({k: torch.from_numpy(v) for k, v in message.state.items()})
             self.model.to(self.data.device).eval()
@@ -273,24 +324,36 @@ class TrainingJob:
         return False
 
     def _mirror(self, worker: Worker, members: list[TrainingJob]) -> None:
-        """Mirror the worker's messages into each member job until every one has ended."""
+        """Mirror the worker's messages into each member job until every one has ended; if the worker dies,
+        each open member offers the model as of its last kept epoch (_recover)."""
         open_members = set(range(len(members)))
         try:
             while open_members:
                 if not worker.events.poll(0.5):
                     if not worker.alive() and not worker.events.poll(0):
-                        for i in open_members:
-                            members[i]._end("failed", f"The training process ended unexpectedly (exit code "
-                                                      f"{worker.process.returncode}); nothing was kept.")
-                        return
+                        break
                     continue
                 message = worker.events.recv()
-                if 0 <= message.member < len(members) and members[message.member]._apply(message):
-                    open_members.discard(message.member)
-        except (EOFError, OSError) as exc:
-            for i in open_members:
-                members[i]._end("failed", f"Lost contact with the training process ({exc}); nothing was kept.")
+                if 0 <= message.member < len(members):
+                    try:
+                        ended = members[message.member]._apply(message)
+                    except Exception as exc:  # noqa: BLE001 — never hang on "running"
+                        members[message.member]._end("failed", f"The finished model could not be taken over: "
+                                                               f"{type(exc).__name__}: {exc}")
+                        ended = True
+                    if ended:
+                        open_members.discard(message.member)
+        except (EOFError, OSError):
+            pass                                 # the pipe closed: the process is ending or gone
         finally:
+            if open_members:
+                cause = _death(worker)
+                for i in sorted(open_members):
+                    try:
+                        members[i]._recover(cause)
+                    except Exception as exc:  # noqa: BLE001 — the reason goes on the page
+                        members[i]._end("failed", f"{cause}; keeping its last epoch failed too "
+                                                  f"({type(exc).__name__}: {exc}).")
             for conn in (worker.commands, worker.events):
                 conn.close()
             try:
@@ -298,3 +361,20 @@ class TrainingJob:
             except subprocess.TimeoutExpired:
                 worker.process.kill()
             prepare_once()                       # a warm worker for the next Train click
+
+
+
+def _death(worker: Worker) -> str:
+    """How the worker ended, in words for the page: the signal that killed it, or its exit code."""
+    try:
+        code = worker.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:            # the pipe broke but it lives on: end it
+        worker.process.kill()
+        return "Lost contact with the training process (its pipe closed; the process was ended)"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"The training process was killed ({name})"
+    return f"The training process ended unexpectedly (exit code {code})"

@@ -23,10 +23,15 @@ MODEL, DATASET = "model", "dataset"       # the parameters every page carries
 
 
 # -- parsing: each raises ValueError with what was wrong ------------------------------------------------
+def quoted(text: str, limit: int = 40) -> str:
+    """A link's value as a notice quotes it: cut short, since anyone can paste anything into a link."""
+    return repr(text) if len(text) <= limit else repr(text[:limit - 1] + "…")
+
+
 def one_of(options: Sequence[str]) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text not in options:
-            raise ValueError(f"{text!r} is not one of {', '.join(options)}")
+            raise ValueError(f"{quoted(text)} is not one of {', '.join(options)}")
         return text
     return parse
 
@@ -39,7 +44,7 @@ def _number_in(kind: type[N], what: str, low: N, high: N) -> Callable[[str], N]:
         try:
             value = kind(text)
         except ValueError:
-            raise ValueError(f"{text!r} is not {what}") from None
+            raise ValueError(f"{quoted(text)} is not {what}") from None
         if not low <= value <= high:
             raise ValueError(f"{value:g} is not between {low:g} and {high:g}")
         return value
@@ -55,8 +60,13 @@ def float_in(low: float, high: float) -> Callable[[str], float]:
 
 
 def list_of(item: Callable[[str], T]) -> Callable[[str], list[T]]:
+    """Comma-separated items, each parsed; one named twice is kept once (a widget cannot show it twice)."""
     def parse(text: str) -> list[T]:
-        return [item(part) for part in text.split(",") if part != ""]
+        parts = [part for part in text.split(",") if part != ""]
+        if len(set(parts)) < len(parts):
+            twice = next(p for i, p in enumerate(parts) if p in parts[:i])
+            notice(f"The link names {quoted(twice)} more than once; it is shown once.")
+        return list(dict.fromkeys(item(part) for part in dict.fromkeys(parts)))
     return parse
 
 
@@ -77,7 +87,7 @@ def model_key(name: str, entries: dict[str, ModelEntry]) -> str:
     for key, entry in entries.items():
         if model_id(entry) == name:
             return key
-    raise ValueError(f"there is no shipped or saved model {name!r}")
+    raise ValueError(f"there is no shipped or saved model {quoted(name)}")
 
 
 # -- reading a link ---------------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ class JobSpec:
     data_dir: str
     settings: TrainSettings
     preview_indices: list[int] = field(default_factory=list)   # test images reconstructed after each epoch
+    keep_path: str | None = None    # where the last finished epoch is kept (jobs.py: a killed worker loses little)
+    keep_every: float = 1.0         # seconds at least between two such writes
 
 
 @dataclass

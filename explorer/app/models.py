@@ -27,6 +27,7 @@ from .catalog import (
 )
 
 DEFAULT_MODEL = "ae"                # the stem of the shipped checkpoint the app opens with
+MAX_TAB_UPLOADS = 8                 # uploads one tab holds in memory (kept ones are on disk instead)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class FileSummary:
     dataset: str
     created: str            # ISO time of saving
     epochs: int | None      # epochs trained, when recorded
+    planned: int | None     # epochs it was to train, for an interrupted training
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
@@ -48,12 +50,17 @@ def _file_summary(path: str, mtime_ns: int, size: int) -> FileSummary | None:
         payload = read_checkpoint(path)
     except CheckpointError:
         return None
-    epochs = (payload.get("train") or {}).get("epochs_run")
-    return FileSummary("file:" + file_digest(path), payload["variant"], payload["dataset"],
-                       str(payload.get("created", "")), epochs if isinstance(epochs, int) else None)
+    train = payload["train"] if isinstance(payload.get("train"), dict) else {}
+    epochs, planned = train.get("epochs_run"), train.get("epochs_planned")
+    return FileSummary("file:" + file_digest(path), str(payload["variant"]), str(payload["dataset"]),
+                       str(payload.get("created", "")), epochs if isinstance(epochs, int) else None,
+                       planned if isinstance(planned, int) else None)
 
 
 def _label(path: Path, origin: str, s: FileSummary) -> str:
+    if origin == "interrupted":  # its worker or the server was killed: the last epoch it finished
+        of = f" of {s.planned}" if s.planned else ""
+        return f"{s.variant} · {s.dataset} · interrupted at epoch {s.epochs or '?'}{of} (kept)"
     if origin == "trained":      # the name is machine-made: say what it is and when it was trained
         when = s.created[11:16] if len(s.created) >= 16 else "?"
         epochs = f" ({s.epochs} epochs)" if s.epochs else ""
@@ -128,27 +135,46 @@ def current_device() -> str:
         return "cpu"
 
 
-def add_upload(name: str, payload: bytes, keep: bool = False) -> ModelEntry:
+@dataclass(frozen=True)
+class AddedUpload:
+    entry: ModelEntry
+    not_kept: str | None = None     # why it could not be kept on disk (it is loaded for this tab instead)
+
+
+def add_upload(name: str, payload: bytes, keep: bool = False) -> AddedUpload:
     """Read an uploaded checkpoint (once: into the shared cache) and add it to this session, or, keep,
-    to this browser's own models on disk (listed after a reload too); CheckpointError if unusable."""
+    to this browser's own models on disk (listed after a reload too; if the disk or the browser's share
+    of it is full, to this session, saying why); CheckpointError if unusable or over a limit."""
     limit_mb = st.get_option("server.maxUploadSize")
     if len(payload) > limit_mb * 1024 * 1024:
         raise CheckpointError(f"{name}: {len(payload) / 2**20:.0f} MB is over the {limit_mb} MB upload limit; "
                               f"checkpoints of these models are a few MB — is this the right file?")
     key = "upload:" + bytes_digest(payload)
+    held = [k for k, e in st.session_state.get(keys.SESSION_MODELS, {}).items() if isinstance(e, UploadedEntry)]
     model = caches.uploaded_model(key, payload, name, current_device())
     trained_on = model.meta.dataset if model.meta else "unknown data"
+    not_kept = None
     if keep:
-        path = store.write_new(store.kept_upload_path(identity.browser_id(), name), payload)
-        kept = FileEntry(key="file:" + bytes_digest(payload), label=f"{path.stem} ({model.name}) · {trained_on} · "
-                         f"uploaded", variant=model.name, dataset=trained_on, record=model.meta, path=str(path),
-                         origin="kept")
-        activate(kept.key, kept.dataset)
-        return kept
+        browser = identity.browser_id()
+        try:
+            store.check_room(browser, len(payload))
+            path = store.write_new(store.kept_upload_path(browser, name), payload)
+        except (store.NoRoomError, OSError) as exc:      # files.WriteError names the file and the cause
+            not_kept = str(exc)
+        else:
+            kept = FileEntry(key="file:" + bytes_digest(payload), label=f"{path.stem} ({model.name}) · "
+                             f"{trained_on} · uploaded", variant=model.name, dataset=trained_on, record=model.meta,
+                             path=str(path), origin="kept")
+            activate(kept.key, kept.dataset)
+            return AddedUpload(kept)
+    if key not in held and len(held) >= MAX_TAB_UPLOADS:
+        raise CheckpointError(f"{name}: this tab holds {len(held)} uploaded models already, the most one tab "
+                              f"keeps in memory; reload the page to start afresh, or tick 'Keep it in this "
+                              f"browser' to keep uploads on disk")
     entry = UploadedEntry(key=key, label=f"{name} ({model.name}) · {trained_on} · uploaded", variant=model.name,
                           dataset=trained_on, record=model.meta, payload=payload)
     add_session_model(entry)
-    return entry
+    return AddedUpload(entry, not_kept)
 
 
 def default_model_key(entries: Mapping[str, ModelEntry]) -> str | None:

@@ -17,6 +17,8 @@ from ..files import write_whole
 
 STATE_DIR = Path(os.environ.get("AE_EXPLORER_STATE_DIR", Path.home() / ".cache" / "ae-explorer" / "browsers"))
 MAX_TRAINED = 20
+MAX_KEPT = 20                  # uploads a browser keeps on disk
+MAX_BROWSER_BYTES = 512 << 20  # all of a browser's files together
 STALE_DAYS = 30
 BROWSER_ID = re.compile(r"^[0-9a-f]{32}$")    # what identity.py hands out: uuid4().hex
 _last_stale_check = 0.0
@@ -34,6 +36,16 @@ def new_trained_path(browser: str, variant: str) -> Path:
     return folder(browser) / "trained" / f"{time.strftime('%Y%m%d-%H%M%S')}-{variant}-{uuid.uuid4().hex[:6]}.pt"
 
 
+def keep_path_for(trained_path: Path) -> Path:
+    """Where a training's last finished epoch is kept while it runs (browser/interrupted/…): listed as an
+    interrupted training once no job of this server writes it (its worker or the server was killed)."""
+    return trained_path.parent.parent / "interrupted" / trained_path.name
+
+
+# The keep paths live jobs of this server are writing: not interrupted, so not listed (jobs.py).
+training_now: set[Path] = set()
+
+
 def kept_upload_path(browser: str, name: str) -> Path:
     """Where an upload this browser keeps is written: its own name, made safe and not yet taken."""
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(name).stem)[:60] or "upload"
@@ -45,20 +57,45 @@ def kept_upload_path(browser: str, name: str) -> Path:
     return path
 
 
+class NoRoomError(ValueError):
+    """The browser's folder holds as much as one browser may keep; nothing was written."""
+
+
+def check_room(browser: str, adding: int) -> None:
+    """NoRoomError unless the browser may keep one more upload of `adding` bytes (MAX_KEPT, MAX_BROWSER_BYTES)."""
+    base = folder(browser)
+    kept = list((base / "kept").glob("*.pt"))
+    if len(kept) >= MAX_KEPT:
+        raise NoRoomError(f"this browser keeps {len(kept)} uploads already, the most it may; this one is loaded for "
+                          f"this tab only (untick 'Keep it in this browser' for the next ones)")
+    used = sum(_size(p) for p in base.rglob("*")) if base.exists() else 0
+    if used + adding > MAX_BROWSER_BYTES:
+        raise NoRoomError(f"this browser's models take {used / 2**20:.0f} MB of the {MAX_BROWSER_BYTES >> 20} MB one "
+                          f"browser may keep; this upload is loaded for this tab only")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except OSError:
+        return 0
+
+
 def write_new(path: Path, data: bytes) -> Path:
     """Write data as a new file, whole or not at all; FileExistsError if the name is taken."""
     return write_whole(path, lambda handle: handle.write(data), exclusive=True)
 
 
 def files(browser: str) -> list[tuple[Path, str]]:
-    """(path, 'trained' | 'kept' | 'swept') of the browser's checkpoints, newest first; marks the
-    browser as seen."""
+    """(path, 'trained' | 'kept' | 'swept' | 'interrupted') of the browser's checkpoints, newest first;
+    marks the browser as seen."""
     base = folder(browser)
     if not base.exists():
         return []
     base.touch()                       # seen now: the stale check counts from here
     found = [(p, kind) for kind in ("trained", "kept") for p in (base / kind).glob("*.pt")]
     found += [(p, "swept") for p in (base / "sweeps").glob("*/*.pt")]
+    found += [(p, "interrupted") for p in (base / "interrupted").glob("*.pt") if p not in training_now]
     return sorted(found, key=lambda item: _mtime(item[0]), reverse=True)
 
 
@@ -84,9 +121,12 @@ def prune_sweeps(browser: str, keep: int) -> list[Path]:
 
 
 def prune_trained(browser: str) -> list[Path]:
-    """Remove all but the MAX_TRAINED newest trained models of the browser; returns what went."""
-    trained = sorted((folder(browser) / "trained").glob("*.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
-    gone = trained[MAX_TRAINED:]
+    """Remove all but the MAX_TRAINED newest trained models of the browser, and as many interrupted
+    trainings; returns what went."""
+    gone = []
+    for kind in ("trained", "interrupted"):
+        found = sorted((folder(browser) / kind).glob("*.pt"), key=_mtime, reverse=True)
+        gone += [p for p in found[MAX_TRAINED:] if p not in training_now]
     for path in gone:
         path.unlink(missing_ok=True)
     return gone

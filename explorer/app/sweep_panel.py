@@ -61,7 +61,7 @@ def launcher(data: Dataset, data_dir: str = DEFAULT_DATA_DIR) -> None:
                      help="Needs at least two values." if len(values) < 2 else None):
             try:
                 live = sweeps.start_sweep(browser, variant, param, values, epochs, data, data_dir)
-            except ValueError as exc:
+            except (ValueError, OSError) as exc:        # OSError: files.WriteError, naming the file
                 st.error(f"Cannot run this sweep: {exc}", icon=":material/error:")
             else:
                 st.session_state[keys.SWEEP_FOLLOWED] = str(live.folder)
@@ -121,7 +121,7 @@ def _one_sweep(browser: str, view: sweeps.SweepView, data: Dataset, data_dir: st
                 try:
                     sweeps.resume(browser, view, data, data_dir)
                     st.session_state[keys.SWEEP_FOLLOWED] = str(view.folder)
-                except ValueError as exc:
+                except (ValueError, OSError) as exc:
                     st.error(f"Cannot run it again: {exc}", icon=":material/error:")
                 st.rerun(scope="app")
         b2.button("Compare these", icon=":material/compare_arrows:", key=f"cmp_{view.folder.name}", width="stretch",

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets import DEFAULT_DATA_DIR, Dataset
+from ..folder_lock import FolderLock
 from ..registry import get_variant
 from ..sweep import SweepManifest, SweepPlan, plan_sweep, read_manifest, summary_metrics
 from ..training import TrainSettings
@@ -96,15 +97,22 @@ class LiveSweep:
 
     def __init__(self, folder: Path, plan: SweepPlan, data: Dataset, data_dir: str):
         self.folder, self.plan, self.data = folder, plan, data
-        self.manifest = SweepManifest(folder, plan, "app")
+        # Held until the last word is in sweep.json: a command-line sweep into this folder meanwhile is refused.
+        self._folder_lock = FolderLock(folder).acquire()
         self.jobs: dict[str, TrainingJob] = {}
         self._stopped = False
-        for trial in plan.trials:
-            if self.manifest.reuse_finished(trial, data.input_dim):
-                continue
-            self.jobs[trial.name] = TrainingJob(trial.variant, plan.params_of(trial), data, trial.settings, [0],
-                                                data_dir, store_path=folder / f"{trial.name}.pt")
-        self.manifest.write()
+        try:
+            self.manifest = SweepManifest(folder, plan, "app")
+            self.manifest.refuse_replacing(data.input_dim)
+            for trial in plan.trials:
+                if self.manifest.reuse_finished(trial, data.input_dim):
+                    continue
+                self.jobs[trial.name] = TrainingJob(trial.variant, plan.params_of(trial), data, trial.settings, [0],
+                                                    data_dir, store_path=folder / f"{trial.name}.pt")
+            self.manifest.write()
+        except BaseException:
+            self._folder_lock.release()
+            raise
         for job in self.jobs.values():
             job.start()
         self._thread = threading.Thread(target=self._follow, name=f"sweep-{folder.name}", daemon=True)
@@ -139,6 +147,14 @@ class LiveSweep:
         return {"status": "interrupted", "message": "stopped (Run again keeps the finished trials)"}
 
     def _follow(self) -> None:
+        try:
+            self._mirror()
+        finally:
+            with _live_lock:
+                _live.pop(self.folder, None)
+            self._folder_lock.release()
+
+    def _mirror(self) -> None:
         seen: dict[str, dict] = {}
         while True:
             busy = self.running
@@ -154,8 +170,6 @@ class LiveSweep:
             for job in self.jobs.values():
                 if job.status == "stopped" and job.saved_to is not None:
                     job.saved_to.unlink(missing_ok=True)
-        with _live_lock:
-            _live.pop(self.folder, None)
 
 
 def start_sweep(browser: str, variant: str, param: str, values: list[str], epochs: int, data: Dataset,

@@ -7,20 +7,24 @@ multiprocessing's spawn, which would re-run the app script as __main__) trains a
 Protocol: the dataclasses of explorer.app.messages, pickled over two inherited pipe fds."""
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 
+from ..checkpoint import save_checkpoint
+from ..files import WriteError
 from .messages import EpochDone, Failed, Finished, JobSpec, Progress, Stop, WorkerMessage
 
 PROGRESS_EVERY = 0.1   # seconds between step-progress messages
 
 
-def run_jobs(specs: list[JobSpec], send: Callable[[WorkerMessage], None],
+def run_jobs(specs: list[JobSpec], send: Callable[[WorkerMessage], bool],
              stop_requested: Callable[[int], bool]) -> None:
     """Train the specs' models (same shape: as one computation), reporting Progress, EpochDone, then
-    Finished or Failed for each, tagged with its place in the list."""
+    Finished or Failed for each, tagged with its place in the list. send says whether the server got
+    it: a finished model the server can no longer take is kept at its keep_path instead."""
     from ..datasets import load_dataset
     from ..runs import RunSpec, train_and_evaluate_many
     from ..training import NonFiniteLossError, TrainEvent
@@ -31,8 +35,22 @@ def run_jobs(specs: list[JobSpec], send: Callable[[WorkerMessage], None],
         data = load_dataset(first.dataset, device=first.device, data_dir=first.data_dir)
 
         def follower(member: int) -> Callable[[TrainEvent], bool]:
-            preview_x = data.test_x[specs[member].preview_indices]
-            last = [0.0]
+            spec = specs[member]
+            preview_x = data.test_x[spec.preview_indices]
+            last, kept = [0.0], [0.0]
+
+            def keep(event: TrainEvent, now: float) -> None:
+                """The model as of this epoch, for the server to offer if this process dies (jobs.py)."""
+                if spec.keep_path is None or (now - kept[0] < spec.keep_every and event.epoch < event.epochs):
+                    return
+                kept[0] = now
+                train = {"interrupted": True, "epochs_run": event.epoch, "epochs_planned": event.epochs,
+                         "lr": spec.settings.lr, "batch_size": spec.settings.batch_size, "seed": spec.settings.seed}
+                try:        # durable=False: it must outlive this process, not a power cut
+                    save_checkpoint(spec.keep_path, event.model, spec.dataset, {}, event.history, train,
+                                    durable=False)
+                except WriteError:
+                    pass    # the finished model still comes back over the pipe; the server says if it cannot be kept
 
             def on_event(event: TrainEvent) -> bool:
                 now = time.perf_counter()
@@ -46,6 +64,7 @@ def run_jobs(specs: list[JobSpec], send: Callable[[WorkerMessage], None],
                     send(EpochDone(event.epoch, {k: v[-1] for k, v in h["train"].items()},
                                    {k: v[-1] for k, v in h["test"].items()}, h["seconds"][-1], preview,
                                    event.fraction_done, member))
+                    keep(event, now)
                 return stop_requested(member)
             return on_event
 
@@ -60,7 +79,14 @@ def run_jobs(specs: list[JobSpec], send: Callable[[WorkerMessage], None],
             send(Failed(f"Training failed: {type(run).__name__}: {run}", member))
         else:
             state = {k: v.detach().cpu().numpy() for k, v in run.model.state_dict().items()}
-            send(Finished(state, run.metrics, run.summary, run.result.stopped_early, member))
+            if not send(Finished(state, run.metrics, run.summary, run.result.stopped_early, member)):
+                # the server is gone: keep the model where a restarted server lists it
+                keep_path = specs[member].keep_path
+                if keep_path is not None:
+                    with contextlib.suppress(WriteError):
+                        save_checkpoint(keep_path, run.model, specs[member].dataset, run.metrics.to_dict(),
+                                        run.result.history, {**run.summary, "interrupted": True,
+                                                             "epochs_planned": specs[member].settings.epochs})
 
 
 def main(command_fd: int, event_fd: int) -> None:
@@ -82,6 +108,14 @@ def main(command_fd: int, event_fd: int) -> None:
     stopped = [False] * len(specs)
     gone = [False]
 
+    def send(message: WorkerMessage) -> bool:
+        if not gone[0]:
+            try:
+                events.send(message)
+            except OSError:               # the server went away (its end of the pipe closed)
+                gone[0] = True
+        return not gone[0]
+
     def stop_requested(member: int) -> bool:
         while not gone[0] and commands.poll():
             try:
@@ -93,8 +127,9 @@ def main(command_fd: int, event_fd: int) -> None:
                 stopped[message.member] = True
         return gone[0] or stopped[member]
 
-    run_jobs(specs, events.send, stop_requested)
-    events.close()
+    run_jobs(specs, send, stop_requested)
+    with contextlib.suppress(OSError):
+        events.close()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "identity": nn.Identity}
 BATCH = 2048   # images per forward pass when a whole split is encoded or reconstructed on the CPU …
 ACCELERATOR_BATCH = 65536   # … and on a GPU: a whole test split (10,000 × 784 floats = 31 MB) in one pass
-MAX_PARAMETERS = 100_000_000   # 400 MB of weights: far beyond what these images need, within a laptop's reach
+# 200 MB of weights (a VAE's second code head adds up to half again): 125× the largest shipped model, far
+# beyond what these images need, within a laptop's reach. Checked on the config, before anything is built.
+MAX_PARAMETERS = 50_000_000
+MAX_HIDDEN_LAYERS = 32     # each side; a long list of tiny layers is few weights but slow to build and to run
 DECODERS = ("sigmoid", "linear")   # the decoder's output: pixels squashed into [0, 1], or an additive dictionary
 # A sigmoid's output bias starts at the logit of the mean image; pixels that are always 0 (an MNIST
 # border) would need −∞, so the mean is clamped this far inside (0, 1): logit ±6.9.
@@ -39,6 +42,9 @@ class AutoencoderConfig(Config):
 
     def validate(self) -> None:
         super().validate()
+        if len(self.hidden) > MAX_HIDDEN_LAYERS:
+            raise ValueError(f"hidden lists {len(self.hidden):,} layers; the limit is {MAX_HIDDEN_LAYERS} (the seed's "
+                             f"network has one)")
         sizes = [self.input_dim, *self.hidden, self.latent_dim]
         weights = 2 * sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))   # encoder + mirror
         if weights > MAX_PARAMETERS:
