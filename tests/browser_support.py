@@ -97,6 +97,10 @@ SETTLE_PROBE = """() => {
   const waiting = ['stStatusWidget', 'stSkeleton', 'stSpinner'].filter(
     id => document.querySelector(`[data-testid="${id}"]`));
   if (!document.querySelector('[data-testid="stMain"] h1')) waiting.push('no heading yet');
+  // Set by the frontend the moment a click asks for a rerun (before the server has started it: on a busy
+  // machine that gap outlasts any quiet period), then 'running', then 'notRunning'.
+  const script = document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state');
+  if (script && script !== 'notRunning') waiting.push(`script ${script}`);
   return {busy: waiting.length > 0, waiting: waiting.join(', '), last: window.__aeSettle.last, now: performance.now()};
 }"""
 
