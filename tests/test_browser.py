@@ -373,6 +373,7 @@ def test_the_latent_exports_are_written_when_clicked(server, browser):
         assert sent == 0, "an export came with the page"
         files = {}
         for label in ("Codes + map (CSV)", "vectors.tsv", "metadata.tsv"):
+            wait_until_rendered(page, timeout=180)    # the last click's rerun has redrawn the buttons
             with page.expect_download(timeout=180_000) as download:
                 page.get_by_role("button", name=label).click()
             files[label] = Path(download.value.path()).read_text().splitlines()
