@@ -12,6 +12,7 @@ import pytest
 import torch
 from apptest_support import server_like_pages
 from conftest import ROOT
+from test_bad_inputs import run_cli
 
 from explorer import CheckpointError, archive
 from explorer.checkpoint import ModelRecord
@@ -26,23 +27,12 @@ def snapshot(folder) -> dict[str, bytes | None]:
     return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob("*"))}
 
 
-def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "error: " in err and "Traceback" not in err, err
-    return err
-
-
 def run_refused(argv: list[str], folder, capsys, code: int = 1) -> str:
     """Run the command line in folder: exit code 1 (2: argparse's own), one line on stderr (returned), nothing
     on disk changed."""
     before = snapshot(folder)
-    if code == 2:
-        with pytest.raises(SystemExit) as info:
-            main(argv)
-        assert info.value.code == 2
-    else:
-        assert main(argv) == code
-    err = one_line_error(capsys)
+    err = run_cli(argv, code, capsys)
+    assert len(err.strip().splitlines()) == 1 and "error: " in err and "Traceback" not in err, err
     assert snapshot(folder) == before
     return err
 
