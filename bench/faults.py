@@ -69,6 +69,7 @@ def start_training(page, url: str, epochs: int, at_least: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=400)
+    parser.add_argument("--shots", type=Path, default=None, help="folder for screenshots of what the page said")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -84,6 +85,12 @@ def main() -> None:
             os.kill(worker, signal.SIGKILL)
             page.get_by_text("killed (SIGKILL)").wait_for(timeout=120_000)
             said = next(line for line in page.inner_text("body").splitlines() if "killed (SIGKILL)" in line)
+            if args.shots:
+                args.shots.mkdir(parents=True, exist_ok=True)
+                wait_until_rendered(page, timeout=120)
+                for width, height in ((1400, 900), (1024, 768)):
+                    page.set_viewport_size({"width": width, "height": height})
+                    page.screenshot(path=str(args.shots / f"train-worker-killed-{width}.png"), full_page=True)
             print(f"worker killed (SIGKILL) when the page showed epoch {shown} of {args.epochs}")
             print(f"  the page said: {said}")
             shown = start_training(page, url, args.epochs, at_least=5)
