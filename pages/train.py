@@ -159,10 +159,12 @@ with right:
                    "restart, and no other browser sees it. **Save** below publishes a copy for everyone.")
     c1, c2, c3 = st.columns([1.2, 1, 1], vertical_alignment="bottom")
     name = c1.text_input("Checkpoint name", f"{job.variant}-{time.strftime('%H%M%S')}", key=f"name_{job.key}")
+    saved = st.session_state.setdefault(keys.TRAIN_SAVED, {})
     if c1.button("Save as checkpoint", icon=":material/save:"):
         try:
             path = save_new_checkpoint(SAVE_DIR, name, job.model, job.data.name, metrics.to_dict(), job.history,
                                        summary)
+            saved[job.key] = models.saved_key(path)      # Make active now shows the saved one: a link names it
             st.toast(f"Saved {path}")
             c1.caption(f"Saved to `{path}`: listed in every browser's model list as *saved*.")
         except (ValueError, OSError) as exc:
@@ -171,7 +173,9 @@ with right:
                        checkpoint_bytes(job.model, job.data.name, metrics.to_dict(), job.history, summary),
                        file_name=f"{name or job.variant}.pt", mime="application/octet-stream",
                        icon=":material/download:")
+    active_key = saved.get(job.key, model_key)
     c3.button("Make active", type="primary", icon=":material/check_circle:",
-              help="Show this model on every page (it stays in this browser tab only).",
-              disabled=st.session_state.get(keys.ACTIVE_MODEL) == model_key,
-              on_click=models.activate, args=(model_key, job.data.name))
+              help="Show this model on every page: the saved checkpoint once you have saved it (everyone's, and "
+                   "a link can name it), else this browser's own copy.",
+              disabled=st.session_state.get(keys.ACTIVE_MODEL) == active_key,
+              on_click=models.activate, args=(active_key, job.data.name))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import uuid
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from apptest_support import server_like_pages
 from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
-from explorer.app.catalog import CHECKPOINT_DIR, file_digest
+from explorer.app.catalog import CHECKPOINT_DIR, SAVE_DIR, file_digest
 
 APP = str(ROOT / "streamlit_app.py")
 
@@ -141,6 +142,15 @@ def test_training_in_the_app_and_session_isolation():
     assert len(mine) == 1 and mine[0].startswith("ae · digits · trained") and mine[0].endswith("(3 epochs)")
     # another browser (another id) sees only what everyone sees
     assert not any("· trained" in o for o in fresh().sidebar.selectbox(key="active_model").options)
+    # Save, then Make active: the saved checkpoint becomes the active model (a link can name it)
+    name = f"saved-{uuid.uuid4().hex[:8]}"
+    at.text_input(key=f"name_{job.key}").set_value(name).run()
+    next(b for b in at.button if b.label == "Save as checkpoint").click().run()
+    no_exception(at)
+    next(b for b in at.button if b.label == "Make active").click().run()
+    no_exception(at)
+    assert at.session_state["active_model"] == "file:" + file_digest(SAVE_DIR / f"{name}.pt")
+    assert at.query_params.get("model") in (f"saved/{name}", [f"saved/{name}"])
 
 
 def test_activations_page_shows_evaluates_kl_sum_and_reacts_to_threshold(mnist5k):

@@ -29,6 +29,7 @@ LINK_MODEL_OWN = "_link_model_own"   # whether the active model is the browser's
 # Train.
 TRAIN_JOB = "train_job"              # the session's explorer.app.jobs.TrainingJob
 TRAIN_LISTED = "_train_listed"       # the job whose finished model the sidebar has been rerun to list
+TRAIN_SAVED = "_train_saved"         # {job key: model-list key of the checkpoint Save wrote for it}
 
 # Sweeps run from Compare (app/sweep_panel.py).
 SWEEP_FOLLOWED = "_sweep_followed"   # the folder of the sweep this session started: its trials join the comparison

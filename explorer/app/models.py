@@ -94,6 +94,12 @@ def _shared_entries(checkpoints: str, saved: str) -> list[FileEntry]:
     return _file_entries(shipped, Path(checkpoints)) + _file_entries([(p, "saved") for p in saved_paths])
 
 
+def saved_key(path: Path) -> str:
+    """The model-list key of a checkpoint just saved into SAVE_DIR, listed from now on (not in 5 s)."""
+    _shared_entries.clear()
+    return "file:" + file_digest(path)
+
+
 def shipped_entries() -> list[FileEntry]:
     """The checkpoints everyone sees: shipped under checkpoints/, and saved (SAVE_DIR)."""
     return _shared_entries(str(CHECKPOINT_DIR), str(SAVE_DIR))
