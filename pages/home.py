@@ -25,17 +25,19 @@ if ctx is None:
 metrics = caches.metrics(ctx.key, ctx.model, ctx.data.name, ctx.device)
 code = metrics.code
 variant = type(ctx.model)
-cols = st.columns(6)
-cols[0].metric("Active model", ctx.model.name, help=ctx.entry.label)
-cols[1].metric("Test MSE", f"{metrics.recon_mse:.4f}",
-               help="Reconstruction error: mean squared error per pixel on the clean test images")
-cols[2].metric("Variance explained", f"{metrics.explained_variance:.1%}",
-               help=f"1 − FVU; FVU = Σ‖x − x̂‖² / Σ‖x − x̄‖² over the test split = {metrics.fvu:.3f}")
-cols[3].metric("L0 (active units)", f"{code.mean_l0:.1f} / {len(code.unit_firing_rate)}",
-               help=f"Active units per image, averaged. A unit of this {variant.code.name} code is active when "
-                    f"{code.active_when}.")
-cols[4].metric("Dead units", f"{code.dead_fraction:.0%}", help=f"Never active on the test split ({code.active_when})")
-cols[5].metric("Device", ctx.device)
+# One wrapping row, each metric as wide as its label: six side by side at 1400 px, two rows on a projector.
+row = st.container(horizontal=True, gap="large")
+row.metric("Active model", ctx.model.name, help=ctx.entry.label, width="content")
+row.metric("Test MSE", f"{metrics.recon_mse:.4f}", width="content",
+           help="Reconstruction error: mean squared error per pixel on the clean test images")
+row.metric("Variance explained", f"{metrics.explained_variance:.1%}", width="content",
+           help=f"1 − FVU; FVU = Σ‖x − x̂‖² / Σ‖x − x̄‖² over the test split = {metrics.fvu:.3f}")
+row.metric("L0 (active units)", f"{code.mean_l0:.1f} / {len(code.unit_firing_rate)}", width="content",
+           help=f"Active units per image, averaged. A unit of this {variant.code.name} code is active when "
+                f"{code.active_when}.")
+row.metric("Dead units", f"{code.dead_fraction:.0%}", width="content",
+           help=f"Never active on the test split ({code.active_when})")
+row.metric("Device", ctx.device, width="content")
 if own := [f"{m.title}: {metrics.extras[m.name]:.4g}" for m in variant.extra_metrics if not m.per_unit]:
     st.caption("This variant also measures — " + " · ".join(own))
 if metrics.learned_nothing_reason:
@@ -52,16 +54,15 @@ st.image(rows_png([rows.original, rows.reconstruction], ctx.data.image_shape, sc
          caption=f"Top: test images from {ctx.data.name} · Bottom: what {ctx.entry.label} reconstructs")
 
 st.subheader("Where to go next")
-link_cols = st.columns(3)
-link_cols[0].page_link(page_file("train"), label="Train a model live", icon=":material/model_training:")
-link_cols[0].page_link(page_file("reconstructions"), label="Inspect reconstructions and errors",
-                       icon=":material/compare:")
-link_cols[1].page_link(page_file("activations"), label="See which units fire, and how sparsely",
-                       icon=":material/bar_chart:")
-link_cols[1].page_link(page_file("latent"), label="Map the latent space", icon=":material/scatter_plot:")
-link_cols[2].page_link(page_file("compare"), label="Compare sparsity settings side by side",
-                       icon=":material/view_column:")
-link_cols[2].markdown("Pick another model, dataset or device in the sidebar.")
+destinations = st.container(horizontal=True, gap="medium")    # wraps on a narrow screen, never cuts a label
+for name, label, icon in (("train", "Train a model live", ":material/model_training:"),
+                          ("reconstructions", "Inspect reconstructions and errors", ":material/compare:"),
+                          ("activations", "See which units fire, and how sparsely", ":material/bar_chart:"),
+                          ("latent", "Map the latent space", ":material/scatter_plot:"),
+                          ("compare", "Compare sparsity settings side by side", ":material/view_column:"),
+                          ("claims", "Test the seed notes' claims", ":material/fact_check:")):
+    destinations.page_link(page_file(name), label=label, icon=icon)
+st.caption("Pick another model, dataset or device in the sidebar.")
 
 st.subheader("Models available in this session")
 st.dataframe(

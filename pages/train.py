@@ -5,10 +5,10 @@ import time
 
 import streamlit as st
 
-from explorer.app import identity, jobs, keys, links, models, page, store
-from explorer.app.catalog import SAVE_DIR, TrainedEntry
+from explorer.app import identity, jobs, keys, links, models, page, store, training_watch
+from explorer.app.catalog import SAVE_DIR
 from explorer.app.jobs import TrainingJob
-from explorer.checkpoint import ModelRecord, checkpoint_bytes, save_new_checkpoint
+from explorer.checkpoint import checkpoint_bytes, save_new_checkpoint
 from explorer.figures import PLOTLY_CONFIG, loss_curves, rows_png
 from explorer.params import log_grid
 from explorer.registry import get_variant, variant_names
@@ -17,6 +17,7 @@ from explorer.views import pick_indices
 
 QUICK_EPOCHS = 20          # a live demo default, unless the variant needs the seeds' full step budget
 PREVIEW_COUNT = 10
+PROGRESS_EVERY, CHARTS_EVERY = 0.25, 1.0   # seconds between redraws of the progress line, and of the charts
 
 train_page = page.data_page("Train")
 data = train_page.data
@@ -26,10 +27,10 @@ left, right = st.columns([1, 2], gap="large")
 with left:
     links.preset("train_variant", "variant", links.one_of(variant_names()), "variant")
     variant_name = st.selectbox("Variant", variant_names(), key="train_variant",
-                                format_func=lambda n: f"{n} — {get_variant(n).summary}")
+                                help="What each one is: the line below the menu, and its objective on the right.")
     links.publish("train", {"variant": variant_name}, train_page.link_slot)
     variant = get_variant(variant_name)
-    st.latex(variant.objective_latex)
+    st.caption(variant.summary)
     params = {}
     with st.container(border=True):
         st.markdown("**Hyperparameters** (the variant's defaults)")
@@ -41,8 +42,8 @@ with left:
             if spec["choices"]:
                 params[name] = st.selectbox(label, spec["choices"], key=key, help=help_text)
             elif isinstance(spec["default"], tuple):
-                params[name] = st.text_input(label, ",".join(map(str, spec["default"])), key=key, help=help_text,
-                                             placeholder="empty = no hidden layer")
+                params[name] = st.text_input(label, ",".join(map(str, spec["default"])), key=key,
+                                             help=f"{help_text} Empty: no hidden layer.", placeholder="none")
             elif isinstance(spec["default"], int):
                 params[name] = st.number_input(label, min_value=int(spec["low"] or 1), max_value=4096,
                                                value=spec["default"], step=1, key=key, help=help_text)
@@ -82,6 +83,7 @@ with left:
             st.error(f"Cannot train with these settings: {exc}", icon=":material/warning:")
 
 with right:
+    st.latex(variant.objective_latex)          # the wide column: a formula never cut on a projector
     job = st.session_state.get(keys.TRAIN_JOB)
     if job is None:
         st.info("Choose a variant and press **Train**. Loss curves and reconstructions of the same "
@@ -94,8 +96,12 @@ with right:
     st.caption(" · ".join(f"**{t.title}**: {t.about}" for t in get_variant(job.variant).charted_terms()))
 
     draws = iter(range(10**9))   # each redraw needs its own element key within one script run
+    # The progress line every PROGRESS_EVERY; the chart and the strip only for a new epoch, and at most every
+    # CHARTS_EVERY: each redraw costs the server and the browser CPU that the training process (on the same
+    # few cores, in a classroom) would otherwise have.
+    drawn = {"epochs": -1, "preview": -1, "at": 0.0}
 
-    def draw() -> None:
+    def draw(final: bool = False) -> None:
         if job.status == "queued":
             progress_slot.progress(0.0, text="Queued: another training run is using the CPU; this one starts "
                                              "when it ends.")
@@ -107,11 +113,17 @@ with right:
         progress_slot.progress(min(job.fraction, 1.0),
                                text=f"{job.variant} on {job.data.name}: epoch {epoch}/{job.settings.epochs} · "
                                     f"{job.elapsed:.1f} s{loss_now}{together}")
-        variant_class = get_variant(job.variant)
-        shown = tuple(t.name for t in variant_class.charted_terms())
-        curves_slot.plotly_chart(loss_curves(history, variant_class.term_titles(), only=shown), config=PLOTLY_CONFIG,
-                                 key=f"curves_{next(draws)}")
-        if job.preview is not None:
+        now = time.perf_counter()
+        if not final and now - drawn["at"] < CHARTS_EVERY:
+            return
+        if final or len(history["epoch"]) != drawn["epochs"]:
+            drawn["epochs"], drawn["at"] = len(history["epoch"]), now
+            variant_class = get_variant(job.variant)
+            shown = tuple(t.name for t in variant_class.charted_terms())
+            curves_slot.plotly_chart(loss_curves(history, variant_class.term_titles(), only=shown),
+                                     config=PLOTLY_CONFIG, key=f"curves_{next(draws)}")
+        if job.preview is not None and (final or job.preview_epoch != drawn["preview"]):
+            drawn["preview"], drawn["at"] = job.preview_epoch, now
             strip_slot.image(rows_png([job.preview_x.numpy(), job.preview], job.data.image_shape, scale=4),
                              caption="Top: fixed test images · Bottom: reconstructions after epoch "
                                      f"{job.preview_epoch}")
@@ -120,9 +132,9 @@ with right:
         stop_slot.button("Stop", icon=":material/stop:", on_click=job.stop, key="stop")
     while job.running:
         draw()
-        time.sleep(0.4)
+        time.sleep(PROGRESS_EVERY)
     stop_slot.empty()
-    draw()
+    draw(final=True)
 
     if job.status == "failed":
         st.error(job.error, icon=":material/error:")
@@ -133,14 +145,7 @@ with right:
     metrics, summary = job.metrics, job.summary or {}
     assert metrics is not None                  # a finished or stopped job has been evaluated
     model_key = job.saved_key or job.key        # on disk in this browser's folder, or (failing that) in memory
-    if job.saved_key is None and job.key not in st.session_state.get(keys.SESSION_MODELS, {}):
-        epochs_run = len(job.history["epoch"])
-        label = f"{job.variant} · {job.data.name} · trained {time.strftime('%H:%M')} ({epochs_run} epochs)"
-        record = ModelRecord(job.data.name, metrics.to_dict(), job.history, summary)
-        models.add_session_model(TrainedEntry(key=job.key, label=label, variant=job.variant, dataset=job.data.name,
-                                              record=record, model=job.model), activate_it=False)
-    if st.session_state.get(keys.TRAIN_LISTED) != job.key:   # once: the sidebar above was drawn before it ended
-        st.session_state[keys.TRAIN_LISTED] = job.key
+    if training_watch.list_finished(job):       # once: the sidebar above was drawn before it ended
         st.rerun()
     if job.interrupted:
         st.warning(job.interrupted, icon=":material/warning:")

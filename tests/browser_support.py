@@ -105,6 +105,46 @@ SETTLE_PROBE = """() => {
 }"""
 
 
+# Evaluated in a rendered page: every element of the main area or the sidebar whose text is cut — its box
+# hides (ellipsis, hidden or scrolled overflow) a content wider than itself, a select's value included
+# (an <input>) — plus a table that scrolls sideways and a page wider than the window. Screen-reader-only
+# copies (KaTeX's MathML) are clipped on purpose and skipped.
+CUT_TEXT_PROBE = """() => {
+  const cuts = [];
+  const roots = ['stMain', 'stSidebar'].map(id => document.querySelector(`[data-testid="${id}"]`)).filter(Boolean);
+  for (const root of roots) {
+    for (const el of root.querySelectorAll('*')) {
+      if (!el.getClientRects().length || el.closest('.katex-mathml')) continue;
+      const style = getComputedStyle(el);
+      if (style.visibility === 'hidden') continue;
+      const text = (el.tagName === 'INPUT' ? el.value : el.innerText || '').trim();
+      if (!text) continue;
+      const hides = style.overflowX !== 'visible' || style.textOverflow === 'ellipsis' || el.tagName === 'INPUT';
+      // KaTeX's boxes clip an italic glyph's overhang by a pixel or two: a real cut is wider than that.
+      const slack = el.closest('.katex, .katex-display') ? 3 : 1;
+      if (hides && el.scrollWidth > el.clientWidth + slack) {
+        cuts.push({text: text.replace(/\\s+/g, ' ').slice(0, 80),
+                   where: el.closest('[data-testid]')?.getAttribute('data-testid'), needs: el.scrollWidth,
+                   has: el.clientWidth});
+      }
+    }
+    for (const grid of root.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller')) {
+      if (grid.scrollWidth > grid.clientWidth + 1) {
+        cuts.push({text: 'a table scrolls sideways', where: 'stDataFrame', needs: grid.scrollWidth,
+                   has: grid.clientWidth});
+      }
+    }
+  }
+  const main = document.querySelector('[data-testid="stMain"]');
+  if (main && main.scrollWidth > main.clientWidth + 1) {
+    cuts.push({text: 'the page is wider than the window', where: 'stMain', needs: main.scrollWidth,
+               has: main.clientWidth});
+  }
+  const seen = new Set();
+  return cuts.filter(c => { const k = c.where + c.text; if (seen.has(k)) return false; seen.add(k); return true; });
+}"""
+
+
 def settled(probe: dict, quiet: float) -> bool:
     """The page shows its own heading, Streamlit is idle, and nothing changed for `quiet` seconds."""
     return not probe["busy"] and probe["now"] - probe["last"] >= quiet * 1000

@@ -11,6 +11,7 @@ UPLOAD = "upload"                    # the sidebar's file uploader
 UPLOAD_SEEN = "_upload_seen"         # the file id of the last upload handled
 UPLOAD_NOTE = "_upload_note"         # ("success" | "error", message) about the last upload
 MODEL_GONE = "_model_gone"           # the selected checkpoint disappeared from disk: say so once
+MODEL_GROUP = "model_group"          # the sidebar menu's group filter (app/model_menu.GROUPS), None for all
 
 # Who this browser is (app/identity.py).
 BROWSER_ID = "_browser_id"           # its id (32 hex digits)
@@ -19,6 +20,10 @@ KEEP_UPLOAD = "keep_upload"          # the sidebar's "keep it in this browser" f
 
 # Draw your own digit (app/sketch.py).
 SKETCH_IMAGE = "_sketch_image"       # the last drawing, a PNG data URL: it follows the student between pages
+
+# Latent space (app/latent_choices.py), per dataset: "_lat_<role>_<dataset>" the image (latent.ImageRef) chosen
+# for each role (the neighbours', the walk's start and end); "_lat_seen_<map key>" the map's points clicked at
+# the last run.
 
 # Links (app/links.py).
 LINK_APPLIED = "_link_applied"       # the link values already applied in this session ("name=value")

@@ -65,7 +65,9 @@ def _label(path: Path, origin: str, s: FileSummary) -> str:
         when = s.created[11:16] if len(s.created) >= 16 else "?"
         epochs = f" ({s.epochs} epochs)" if s.epochs else ""
         return f"{s.variant} · {s.dataset} · trained {s.created[:10]} {when}{epochs}"
-    name = path.stem if path.stem == s.variant else f"{path.stem} ({s.variant})"
+    # A sweep's trial ('topk-k=5') and the one-per-variant files already start with the variant's name.
+    named = path.stem == s.variant or path.stem.startswith(f"{s.variant}-")
+    name = path.stem if named else f"{path.stem} ({s.variant})"
     return f"{name} · {s.dataset} · {({'kept': 'uploaded', 'swept': 'my sweep'}).get(origin, origin)}"
 
 
@@ -114,7 +116,10 @@ def own_entries(browser: str) -> list[FileEntry]:
 def model_entries() -> dict[str, ModelEntry]:
     """Shipped and saved checkpoints, this browser's own, then what this session holds in memory."""
     entries: dict[str, ModelEntry] = {entry.key: entry for entry in shipped_entries()}
-    entries.update({entry.key: entry for entry in own_entries(identity.browser_id())})
+    for entry in own_entries(identity.browser_id()):
+        # The same bytes saved for everyone (Save within the second training ended) is one model: the shared
+        # file's entry stays, so a link can name it.
+        entries.setdefault(entry.key, entry)
     entries.update(st.session_state.get(keys.SESSION_MODELS, {}))
     return entries
 

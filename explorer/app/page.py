@@ -43,9 +43,9 @@ def current_dataset() -> tuple[Dataset | None, str | None]:
 
 def header(title: str) -> Any:
     """The page's title, and a slot beside it for "Link to this view" (filled by links.publish)."""
-    left, right = st.columns([5, 1], vertical_alignment="bottom")
-    left.title(title)
-    return right.empty()
+    row = st.container(horizontal=True, vertical_alignment="bottom")   # the link's button keeps its full label
+    row.title(title, width="stretch")
+    return row.empty()
 
 
 def model_page(title: str) -> PageContext:

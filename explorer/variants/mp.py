@@ -49,7 +49,7 @@ class MatchingPursuitAutoencoder(Autoencoder):
     config_class = MatchingPursuitConfig
     objective_latex = (r"\begin{gathered}\min\ \mathbb{E}_{x}\lVert x - (Dz + b) \rVert^2"
                        r" \\ j_t = \arg\max_j \langle r_t, d_j \rangle,\ z_{j_t} \mathrel{+}= \langle r_t, d_{j_t}"
-                       r" \rangle,\ r_{t+1} = r_t - \langle r_t, d_{j_t} \rangle d_{j_t}\end{gathered}")
+                       r" \rangle \\ r_{t+1} = r_t - \langle r_t, d_{j_t} \rangle d_{j_t}\end{gathered}")
     config: MatchingPursuitConfig
     code = CodeKind("matching pursuit", 0.0)
 

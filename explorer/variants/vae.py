@@ -38,8 +38,8 @@ class VariationalAutoencoder(Autoencoder):
     summary = "Variational autoencoder: a probabilistic code you can sample new digits from."
     paper = "Kingma & Welling, Auto-encoding variational Bayes, ICLR 2014; Higgins et al., β-VAE, ICLR 2017"
     config_class = VAEConfig
-    objective_latex = (r"\min\ \mathbb{E}_{x}\Big[-\mathbb{E}_{q(z|x)} \log p(x|z) + \beta\,"
-                       r"\mathrm{KL}\big(q(z|x) \,\Vert\, \mathcal{N}(0, I)\big)\Big]")
+    objective_latex = (r"\begin{gathered}\min\ \mathbb{E}_{x}\Big[-\mathbb{E}_{q(z|x)} \log p(x|z) \\ +\ \beta\,"
+                       r"\mathrm{KL}\big(q(z|x) \,\Vert\, \mathcal{N}(0, I)\big)\Big]\end{gathered}")
     config: VAEConfig
     code_activation = "identity"
     code = GAUSSIAN_CODE

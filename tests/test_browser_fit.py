@@ -1,0 +1,48 @@
+"""Every page at a projector's size: opened at 1024×768 and 1280×720 in a real browser, no element's text is
+wider than its box (no "C…" for Copy link, no formula cut at "…KL(ρ"), no table scrolls sideways, and no
+exception box. Run alone with `pytest -m browser -k fit`."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from browser_support import CUT_TEXT_PROBE, browser_tests, launch_browser, streamlit_server, wait_until_rendered
+
+pytestmark = browser_tests()
+
+# Each page, and each view of a page that lays out other widgets (a denoiser's noise controls, each
+# Activations view, a VAE's map and samples).
+# Train: the default, and the variants with the widest objectives.
+ACTIVATIONS_VIEWS = ("units", "kl", "firing", "image", "unit", "filters")
+VIEWS = ["", "train", "train?variant=sparse_kl", "train?variant=vae", "train?variant=mp", "reconstructions",
+         "reconstructions?model=denoising", *(f"activations?model=sparse_kl&view={view}" for view in ACTIVATIONS_VIEWS),
+         "activations?model=topk&view=unit", "latent", "latent?model=vae-2d", "compare", "claims"]
+SIZES = [(1024, 768), (1280, 720)]
+
+
+@pytest.fixture(scope="module")
+def browser_at():
+    from playwright.sync_api import sync_playwright
+
+    with streamlit_server() as (url, _, _proc), sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        yield url, browser
+        browser.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+@pytest.mark.parametrize("view", VIEWS, ids=[v or "home" for v in VIEWS])
+def test_no_text_is_cut_at_a_projectors_size(browser_at, view, size):
+    url, browser = browser_at
+    width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.goto(f"{url}/{view}", wait_until="domcontentloaded")
+        wait_until_rendered(page, timeout=180)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        cuts = page.evaluate(CUT_TEXT_PROBE)
+        assert not cuts, f"text cut at {width}×{height} on /{view}:\n" + "\n".join(
+            json.dumps(c, ensure_ascii=False) for c in cuts)
+    finally:
+        context.close()
