@@ -8,10 +8,61 @@ import torch
 
 from .datasets import Dataset
 from .metrics import CodeStats, code_statistics
-from .variants.base import Autoencoder, evaluating
+from .variants.base import Autoencoder, CodeKind, evaluating
 
 HIST_BINS = 30
 DEFAULT_RHO = 0.05   # the seed's ρ: the KL view's target for a model that sets none
+
+
+@dataclass(frozen=True)
+class UnitMarks:
+    """The units every per-unit chart marks, dead and always on, and what makes them so for this code, in
+    the code kind's own meaning of 'active': the legend's words (a rule each) and a caption for the chart."""
+
+    dead: tuple[int, ...]
+    always_on: tuple[int, ...]
+    dead_rule: str           # e.g. "never |z_j| > 0.5 on a test image"
+    always_on_rule: str      # e.g. "|z_j| > 0.5 on every test image"
+    dead_meaning: str        # what dead means for this code, said where a chart marks them
+    always_on_meaning: str   # the same for always on
+
+    @property
+    def meaning(self) -> str:
+        """Both, for a chart's caption."""
+        return f"{self.dead_meaning} {self.always_on_meaning}"
+
+    def kind(self, unit: int) -> str:
+        """'dead', 'always on' or 'live'."""
+        return "dead" if unit in self.dead else "always on" if unit in self.always_on else "live"
+
+
+def unit_marks(stats: CodeStats, code: CodeKind) -> UnitMarks:
+    """Which units are dead or always on under the threshold the stats were taken at, and the rules in
+    the words of `code.describe`, with what a dead unit still does for a code that is never exactly 0."""
+    active, t = stats.active_when, stats.threshold
+    if code.on_variance:         # active on every image or on none: "always on" would mark every live unit
+        rule = f"{code.measured} ≤ {t:g}"
+        return UnitMarks(tuple(stats.dead_units), (), rule, "",
+                         f"Dead = its value hardly changes from one test image to the next ({rule}): it has "
+                         "collapsed to the prior and tells the decoder nothing about the image.",
+                         "A unit of this code is active on every image or on none, so none is marked always on.")
+    if code.exact_zeros and t == 0:
+        rule = "exactly 0 on every test image"
+        meaning = "Dead = exactly 0 on every test image: the decoder never gets anything from it (wasted capacity)."
+    else:
+        rule = f"never {active} on a test image"
+        meaning = f"Dead = never {active} on any test image"
+        if not code.exact_zeros:
+            meaning += (f". This code is never exactly 0, so a dead unit still passes values below {t:g} to the "
+                        "decoder" + (f"; its mean activation ρ̂ⱼ can still be near ρ, because ρ̂ⱼ averages those "
+                                     f"values below {t:g}" if code.probability else ""))
+        elif t != code.threshold:
+            meaning += f" at this threshold (`evaluate` uses {code.describe()})"
+        meaning += "."
+    always = f"{active} on every test image"
+    return UnitMarks(tuple(stats.dead_units), tuple(stats.always_on_units), rule, always, meaning,
+                     f"Always on = {always}: never off, so whether it fires says nothing about the image (how "
+                     "strongly may).")
 
 
 @dataclass
@@ -27,6 +78,7 @@ class ActivationReport:
     rho: float                   # target firing rate used for the KL view
     per_unit_extras: dict[str, np.ndarray]   # title → (K,) the variant's per-unit metrics
     unit_thresholds: np.ndarray | None       # (K,) learned cut-offs below which a unit is 0, if any
+    marks: UnitMarks                         # its dead and always-on units, and the rules for this code
 
     @property
     def n_units(self) -> int:
@@ -62,7 +114,7 @@ def activation_report(model: Autoencoder, data: Dataset, threshold: float | None
     counts, edges = zip(*(np.histogram(codes[:, j], bins=HIST_BINS) for j in range(codes.shape[1])), strict=True)
     per_unit = {m.title: np.asarray(extras[m.name]) for m in model.extra_metrics if m.per_unit}
     return ActivationReport(codes, active, stats, np.stack(counts), np.stack(edges), active.sum(axis=1), rho, per_unit,
-                            None if learned is None else learned.cpu().numpy())
+                            None if learned is None else learned.cpu().numpy(), unit_marks(stats, model.code))
 
 
 def unit_order(report: ActivationReport, by: str) -> np.ndarray:

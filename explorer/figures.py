@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import io
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
@@ -11,6 +14,10 @@ from plotly.subplots import make_subplots
 from .baselines import BaselinePoint
 from .compare import Point
 from .images import grid, to_images, to_png
+from .point_labels import label_places, short_labels
+
+if TYPE_CHECKING:
+    from .activations import UnitMarks
 
 TRAIN_COLOR, TEST_COLOR = "#1f77b4", "#ff7f0e"
 LABEL_BACKGROUND = "rgba(255, 255, 255, 0.8)"    # a reference line's label stays readable over bars
@@ -36,6 +43,12 @@ def loss_curves(history: dict, titles: dict[str, str], height: int = 300, only: 
     fig.update_layout(height=height, margin=dict(l=40, r=10, t=60, b=40),
                       legend=dict(orientation="h", y=1.22, x=0, xanchor="left", yanchor="bottom"))
     return fig
+
+
+def waiting_curves(titles: dict[str, str], terms: tuple[str, ...], height: int = 300) -> go.Figure:
+    """loss_curves' panels for these terms with no epoch yet: where the curves will be drawn."""
+    empty = {"epoch": [], "train": {t: [] for t in terms}, "test": {t: [] for t in terms}}
+    return loss_curves(empty, titles, height, only=terms)
 
 
 def per_class_bar(per_class: dict[str, float], title: str = "Reconstruction error by class") -> go.Figure:
@@ -95,17 +108,68 @@ def tiles_png(images: np.ndarray, image_shape: tuple[int, int], ncols: int, scal
 
 
 PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+DEAD_COLOR, ALWAYS_ON_COLOR = "#d62728", "#9467bd"    # dead and always-on units, in every per-unit chart
+LEGEND_ROOM = 28                                        # CSS pixels above a chart for one row of its legend
+
+
+def unit_colours(units: Iterable[int], marks: UnitMarks | None, live: str = TRAIN_COLOR) -> list[str]:
+    """Each unit's colour: the dead and always-on units' own, `live` for the others."""
+    dead, always = (set(), set()) if marks is None else (set(marks.dead), set(marks.always_on))
+    return [DEAD_COLOR if int(u) in dead else ALWAYS_ON_COLOR if int(u) in always else live for u in units]
+
+
+def mark_legend(fig: go.Figure, marks: UnitMarks | None, shown: Iterable[int], dead_note: str = "",
+                **where: int) -> bool:
+    """A legend entry (a coloured square) for the dead and for the always-on units among those shown, each
+    naming its rule for this code and how many there are, at the top of the chart; every other trace
+    leaves the legend. `dead_note` ends the dead units' entry (e.g. where a chart leaves them out); `where`
+    is the subplot (row, col) to put the entries in. False, and no legend, when no shown unit is marked."""
+    fig.update_traces(showlegend=False)
+    on_chart = {int(u) for u in shown}
+    added = False
+    for colour, name, units, rule in ((DEAD_COLOR, "dead", marks.dead, marks.dead_rule + dead_note),
+                                      (ALWAYS_ON_COLOR, "always on", marks.always_on, marks.always_on_rule)) \
+            if marks is not None else ():
+        n = len(on_chart.intersection(units))
+        if n:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=True,
+                                     name=f"{name} ({n} unit{'s' if n > 1 else ''}): {rule}",
+                                     marker=dict(symbol="square", size=12, color=colour)), **where)
+            added = True
+    fig.update_layout(showlegend=added, legend=dict(orientation="h", yref="container", y=1, yanchor="top", x=0,
+                                                    xanchor="left", itemclick=False, itemdoubleclick=False))
+    return added
+
+
+def dead_markers(units: Iterable[int], marks: UnitMarks | None, labels: Iterable[str | int]) -> go.Scatter | None:
+    """A cross on the axis under each dead unit among `units` (drawn at `labels`): a bar of height 0 shows
+    no colour, and a ReLU unit's dead is exactly 0. None when no unit shown is dead."""
+    dead = set() if marks is None else set(marks.dead)
+    at = [label for u, label in zip(units, labels, strict=True) if int(u) in dead]
+    if not at:
+        return None
+    return go.Scatter(x=at, y=[0] * len(at), mode="markers", cliponaxis=False, showlegend=False,
+                      marker=dict(symbol="x-thin", size=9, line=dict(width=2, color=DEAD_COLOR)),
+                      hovertemplate="unit %{x} (dead)<extra></extra>")
+
+
+def log_count_axis(most: float) -> dict:
+    """A log axis's settings for counts from 1 to `most`: a tick at each power of ten (1, 10, 100, …) and
+    none between (Plotly labels its minor log ticks otherwise: "2, 100, 5, 2, 10"), over one decade at
+    least, so that there are always two labelled ticks."""
+    return dict(type="log", dtick=1, exponentformat="none", range=[-0.05, max(1.0, math.log10(max(most, 1))) + 0.15])
 
 
 def unit_histograms(counts: np.ndarray, edges: np.ndarray, units: np.ndarray, log_counts: bool,
-                    cols: int = 8, highlight: int | None = None) -> go.Figure:
+                    cols: int = 8, highlight: int | None = None, marks: UnitMarks | None = None) -> go.Figure:
     """Small multiples: one activation histogram per unit, in the order given, to scan at a glance.
 
     One Bar trace on one pair of axes, each unit's bars placed in a cell of a grid, not a subplot per
     unit: a browser draws dozens of subplots (an axis pair each) slowly, one trace at once. Each cell
     has its own scales, as separate panels would: x spans the unit's own bins, bar heights are its
     counts over its tallest bar (log₁₀(1 + count) when log_counts). Hovering gives the unit, the bin's
-    range of z and the number of images; a bar's customdata is [unit, z from, z to, images]."""
+    range of z and the number of images; a bar's customdata is [unit, z from, z to, images]. Dead and
+    always-on units (`marks`) are drawn and labelled in their colours, named in the legend."""
     units = np.asarray(units, dtype=int)
     n_bins = counts.shape[1]
     gap = max(3, n_bins // 6)                    # empty bins between cells
@@ -120,7 +184,8 @@ def unit_histograms(counts: np.ndarray, edges: np.ndarray, units: np.ndarray, lo
     x = (left[:, None] + np.arange(n_bins)[None, :] + 0.5).ravel()
     custom = np.stack([np.repeat(units, n_bins).astype(float), edges[units, :-1].ravel(),
                        edges[units, 1:].ravel(), counts[units].ravel().astype(float)], axis=1)
-    colours = np.where(np.repeat(units, n_bins) == (-1 if highlight is None else highlight), TEST_COLOR, TRAIN_COLOR)
+    colours = np.where(np.repeat(units, n_bins) == (-1 if highlight is None else highlight), TEST_COLOR,
+                       np.repeat(unit_colours(units, marks), n_bins))
     fig = go.Figure(go.Bar(x=x, y=heights.ravel(), base=np.repeat(bottom, n_bins), width=1.0,
                            marker=dict(color=colours, line_width=0), customdata=custom,
                            hovertemplate="unit %{customdata[0]}<br>z from %{customdata[1]:.3g} to "
@@ -130,10 +195,12 @@ def unit_histograms(counts: np.ndarray, edges: np.ndarray, units: np.ndarray, lo
     line_y = np.repeat(bottom, 3).astype(float)
     fig.add_trace(go.Scatter(x=line_x, y=line_y, mode="lines", line=dict(color="#bbb", width=1), hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=left + n_bins / 2, y=bottom + 1.2, mode="text", text=[f"unit {u}" for u in units],
-                             textfont=dict(size=10), hoverinfo="skip"))
+                             textfont=dict(size=10, color=unit_colours(units, marks, live="#555")),
+                             hoverinfo="skip"))
     fig.update_xaxes(visible=False, range=[-gap / 2, cols * (n_bins + gap) - gap / 2])
     fig.update_yaxes(visible=False, range=[-(rows - 1) * row_step - 0.1, 1.35])
-    fig.update_layout(height=max(160, 80 * rows + 20), showlegend=False, margin=dict(l=10, r=10, t=10, b=10))
+    legend = LEGEND_ROOM if mark_legend(fig, marks, units) else 0
+    fig.update_layout(height=max(160, 80 * rows + 20) + legend, margin=dict(l=10, r=10, t=10 + legend, b=10))
     return fig
 
 
@@ -147,8 +214,9 @@ def unit_histogram(counts: np.ndarray, edges: np.ndarray, unit: int, log_counts:
         fig.add_vline(x=threshold, line_dash="dash", line_color=TRAIN_COLOR,
                       annotation_text=f"learned θ = {threshold:.3g}", annotation_position="top right")
     fig.update_layout(title=f"Unit {unit}: activations on the test split", xaxis_title="activation z",
-                      yaxis_title="images", yaxis_type="log" if log_counts else "linear", bargap=0.02,
-                      height=320, margin=dict(l=50, r=10, t=50, b=40))
+                      yaxis_title="images", bargap=0.02, height=320, margin=dict(l=50, r=10, t=50, b=40))
+    if log_counts:
+        fig.update_yaxes(log_count_axis(float(np.max(counts, initial=1))), title_text="images (log scale)")
     return fig
 
 
@@ -165,57 +233,94 @@ class UnitPanel:
     reference_label: str = ""
 
 
-def unit_panels(panels: list[UnitPanel], units: np.ndarray) -> go.Figure:
+def unit_panels(panels: list[UnitPanel], units: np.ndarray, marks: UnitMarks | None = None) -> go.Figure:
     """Per-unit numbers stacked on one shared axis of units in the given order, a panel each (ρ̂ⱼ
-    against ρ, KL(ρ‖ρ̂ⱼ), a variant's own): one chart, so a unit's numbers line up one above the other."""
+    against ρ, KL(ρ‖ρ̂ⱼ), a variant's own): one chart, so a unit's numbers line up one above the other.
+    Dead and always-on units (`marks`) in their colours, named in the legend and in the hover."""
     labels = [str(int(u)) for u in units]
     fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, subplot_titles=[p.title for p in panels],
                         vertical_spacing=0.2 / len(panels))
+    colours = unit_colours(units, marks)
+    kinds = ["" if marks is None or marks.kind(int(u)) == "live" else f" ({marks.kind(int(u))})" for u in units]
     for row, panel in enumerate(panels, start=1):
-        fig.add_trace(go.Bar(x=labels, y=panel.values[units], marker_color=TRAIN_COLOR, name=panel.title,
-                             hovertemplate=f"unit %{{x}}<br>{panel.yaxis or panel.title} = %{{y:.4g}}<extra></extra>"),
+        what = panel.yaxis or panel.title
+        fig.add_trace(go.Bar(x=labels, y=panel.values[units], marker_color=colours, name=panel.title,
+                             customdata=kinds,
+                             hovertemplate=f"unit %{{x}}%{{customdata}}<br>{what} = %{{y:.4g}}<extra></extra>"),
                       row=row, col=1)
         fig.update_yaxes(title_text=panel.yaxis, row=row, col=1)
         if panel.reference is not None:
             fig.add_hline(y=panel.reference, line_dash="dash", line_color=TEST_COLOR, row=row, col=1,
                           annotation_text=panel.reference_label, annotation_position="top right",
                           annotation_bgcolor=LABEL_BACKGROUND)
+    for row in range(1, len(panels) + 1):
+        crosses = dead_markers(units, marks, labels)
+        if crosses is not None:
+            fig.add_trace(crosses, row=row, col=1)
     fig.update_xaxes(type="category")
     fig.update_xaxes(title_text="unit", row=len(panels), col=1)
-    fig.update_layout(height=60 + 230 * len(panels), showlegend=False, margin=dict(l=50, r=10, t=40, b=40))
+    legend = LEGEND_ROOM if mark_legend(fig, marks, units, row=1, col=1) else 0
+    fig.update_layout(height=60 + 230 * len(panels) + legend, margin=dict(l=50, r=10, t=40 + legend, b=40))
     return fig
 
 
-def sparsity_distributions(firing_rate: np.ndarray, l0: np.ndarray, n_units: int) -> go.Figure:
+def sparsity_distributions(firing_rate: np.ndarray, l0: np.ndarray, n_units: int,
+                           marks: UnitMarks | None = None) -> go.Figure:
     """Side by side: the histogram of log₁₀(firing rate) over the units that ever fire (the SAE 'feature
-    density' plot), and the histogram of active units per image (L0) with its mean."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+    density' plot; its axis labelled in percent at each power of ten), and the histogram of active units
+    per image (L0) with its mean. The always-on units (`marks`) are drawn over their bin in their colour;
+    the dead ones (rate 0, nowhere on a log axis) are named and counted in the legend."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.14,
                         subplot_titles=["Firing rate per unit (log density; dead units left out)",
                                         "Active units per image (L0)"])
-    alive = firing_rate[firing_rate > 0]
-    fig.add_trace(go.Histogram(x=np.log10(alive), nbinsx=30, marker_color=TRAIN_COLOR, name="units",
+    alive = np.flatnonzero(firing_rate > 0)
+    log_rate = np.log10(firing_rate[alive])
+    low, high = (float(log_rate.min()), float(log_rate.max())) if len(alive) else (-2.0, 0.0)
+    size = max((high - low) / 30, 0.01)
+    bins = dict(start=low - size / 2, end=high + size / 2, size=size)       # the same bins for the always-on
+    fig.add_trace(go.Histogram(x=log_rate, xbins=bins, marker_color=TRAIN_COLOR, name="units",
                                hovertemplate="log₁₀ rate %{x}<br>%{y} units<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Histogram(x=l0, xbins=dict(start=-0.5, end=n_units + 0.5, size=1), marker_color=TRAIN_COLOR,
                                name="images", hovertemplate="%{x} active units<br>%{y} images<extra></extra>"),
                   row=1, col=2)
+    always = [u for u in (marks.always_on if marks is not None else ()) if firing_rate[u] > 0]
+    if always:
+        fig.add_trace(go.Histogram(x=np.log10(firing_rate[always]), xbins=bins, marker_color=ALWAYS_ON_COLOR,
+                                   name="always on", hovertemplate="always on<br>%{y} units<extra></extra>"),
+                      row=1, col=1)
+    most = float(l0.max(initial=0)) + 1.5
     fig.add_vline(x=float(l0.mean()), line_dash="dash", line_color=TEST_COLOR, row=1, col=2,
-                  annotation_text=f"mean {l0.mean():.1f}", annotation_position="top right",
-                  annotation_bgcolor=LABEL_BACKGROUND)
-    fig.update_xaxes(title_text="log₁₀(fraction of test images where the unit fires)", row=1, col=1)
-    fig.update_xaxes(title_text="units active", range=[-0.5, float(l0.max(initial=0)) + 1.5], row=1, col=2)
+                  annotation_text=f"mean {l0.mean():.1f}", annotation_bgcolor=LABEL_BACKGROUND,
+                  annotation_position="top left" if l0.mean() > most / 2 else "top right")   # inside the chart
+    decades = np.arange(math.floor(low), math.ceil(high) + 1)
+    fig.update_xaxes(title_text="share of test images on which the unit fires (log scale)", tickmode="array",
+                     tickvals=decades, ticktext=[f"{100 * 10.0 ** d:g} %" for d in decades],
+                     range=[min(low, float(decades[0])) - size, max(high, float(decades[-1])) + size], row=1, col=1)
+    fig.update_xaxes(title_text="units active", range=[-0.5, most], row=1, col=2)
     fig.update_yaxes(title_text="units", row=1, col=1)
     fig.update_yaxes(title_text="images", row=1, col=2)
-    fig.update_layout(height=340, showlegend=False, bargap=0.05, margin=dict(l=50, r=10, t=50, b=40))
+    legend = LEGEND_ROOM if mark_legend(fig, marks, range(n_units), " (rate 0, not on a log axis)",
+                                        row=1, col=1) else 0
+    fig.update_layout(height=340 + legend, barmode="overlay", bargap=0.05, margin=dict(l=50, r=10, t=50 + legend, b=40))
     return fig
 
 
-def code_bars(code: np.ndarray, title: str, highlight: int | None = None) -> go.Figure:
-    """The seed's bar chart of one image's hidden activations."""
-    colors = [TEST_COLOR if j == highlight else TRAIN_COLOR for j in range(len(code))]
-    fig = go.Figure(go.Bar(x=list(range(len(code))), y=code, marker_color=colors,
+def code_bars(code: np.ndarray, title: str, highlight: int | None = None, marks: UnitMarks | None = None) -> go.Figure:
+    """The seed's bar chart of one image's hidden activations; dead and always-on units (`marks`, over
+    the test split) in their colours, named in the legend."""
+    units = list(range(len(code)))
+    colors = [TEST_COLOR if j == highlight else c for j, c in zip(units, unit_colours(units, marks), strict=True)]
+    fig = go.Figure(go.Bar(x=units, y=code, marker_color=colors,
                            hovertemplate="unit %{x}<br>z = %{y:.4g}<extra></extra>"))
-    fig.update_layout(title=title, xaxis_title="hidden unit", yaxis_title="activation",
-                      height=300, margin=dict(l=50, r=10, t=50, b=40))
+    crosses = dead_markers(units, marks, units)
+    if crosses is not None:
+        fig.add_trace(crosses)
+    fig.update_layout(title=title, xaxis_title="hidden unit", yaxis_title="activation", height=300,
+                      margin=dict(l=50, r=10, t=50, b=40))
+    if mark_legend(fig, marks, units):          # the title at the top, the legend under it
+        height = 300 + LEGEND_ROOM
+        fig.update_layout(title=dict(yref="container", y=1, yanchor="top", pad=dict(t=12)), legend_y=1 - 40 / height,
+                          height=height, margin_t=50 + LEGEND_ROOM)
     return fig
 
 
@@ -241,7 +346,7 @@ def latent_map(coords: np.ndarray, labels: np.ndarray, class_names: tuple[str, .
                marked: np.ndarray | None = None, marked_hover: str = "your digit") -> go.Figure:
     """Scatter of a 2-D or 3-D map, one trace per class (click the legend to hide a class);
     each point's customdata is its row in the sample, for selections; `marked` (1, dims), a drawn
-    digit's place, as a star."""
+    digit's place, as a large star labelled "your digit" (a legend entry too)."""
     three_d = coords.shape[1] == 3
     fig = go.Figure()
     for c, name in enumerate(class_names):
@@ -256,15 +361,22 @@ def latent_map(coords: np.ndarray, labels: np.ndarray, class_names: tuple[str, .
         else:
             fig.add_trace(go.Scattergl(x=coords[rows, 0], y=coords[rows, 1], **common))
     if marked is not None:
-        star = dict(mode="markers", name="your digit", text=[marked_hover], hovertemplate="%{text}<extra></extra>",
-                    marker=dict(symbol="star", size=12 if three_d else 22, color="#000",
-                                line=dict(color="#fff", width=2)))
+        # Large, black with a white rim (it stands out from every class colour and from the white
+        # background), and named on the map itself as well as in the legend.
+        star = dict(mode="markers+text", name="your digit", text=["your digit"], textposition="top center",
+                    hovertext=[marked_hover], hovertemplate="%{hovertext}<extra></extra>",
+                    marker=dict(symbol="star", size=16 if three_d else 30, color="#000",
+                                line=dict(color="#fff", width=3)),
+                    textfont=dict(size=15, color="#000", weight="bold")
+                    | ({} if three_d else dict(shadow="0 0 3px #fff, 0 0 3px #fff")))
         if three_d:
             fig.add_trace(go.Scatter3d(x=marked[:, 0], y=marked[:, 1], z=marked[:, 2], **star))
         else:
             fig.add_trace(go.Scatter(x=marked[:, 0], y=marked[:, 1], **star))
     fig.update_layout(title=title, height=620, legend=dict(title="class", itemsizing="constant"),
-                      margin=dict(l=40, r=10, t=50, b=40), dragmode="lasso" if not three_d else "orbit")
+                      # pan, not lasso: Streamlit makes a click select a point only outside the lasso and box
+                      # tools (a click chooses an image; the tools, above the map, select many)
+                      margin=dict(l=40, r=10, t=50, b=40), dragmode="pan" if not three_d else "orbit")
     if three_d:
         fig.update_scenes(xaxis_title=axis_names[0], yaxis_title=axis_names[1], zaxis_title=axis_names[2])
     else:
@@ -344,23 +456,30 @@ def _learned_nothing_trace(pts: list[Point], x_title: str, y_title: str) -> go.S
 
 
 def tradeoff(pts: list[Point], x_title: str, y_title: str = "recon MSE") -> go.Figure:
-    """Reconstruction error against sparsity, one labelled point per model; each group (a sweep, or
-    a variant) joined in order of sparsity so a sweep reads as a curve; models that learned
-    nothing crossed out."""
+    """Reconstruction error against sparsity, one point per model, labelled where the label has room (every
+    point names its model on hover); each group (a sweep, or a variant) joined in order of sparsity so a sweep
+    reads as a curve; models that learned nothing crossed out."""
     fig = go.Figure()
     colours = _group_colours(pts)
+    labels = short_labels(pts)
+    places = label_places([p.x for p in pts], [p.y for p in pts], labels)
     for group, colour in colours.items():
-        members = sorted((p for p in pts if p.group == group), key=lambda p: p.x)
-        fig.add_trace(go.Scatter(x=[p.x for p in members], y=[p.y for p in members],
-                                 mode="lines+markers+text", name=group, text=[p.setting for p in members],
-                                 textposition="top center", marker=dict(size=11, color=colour),
+        members = sorted((i for i, p in enumerate(pts) if p.group == group), key=lambda i: pts[i].x)
+        fig.add_trace(go.Scatter(x=[pts[i].x for i in members], y=[pts[i].y for i in members],
+                                 mode="lines+markers+text", name=group,
+                                 text=[labels[i] if places[i] else "" for i in members],
+                                 textposition=[places[i] or "top center" for i in members],
+                                 hovertext=[pts[i].setting for i in members], marker=dict(size=11, color=colour),
                                  line=dict(color=colour, dash="dot"),
-                                 hovertemplate="%{text}<br>" + x_title + " %{x:.3g}<br>" + y_title
+                                 hovertemplate="%{hovertext}<br>" + x_title + " %{x:.3g}<br>" + y_title
                                                + " %{y:.4f}<extra></extra>"))
     if any(p.learned_nothing for p in pts):
         fig.add_trace(_learned_nothing_trace(pts, x_title, y_title))
+    # The legend under the plot, in a row or two: beside it, the sweeps' names take a third of a projector's width.
     fig.update_layout(title=f"The trade-off: {y_title} against sparsity ({x_title})", xaxis_title=x_title,
-                      yaxis_title=f"{y_title} (lower is better)", height=420, margin=dict(l=60, r=20, t=50, b=50))
+                      yaxis_title=f"{y_title} (lower is better)", height=460,
+                      legend=dict(orientation="h", yanchor="top", y=-0.15, xanchor="left", x=0),
+                      margin=dict(l=60, r=20, t=50, b=50))
     return fig
 
 

@@ -209,6 +209,68 @@ def nearest_neighbours(codes: np.ndarray, i: int, k: int = 8) -> tuple[np.ndarra
     return rows[others][:k], distances[others][:k]
 
 
+@dataclass(frozen=True)
+class ImageRef:
+    """One image of a dataset: its split ("test" | "train") and its index within that split."""
+
+    split: str
+    index: int
+
+    def __str__(self) -> str:
+        return f"{self.split} #{self.index}"
+
+
+def image_of(data: Dataset, ref: ImageRef) -> torch.Tensor:
+    """The image `ref` names, (D,) on the data's device."""
+    return data.split(ref.split)[0][ref.index]
+
+
+def class_of(data: Dataset, ref: ImageRef) -> int:
+    return int(data.split(ref.split)[1][ref.index])
+
+
+def names_an_image(data: Dataset, ref: object) -> bool:
+    """Whether `ref` is an ImageRef naming an image of `data` (one kept from another dataset may not)."""
+    return (isinstance(ref, ImageRef) and ref.split in ("train", "test")
+            and 0 <= ref.index < len(data.split(ref.split)[0]))
+
+
+def sample_ref(sample: CodeSample, row: int) -> ImageRef:
+    """The image at `row` of a sample."""
+    return ImageRef(str(sample.split[row]), int(sample.index[row]))
+
+
+def default_walk(labels: np.ndarray) -> tuple[int, int]:
+    """Two ends for a first walk that crosses from one class to another: the first image of the lowest
+    class present and the first of the next class (images 0 and 1 when there is one class only)."""
+    classes = np.unique(labels)
+    if len(classes) < 2:
+        return 0, min(1, len(labels) - 1)
+    return int(np.argmax(labels == classes[0])), int(np.argmax(labels == classes[1]))
+
+
+def neighbours_of(sample: CodeSample, code: np.ndarray, ref: ImageRef, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """The k rows of the sample nearest to `code` (the code of image `ref`) in code space, nearest
+    first, and their distances; the image itself is left out when the sample holds it."""
+    rows, distances = nearest(sample.codes, code, k + 1)
+    others = (sample.split[rows] != ref.split) | (sample.index[rows] != ref.index)
+    return rows[others][:k], distances[others][:k]
+
+
+def map_caption(projection: Projection, perplexity: float) -> str | None:
+    """What a slow map on screen is, for the caption under it: one still being made says how far it
+    is; only the finished one says it is kept. None for the maps made at once (PCA, raw)."""
+    if projection.method == "tsne" and not projection.final:
+        return (f"Running: iteration {projection.iteration} of {projection.iterations} of a seeded t-SNE (openTSNE) "
+                f"at perplexity {perplexity:g}. The points move until the last iteration.")
+    kept = "made once and kept, so it shows at once next time, for everyone, even after a restart."
+    if projection.method == "tsne":
+        return f"t-SNE (openTSNE) after {projection.iterations} iterations at perplexity {perplexity:g}, seeded: {kept}"
+    if projection.method == "umap":
+        return f"UMAP (umap-learn), seeded: {kept}"
+    return None
+
+
 def interpolate(model: Autoencoder, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10) -> np.ndarray:
     """Decode the straight line between the codes of two images (the VAE's means): (steps, D)."""
     with evaluating(model):

@@ -49,6 +49,13 @@ class ErrorSummary:
     worst: np.ndarray              # indices of the worst images, worst first
     worst_inputs: np.ndarray       # (k, D) what the model saw for them (noisy if noise was applied)
     worst_reconstructions: np.ndarray  # (k, D)
+    worst_originals: np.ndarray    # (k, D) the clean images
+    noisy: bool                    # whether noise was applied (the inputs are not the originals)
+
+    def worst_rows(self, which: slice) -> list[np.ndarray]:
+        """Those of the worst images as rows to stack: original, the noisy input (under noise), reconstruction."""
+        rows = [self.worst_originals, self.worst_inputs] if self.noisy else [self.worst_inputs]
+        return [row[which] for row in [*rows, self.worst_reconstructions]]
 
 
 def error_summary(model: Autoencoder, data: Dataset, noise: NoiseSetting | None = None, seed: int = 0,
@@ -61,4 +68,4 @@ def error_summary(model: Autoencoder, data: Dataset, noise: NoiseSetting | None 
     worst = torch.argsort(per_image, descending=True)[:n_worst]
     return ErrorSummary(as_np(per_image), per_class_mean(per_image, y, data.class_names),
                         as_np(squared.mean(dim=0).reshape(data.image_shape)), as_np(worst),
-                        as_np(inputs[worst]), as_np(recon[worst]))
+                        as_np(inputs[worst]), as_np(recon[worst]), as_np(x[worst]), inputs is not x)

@@ -68,7 +68,8 @@ with st.expander("How to read this page", icon=":material/help:"):
         "ρ̂ⱼ towards ρ; **KL(ρ‖ρ̂ⱼ)** is that penalty unit by unit, and its sum is what training adds (×β).\n"
         f"- **Active / firing**: this model's code is {code.name}; a unit counts as active on an image when "
         f"{code.describe()}. The **firing rate** is the fraction of images on which it is active. *Dead* "
-        "units never fire (wasted capacity); *always-on* units fire on every image (not selective).\n"
+        "units never fire (wasted capacity; red in every per-unit chart); *always-on* units fire on every image "
+        "(not selective; purple). The caption under each chart says what dead means for this code.\n"
         "- **L0**: how many units are active per image — small L0 is what 'sparse code' means.\n"
         "- **One unit** is a unit's feature page: its **decoder atom** (what it adds to the picture when it "
         "fires) beside its **encoder filter** (what it reads), its images from the strongest to the weakest "
@@ -76,18 +77,20 @@ with st.expander("How to read this page", icon=":material/help:"):
         "- **Good sparsity** looks like: few dead units, firing rates clustered around a small value "
         "(e.g. ρ), small L0, and units whose top images share a stroke or a shape.")
 
-c1, c2, c3, c4 = st.columns([1.2, 1.2, 1.2, 1], vertical_alignment="bottom")
+c1, c2, c3, c4 = st.columns([1.2, 0.9, 1.2, 1.3], vertical_alignment="bottom")
 choices = sorted({*code.choices, code.threshold})
 threshold = c1.select_slider("Activity threshold", choices, value=code.threshold, format_func=lambda v: f"{v:g}",
                              key=f"act_threshold_{code.name}",
                              help=f"A unit is active on an image when {code.measured} exceeds this. "
                                   f"`evaluate` uses {code.threshold:g} for this {code.name} code.")
 rho = own_rho if own_rho is not None else c2.select_slider(
-    "Target ρ for the KL view", [0.01, 0.02, 0.05, 0.1, 0.2, 0.5], value=0.05, key="act_rho",
-    help="This model has no target firing rate; pick one to see what the seed's KL penalty would say.")
+    "Target ρ", [0.01, 0.02, 0.05, 0.1, 0.2, 0.5], value=0.05, key="act_rho",
+    help="The target ρ for the KL view. This model has no target firing rate; pick one to see what the seed's "
+         "KL penalty would say.")
 if own_rho is not None:
-    c2.metric("Target ρ (from the model)", f"{own_rho:.3g}",
-              help="The fraction of images each unit is meant to be active on (sparse_kl's ρ; k / units for top-k).")
+    c2.metric("Target ρ", f"{own_rho:.3g}",
+              help="From the model: the fraction of images each unit is meant to be active on (sparse_kl's ρ; "
+                   "k / units for top-k).")
 order_by = c3.selectbox("Order units by", ["unit", "mean", "firing", "kl"], key="act_order",
                         format_func={"unit": "unit index", "mean": "mean activation ρ̂", "firing": "firing rate",
                                      "kl": "KL(ρ‖ρ̂)"}.get)
@@ -100,7 +103,8 @@ alive_first = [int(u) for u in unit_order(report, "firing")]
 
 m = st.columns(5)
 m[0].metric("Code units", report.n_units)
-m[1].metric("Mean L0 per image", f"{stats.mean_l0:.1f}", help=f"Active units per image ({stats.active_when})")
+m[1].metric("Mean L0", f"{stats.mean_l0:.1f}",
+            help=f"Active units per image ({stats.active_when}), averaged over the test images")
 m[2].metric("Dead units", f"{len(stats.dead_units)} ({stats.dead_fraction:.0%})")
 m[3].metric("Dense units", f"{stats.dense_fraction:.0%}", help="Active on more than 10 % of the test images")
 m[4].metric("Σ KL(ρ‖ρ̂ⱼ)", f"{stats.kl_sum:.3f}", help="The seed's sparsity penalty before the β weight.")
@@ -127,6 +131,7 @@ if view == "units":
                "bins over the unit's own range of z (hover for the range and the count), scaled to its tallest bar"
                + (" on a log scale" if log_counts else "") + f"; unit {unit} (see *One unit*) is orange."
                + (f" Showing the first 64 of {report.n_units} units." if report.n_units > 64 else ""))
+    st.caption(report.marks.meaning)
 
 elif view == "kl":
     st.subheader("Mean activation and the KL sparsity penalty, per unit")
@@ -141,12 +146,14 @@ elif view == "kl":
               UnitPanel(f"KL(ρ‖ρ̂ⱼ), sum = {stats.kl_sum:.3f}", "KL", report.unit_kl),
               *(UnitPanel(title, "", values)                         # what only this variant has, per unit
                 for title, values in report.per_unit_extras.items())]
-    st.plotly_chart(unit_panels(panels, order), config=PLOTLY_CONFIG, key="per_unit")
+    st.plotly_chart(unit_panels(panels, order, report.marks), config=PLOTLY_CONFIG, key="per_unit")
+    st.caption(report.marks.meaning)
 
 elif view == "firing":
     st.subheader("How often units fire, and how many fire per image")
-    st.plotly_chart(sparsity_distributions(report.firing_rate, report.l0, report.n_units), config=PLOTLY_CONFIG,
-                    key="distributions")
+    st.plotly_chart(sparsity_distributions(report.firing_rate, report.l0, report.n_units, report.marks),
+                    config=PLOTLY_CONFIG, key="distributions")
+    st.caption(report.marks.meaning)
 
 elif view == "image":
     st.subheader("One image's code")
@@ -167,16 +174,19 @@ elif view == "image":
     c1.image(tiles_png(data.test_x[[image_index]].cpu().numpy(), data.image_shape, ncols=1, scale=6),
              caption=f"#{image_index} · class {data.class_names[int(data.test_y[image_index])]}")
     c2.plotly_chart(code_bars(report.codes[image_index], f"Hidden activations of test image #{image_index} "
-                                    f"({int(report.active[image_index].sum())} of {report.n_units} active)"),
-                    config=PLOTLY_CONFIG, key="one_code")
+                                    f"({int(report.active[image_index].sum())} of {report.n_units} active)",
+                              marks=report.marks), config=PLOTLY_CONFIG, key="one_code")
+    c2.caption(report.marks.meaning)
 
 elif view == "unit":
     st.subheader("One unit's feature page")
     atlas = caches.read_dictionary(ctx.key, model)
     pick, facts = st.columns([2, 3], vertical_alignment="bottom")
     unit = pick.selectbox("Unit", alive_first, key=keys.ACTIVATIONS_UNIT,
-                          format_func=lambda u: f"unit {u} — fires on {report.firing_rate[u]:.1%}, "
-                                                f"ρ̂ = {report.mean_activation[u]:.3g}")
+                          format_func=lambda u: f"unit {u}: fires {report.firing_rate[u]:.1%}, "
+                                                f"ρ̂ {report.mean_activation[u]:.2g}",
+                          help="The units from the most to the least often active: how often each fires on the "
+                               "test images, and ρ̂, its mean activation.")
     feature = caches.feature_report(ctx.key, model, data.name, ctx.device, unit, float(threshold))
     selectivity = caches.unit_selectivity(ctx.key, model, data.name, ctx.device)
     si = math.nan if selectivity is None else float(selectivity.per_unit[unit])
@@ -203,7 +213,8 @@ elif view == "unit":
                                               "weights (the ReLUs left out): a first look, not exact."))
     if not feature.n_active:
         st.info(f"Unit {unit} is not active on any test image ({feature.active_when}): it has no images, classes "
-                "or partners to show. Lower the activity threshold, or pick a unit that fires.")
+                "or partners to show. Lower the activity threshold, or pick a unit that fires. "
+                + report.marks.dead_meaning)
     else:
         st.markdown(f"**Its test images, by how strongly it fires** — the {feature.n_active:,} images on which it "
                     "is active, sorted by z and cut into quantile bins: the top tenth, and three bins further "

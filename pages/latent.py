@@ -1,5 +1,6 @@
 """Latent space: maps of the codes (PCA / t-SNE / UMAP / raw), selections, neighbours, decoded paths,
-and the VAE's generative views; exports for the Embedding Projector."""
+and the VAE's generative views; exports for the Embedding Projector. A click on the map chooses the
+image the neighbours and the walk are about; the drawing pad sits beside the map its star lands on."""
 import explorer.app.preload  # noqa: F401  — first: see its docstring
 
 from collections.abc import Iterator
@@ -8,15 +9,19 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from explorer.app import caches, hover_images, keys, links, page, sketch
+from explorer.app import caches, hover_images, keys, latent_choices, links, page, sketch
 from explorer.figures import PLOTLY_CONFIG, class_mix, latent_map, latent_map_png, tiles_png, variance_bars
 from explorer.latent import (
     TSNE_ITERATIONS,
+    ImageRef,
     Projection,
+    class_of,
     codes_csv,
+    image_of,
     interpolate,
     manifold_grid,
-    nearest_neighbours,
+    map_caption,
+    neighbours_of,
     place,
     prior_samples,
     projector_metadata,
@@ -32,24 +37,32 @@ k = model.config.latent_dim
 names = data.class_names
 
 methods = ["pca", "tsne"] + (["umap"] if umap_available() else []) + (["raw"] if k <= 3 else [])
-labels = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP", "raw": f"raw code ({k}-D)"}
+labels = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP", "raw": "raw code"}
 links.preset("lat_method", "map", links.one_of(methods), "map")
 links.preset("lat_source", "images", links.one_of(["all", "test"]), "images")
 links.preset("lat_seed", "seed", links.int_in(0, 10_000), "seed")
 st.session_state.setdefault("lat_method", "raw" if k == 2 else "pca")
 st.session_state.setdefault("lat_seed", 0)
-c1, c2, c3, c4, c5 = st.columns([1.4, 1.2, 1.6, 0.8, 0.8], vertical_alignment="bottom")
-method = c1.segmented_control("Map", methods, format_func=labels.get, key="lat_method", required=True)
-source = c2.selectbox("Images", ["all", "test"], key="lat_source",
-                      format_func={"all": "train + test", "test": "test split only"}.get)
+# One wrapping row, each control at its own width: one line at 1400 px, two on a projector, none cut.
+row = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+method = row.segmented_control(
+    "Map", methods, format_func=labels.get, key="lat_method", required=True,
+    help="PCA: the codes' directions of most variance. t-SNE" + (" and UMAP" if "umap" in methods else "")
+         + ": neighbours kept together, distances between clusters not kept."
+         + (f" Raw code: the code's own {k} coordinates, nothing computed." if "raw" in methods else ""))
+source = row.selectbox("Images", ["all", "test"], key="lat_source", width=150,
+                       format_func={"all": "train + test", "test": "test only"}.get,
+                       help="Map a sample of the training and test images, or of the test split only.")
 pool = len(data.test_x) + (len(data.train_x) if source == "all" else 0)
 points_key = f"lat_n_{source}_{data.name}"
 links.preset(points_key, "points", links.int_in(min(100, pool), pool), "number of points")
 st.session_state.setdefault(points_key, min(2000, pool))
-n = c3.slider("Points (seeded sample)", min(100, pool), pool, step=100 if pool >= 200 else 1, key=points_key)
-seed = int(c4.number_input("Seed", 0, 10_000, key="lat_seed"))
-three_d = c5.toggle("3-D", key="lat_3d", disabled=(method == "raw" and k < 3),
-                    help="3-D maps rotate; selection works in 2-D.")
+n = row.slider("Points", min(100, pool), pool, step=100 if pool >= 200 else 1, key=points_key, width=220,
+               help="How many images the map shows: a seeded random sample of them.")
+seed = int(row.number_input("Seed", 0, 10_000, key="lat_seed", width=110,
+                            help="Draws the sample, and seeds t-SNE and UMAP: the same seed, the same map."))
+three_d = row.toggle("3-D", key="lat_3d", disabled=(method == "raw" and k < 3),
+                     help="3-D maps rotate; selection and clicks work in 2-D.")
 dims = 3 if three_d and not (method == "raw" and k < 3) else 2
 perplexity, iterations = 30.0, TSNE_ITERATIONS
 if method == "tsne":
@@ -75,8 +88,12 @@ def maps_of(chosen: str) -> Iterator[Projection]:
 
 
 notice = st.empty()                  # a warning about the map, above it
-left, right = st.columns([3, 1])
+# The pad, when open, beside the map its star lands on: a wider column for it then.
+left, right = st.columns([2.2, 1] if sketch.pad_open("sketch_lat") else [3, 1], gap="medium")
 slot = left.empty()                  # t-SNE's maps on the way are drawn here, then the final one
+about = left.empty()                 # what the map on screen is: one on its way, or the one kept
+pad = right.container()              # the drawing pad (sketch.panel, below)
+beside = right.empty()               # the map's own notes and exports: cleared while a new map is made
 try:
     for proj in maps_of(method):
         if not proj.final and proj.iteration is not None and proj.iterations:
@@ -86,13 +103,14 @@ try:
                 st.progress(proj.iteration / proj.iterations,
                             text=f"{labels[method]}, iteration {proj.iteration} of {proj.iterations}: "
                                  f"{tsne_stage(proj.iteration, proj.iterations)}")
+            about.caption(map_caption(proj, perplexity) or "")
 except ValueError as exc:               # e.g. every code identical: nothing for t-SNE or UMAP to spread out
     notice.warning(f"{exc}. Showing PCA instead.", icon=":material/warning:")
     method, proj = "pca", next(maps_of("pca"))
 links.publish("latent", {"map": method, "images": source, "points": n, "seed": seed}, ctx.link_slot)
 
 title, axis = map_title(method)
-drawing = sketch.current_drawing(data.image_shape)            # a digit drawn below, marked on the map
+drawing = sketch.current_drawing(data.image_shape)            # a digit drawn beside, marked on the map
 marked, placed_how = None, ""
 if drawing is not None:
     drawn_code = model.encode_all(data.test_x.new_tensor(drawing)[None]).cpu().numpy()
@@ -104,26 +122,27 @@ event = slot.plotly_chart(latent_map(proj.coords, sample.labels, names, hover, t
 with left:
     thumbnails = hover_images.attach(f"lat_map_{dims}", sample.images, data.image_shape,
                                      (ctx.key, data.name, ctx.device, n, source, seed))
-if method == "tsne" and proj.iterations:
-    left.caption(f"t-SNE (openTSNE) after {proj.iterations} iterations at perplexity {perplexity:g}, seeded: made "
-                 "once and kept, so it shows at once next time, for everyone, even after a restart.")
+if (kept := map_caption(proj, perplexity)) is not None:
+    about.caption(kept)
 if drawing is not None:
-    left.caption(f"★ Your digit (drawn below) is placed {placed_how}.")
-with right:
+    left.caption(f"★ Your digit is placed {placed_how}.")
+with beside.container():
     if proj.explained_variance is not None:
         shown = proj.explained_variance[:dims].sum()
         st.caption(f"The map shows {shown:.0%} of the codes' variance ("
                    + ", ".join(f"PC{i + 1} {v:.0%}" for i, v in enumerate(proj.explained_variance[:dims])) + ").")
         # on request: a second Plotly chart on arrival costs a fresh browser time (bench/page_weight.py)
-        if st.toggle("Variance per component", key="lat_variance"):
+        if st.toggle("Variance bars", key="lat_variance", wrap=True, help="The variance of each PCA component"):
             st.plotly_chart(variance_bars(proj.explained_variance), config=PLOTLY_CONFIG, key="variance")
-    st.caption(("Hover over a point to see its image; l" if thumbnails else "L")
-               + "asso or box-select points to see their images; click a legend entry to hide a class; "
-               "double-click it to show only that class.")
+    st.caption(("Hover over a point: its image. " if thumbnails else "")
+               + "Click a point: it is chosen for the neighbours and the walk below. The lasso or box tool above the "
+               "map: many images at once (the pan tool to click again). A legend entry: click to hide its class, "
+               "double-click to show only it.")
     # Written when clicked (Streamlit's deferred downloads), not at every run and sent with every page.
-    st.download_button("Codes + map (CSV)", partial(codes_csv, sample, names, proj.coords),
+    st.download_button("codes.csv", partial(codes_csv, sample, names, proj.coords),
                        file_name=f"codes-{model.name}.csv", mime="text/csv", icon=":material/download:",
-                       width="stretch")
+                       width="stretch", help="The codes and their places on the map, one line per image: split, "
+                                             "index, class, x, y, code_0, code_1, …")
     st.download_button("vectors.tsv", partial(projector_vectors, sample), file_name="vectors.tsv",
                        mime="text/tab-separated-values", icon=":material/download:", width="stretch",
                        help="For projector.tensorflow.org (Load → vectors)")
@@ -131,9 +150,22 @@ with right:
                        mime="text/tab-separated-values", icon=":material/download:", width="stretch",
                        help="For projector.tensorflow.org (Load → metadata)")
 
-selected = sorted({int(p["customdata"]) for p in (event.selection.points if event and event.selection else [])
-                   if "customdata" in p})
+selection = event.get("selection") if event else None       # points clicked, boxed or lassoed
+latent_choices.start(data)
+clicked = latent_choices.follow_clicks(selection, sample, data, f"lat_map_{dims}")
+sketch.panel(ctx, "sketch_lat", beside=pad)
+
+
+def about_image(ref: ImageRef) -> str:
+    return f"{ref} · class {names[class_of(data, ref)]}"
+
+
+selected = [] if latent_choices.clicked_rows(selection) else sorted(
+    {int(p["customdata"]) for p in (selection.get("points", []) if selection else []) if "customdata" in p})
 st.subheader("Selection")
+if clicked is not None:
+    st.caption(f"You clicked {about_image(clicked)}: its neighbours and a walk to it are below. The lasso or "
+               "box tool above the map selects many images at once.")
 if selected:
     c1, c2 = st.columns([3, 1])
     # The sample is ordered by split and index (and mnist-5k by class): show a seeded random 96.
@@ -141,31 +173,36 @@ if selected:
     c1.image(tiles_png(sample.images[shown_rows], data.image_shape, ncols=16, scale=3),
              caption=f"{len(selected)} selected" + (" (a random 96 shown)" if len(selected) > 96 else ""))
     c2.plotly_chart(class_mix(sample.labels[selected], names), config=PLOTLY_CONFIG, key="mix")
-else:
-    st.caption("Nothing selected yet: draw a lasso or a box on the map.")
+elif clicked is None:
+    st.caption("Nothing selected yet: click a point on the map, or pick the lasso or box tool above it and "
+               "draw around many.")
 
 st.subheader("Neighbours in the code")
 c1, c2 = st.columns([1, 4])
-query = int(c1.number_input("Point (row of the sample)", 0, len(sample) - 1, selected[0] if selected else 0,
-                            key=f"lat_query_{selected[0] if selected else 0}",
-                            help="Defaults to the first selected point."))
-neighbours, distances = nearest_neighbours(sample.codes, query, 10)
-c1.image(tiles_png(sample.images[[query]], data.image_shape, ncols=1, scale=5), caption=hover[query])
+chosen = latent_choices.number_box(c1, "Test image no.", latent_choices.CHOSEN, data,
+                                   help="A click on the map chooses an image; here, a test image by its number.")
+chosen_image = image_of(data, chosen)
+neighbours, distances = neighbours_of(sample, model.encode_all(chosen_image[None]).cpu().numpy()[0], chosen, 10)
+c1.image(tiles_png(chosen_image[None].cpu().numpy(), data.image_shape, ncols=1, scale=5), caption=about_image(chosen))
 nearest = ", ".join(f"{names[sample.labels[j]]} ({d:.2f})" for j, d in zip(neighbours, distances, strict=True))
 c2.image(tiles_png(sample.images[neighbours], data.image_shape, ncols=10, scale=3),
-         caption=f"Its 10 nearest neighbours in code space, nearest first: {nearest}")
-
-sketch.panel(ctx, "sketch_lat")
+         caption=f"The 10 images of the map nearest to {chosen} in code space, nearest first: {nearest}")
 
 st.subheader("Walking between two images")
+st.caption("A click on the map makes its image the walk's end, and the end before it the walk's start.")
 c1, c2, c3 = st.columns(3)
-a = int(c1.number_input("From test image", 0, len(data.test_x) - 1, 0, key="lat_a"))
-b = int(c2.number_input("To test image", 0, len(data.test_x) - 1, 1, key="lat_b"))
-steps = int(c3.slider("Steps", 3, 16, 10, key="lat_steps"))
-path = interpolate(model, data.test_x[a], data.test_x[b], steps)
-strip = np.concatenate([data.test_x[[a]].cpu().numpy(), path, data.test_x[[b]].cpu().numpy()])
+start = latent_choices.number_box(c1, "From: test image no.", latent_choices.START, data,
+                                  help="The image the walk starts from: the one clicked before the last, or a test "
+                                       "image by its number.")
+end = latent_choices.number_box(c2, "To: test image no.", latent_choices.END, data,
+                                help="The image the walk ends at: the last one clicked, or a test image by its number.")
+steps = int(c3.slider("Steps", 3, 16, 10, key="lat_steps", help="Decoded images between the two ends"))
+ends = [image_of(data, start), image_of(data, end)]
+path = interpolate(model, ends[0], ends[1], steps)
+strip = np.concatenate([ends[0][None].cpu().numpy(), path, ends[1][None].cpu().numpy()])
 st.image(tiles_png(strip, data.image_shape, ncols=len(strip), scale=4),
-         caption="Left: the first image · then the decoded straight line between their codes · right: the second image")
+         caption=f"Left: {about_image(start)} · then the decoded straight line between their codes · right: "
+                 f"{about_image(end)}")
 
 if model.generative:
     st.subheader("Generating: the prior, the manifold and traversals")
@@ -191,6 +228,7 @@ if model.generative:
         c1, c2 = st.columns([1, 3])
         dim = int(c1.selectbox("Traverse dimension", range(k), key="lat_tdim"))
         values = np.linspace(-3, 3, 13)
-        row = traversal(model, data.test_x[a], dim, values)
-        c2.image(tiles_png(row, data.image_shape, ncols=len(values), scale=4),
-                 caption=f"Test image #{a} with z{dim} swept from −3 to 3, the rest of its code fixed")
+        swept = traversal(model, chosen_image, dim, values)
+        c2.image(tiles_png(swept, data.image_shape, ncols=len(values), scale=4),
+                 caption=f"The chosen image ({about_image(chosen)}) with z{dim} swept from −3 to 3, the rest of its "
+                         "code fixed")

@@ -8,14 +8,22 @@ from explorer.figures import PLOTLY_CONFIG, error_views, rows_png
 from explorer.noise import NOISE_TYPES, NoiseSetting
 from explorer.views import pick_indices, reconstruction_rows
 
+NOISE_CHOSEN_FOR = "rec_noise_model"    # the model whose page the noise choice was made on
+
 ctx = page.model_page("Reconstructions")
 data, model = ctx.data, ctx.model
 st.caption(f"{ctx.entry.label} on the {data.name} test split ({len(data.test_x):,} images)")
 
 trained_noise = model.training_noise()     # a denoiser opens on the corruption it was trained for
+# The noise choice belongs to one model: another active model (picked in the sidebar while this page is
+# open) opens on its own training noise and level; the student's choice stays while the model does.
+if st.session_state.get(NOISE_CHOSEN_FOR) != ctx.key or "rec_noise" not in st.session_state:
+    st.session_state[NOISE_CHOSEN_FOR] = ctx.key
+    st.session_state["rec_noise"] = trained_noise.kind if trained_noise else "none"
+    for kind in NOISE_TYPES:
+        st.session_state.pop(f"rec_level_{kind}", None)
 links.preset("rec_classes", "classes", links.list_of(links.int_in(0, len(data.class_names) - 1)), "classes")
-links.preset("rec_noise", "noise", links.one_of(["none", *NOISE_TYPES]), "noise")
-st.session_state.setdefault("rec_noise", trained_noise.kind if trained_noise else "none")
+links.preset("rec_noise", "noise", links.one_of(["none", *NOISE_TYPES]), "noise")     # a link's noise wins
 c1, c2, c3, c4 = st.columns([1, 2, 1.4, 1.2], vertical_alignment="bottom")
 count = c1.slider("Images", 4, 48, 16, step=4, key="rec_count")
 classes = c2.multiselect("Only these classes", list(range(len(data.class_names))), key="rec_classes",
@@ -52,13 +60,15 @@ summary = caches.error_summary(ctx.key, model, data.name, ctx.device, setting, 0
 st.plotly_chart(error_views(summary.per_class, summary.pixel_map), config=PLOTLY_CONFIG, key="errors")
 
 st.subheader("Worst-reconstructed test images")
-st.caption("Each tile: the input the model saw (top) over its reconstruction (bottom).")
+st.caption("Each tile: the original (top), the noisy input the model saw (middle) and its reconstruction (bottom); "
+           "MSE against the original." if summary.noisy else
+           "Each tile: the original (top) over its reconstruction (bottom).")
 worst = summary.worst[:12]
 captions = [f"#{int(i)} · {data.class_names[int(data.test_y[i])]} · MSE {summary.per_image[i]:.3f}" for i in worst]
-tiles = [rows_png([summary.worst_inputs[j:j + 1], summary.worst_reconstructions[j:j + 1]], data.image_shape, scale=4)
-         for j in range(len(worst))]
-st.image(tiles, caption=captions, width=140)          # six to a row on a laptop's screen
-worst_png = rows_png([summary.worst_inputs[:12], summary.worst_reconstructions[:12]], data.image_shape, scale=4)
+tiles = [rows_png(summary.worst_rows(slice(j, j + 1)), data.image_shape, scale=4) for j in range(len(worst))]
+# Six to a row on a laptop's screen; a three-image tile narrower, about as tall as a two-image one.
+st.image(tiles, caption=captions, width=100 if summary.noisy else 140)
+worst_png = rows_png(summary.worst_rows(slice(0, 12)), data.image_shape, scale=4)
 st.download_button("Download worst images (PNG)", worst_png, file_name=f"worst-{model.name}.png", mime="image/png",
                    icon=":material/download:")
 

@@ -9,7 +9,7 @@ from explorer.app import identity, jobs, keys, links, models, page, store, train
 from explorer.app.catalog import SAVE_DIR
 from explorer.app.jobs import TrainingJob
 from explorer.checkpoint import checkpoint_bytes, save_new_checkpoint
-from explorer.figures import PLOTLY_CONFIG, loss_curves, rows_png
+from explorer.figures import PLOTLY_CONFIG, loss_curves, rows_png, waiting_curves
 from explorer.params import log_grid
 from explorer.registry import get_variant, variant_names
 from explorer.training import TrainSettings, default_epochs
@@ -88,6 +88,10 @@ with right:
     if job is None:
         st.info("Choose a variant and press **Train**. Loss curves and reconstructions of the same "
                 f"{PREVIEW_COUNT} test images update every epoch; **Stop** keeps what was learned.")
+        # The empty panels say where the curves will be; drawn now, the browser's one-off start of the chart
+        # library (about 1 s) is over before the click, not in the way of the first reconstructions.
+        shown = tuple(t.name for t in variant.charted_terms())
+        st.plotly_chart(waiting_curves(variant.term_titles(), shown), config=PLOTLY_CONFIG, key="curves_waiting")
         st.stop()
 
     # Training runs in a child process; this loop only redraws. A click anywhere interrupts the
@@ -114,8 +118,8 @@ with right:
                                text=f"{job.variant} on {job.data.name}: epoch {epoch}/{job.settings.epochs} · "
                                     f"{job.elapsed:.1f} s{loss_now}{together}")
         now = time.perf_counter()
-        if not final and now - drawn["at"] < CHARTS_EVERY:
-            return
+        if not final and drawn["epochs"] > 0 and now - drawn["at"] < CHARTS_EVERY:
+            return          # the first epoch is drawn at once: a class sees its digits as soon as there are any
         if final or len(history["epoch"]) != drawn["epochs"]:
             drawn["epochs"], drawn["at"] = len(history["epoch"]), now
             variant_class = get_variant(job.variant)

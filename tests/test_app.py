@@ -161,12 +161,12 @@ def test_activations_page_shows_evaluates_kl_sum_and_reacts_to_threshold(mnist5k
     metrics = {m.label: m.value for m in at.metric}
     expected = evaluate(load_checkpoint(CHECKPOINT_DIR / "sparse_kl.pt"), mnist5k).code
     assert metrics["Σ KL(ρ‖ρ̂ⱼ)"] == f"{expected.kl_sum:.3f}"
-    assert metrics["Target ρ (from the model)"] == "0.05"
-    assert metrics["Mean L0 per image"] == f"{expected.mean_l0:.1f}"
+    assert metrics["Target ρ"] == "0.05"
+    assert metrics["Mean L0"] == f"{expected.mean_l0:.1f}"
     assert at.select_slider(key="act_threshold_sigmoid").value == 0.5      # a sigmoid code: more on than off
     at.select_slider(key="act_threshold_sigmoid").set_value(0.2).run()
     no_exception(at)
-    assert float({m.label: m.value for m in at.metric}["Mean L0 per image"]) > expected.mean_l0
+    assert float({m.label: m.value for m in at.metric}["Mean L0"]) > expected.mean_l0
     at.selectbox(key="act_order").set_value("kl").run()
     at.toggle(key="act_log").set_value(False).run()
     no_exception(at)
@@ -228,14 +228,15 @@ def test_every_activations_view_is_there_with_the_librarys_numbers(model, mnist5
     assert f"KL(ρ‖ρ̂ⱼ), sum = {report.stats.kl_sum:.3f}" in titles
     own = sum(m.per_unit for m in type(net).extra_metrics)        # the VAE's KL per dimension, JumpReLU's θ_j
     assert len(report.per_unit_extras) == own and own == (model in ("vae", "jumprelu"))
-    for trace, (title, values) in zip(traces[2:], report.per_unit_extras.items(), strict=True):
+    bars = [t for t in traces[2:] if t["type"] == "bar"]            # after them, the legend of dead units
+    for trace, (title, values) in zip(bars, report.per_unit_extras.items(), strict=True):
         assert title in titles and np.allclose(chart_values(trace["y"]), values)
     assert len(at.latex) == 1
 
     at.segmented_control(key="act_view").set_value("firing").run()
     charts = charts_by_key(at)
     assert list(charts) == ["distributions"]
-    density, l0 = charts["distributions"]["data"]
+    density, l0 = charts["distributions"]["data"][:2]
     assert np.allclose(chart_values(density["x"]), np.log10(report.firing_rate[report.firing_rate > 0]))
     assert (chart_values(l0["x"]) == report.l0).all()
 
@@ -282,7 +283,7 @@ def test_latent_page_maps_and_exports():
     at = fresh("pages/latent.py")
     no_exception(at)
     assert at.session_state["lat_method"] == "pca"
-    assert [b.label for b in at.get("download_button")] == ["Codes + map (CSV)", "vectors.tsv", "metadata.tsv"]
+    assert [b.label for b in at.get("download_button")] == ["codes.csv", "vectors.tsv", "metadata.tsv"]
     share = next(c.value for c in at.caption if "The map shows" in c.value)
     charts = len(at.get("plotly_chart"))
     at.toggle(key="lat_variance").set_value(True).run()                   # the bars, on request
@@ -373,6 +374,8 @@ def test_compare_page_shows_the_l1_sweep_trade_off():
     no_exception(at)
     chosen = at.multiselect(key="cmp_models").value
     assert len(chosen) == 5                                   # the shipped λ sweep is the default
+    assert list(at.dataframe[0].value.columns) == ["setting", "recon MSE", "FVU", "mean L0", "dead fraction"]
+    at.multiselect(key="cmp_columns").set_value(["mean |z|₁", "learned nothing"]).run()     # … the rest on request
     table = at.dataframe[0].value
     assert len(table) == 5 and all(s.startswith("sparse_l1") for s in table["setting"])
     assert list(table["setting"]) == ["sparse_l1 λ=0", "sparse_l1 λ=0.0001", "sparse_l1 λ=0.0003",
@@ -380,7 +383,7 @@ def test_compare_page_shows_the_l1_sweep_trade_off():
     assert list(table["mean |z|₁"]) == sorted(table["mean |z|₁"], reverse=True)     # more λ, smaller code
     assert list(table["recon MSE"]) == sorted(table["recon MSE"])                    # … and worse recon
     assert list(table["FVU"]) == sorted(table["FVU"]) and list(table["learned nothing"]) == ["", "", "", "", "yes"]
-    assert "Σ KL(ρ‖ρ̂)" not in table.columns
+    assert "Σ KL(ρ‖ρ̂)" not in at.multiselect(key="cmp_columns").options       # no sparse_kl here: no such column
     assert any("Learned nothing" in w.value and "λ=0.003" in w.value for w in at.warning)
     assert [b.label for b in at.get("download_button")] == ["Download table (CSV)"]
     presets = [b.label for b in at.button if b.label != "Run the sweep"]

@@ -205,8 +205,13 @@ def test_two_students_never_see_each_others_upload_or_settings(server, browser, 
 
 
 def lasso_square(page, plot_area: str, half: float) -> None:
-    """Drag a closed lasso around the middle of a Plotly plot area: a square of side 2·half pixels."""
-    box = page.locator(plot_area).first.bounding_box()
+    """Pick the chart's lasso tool (a drag on the latent map pans it, so that a click chooses a point), then
+    drag a closed lasso around the middle of the Plotly plot area: a square of side 2·half pixels."""
+    area = page.locator(plot_area).first
+    area.hover()
+    chart = area.locator("xpath=ancestor::*[contains(concat(' ', @class, ' '), ' js-plotly-plot ')][1]")
+    chart.locator('.modebar-btn[data-title="Lasso Select"]').click()
+    box = area.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(cx - half, cy - half)
     page.mouse.down()
@@ -319,7 +324,7 @@ def test_a_drawn_digit_goes_through_the_model_and_onto_the_map(server, browser):
         page.get_by_text("Draw a digit on the black square").wait_for(timeout=120_000)
         wait_until_rendered(page, timeout=180)
         draw_a_seven(page)
-        page.get_by_text("Your digit (drawn below) is placed exactly, on the PCA axes").wait_for(timeout=120_000)
+        page.get_by_text("Your digit is placed exactly, on the PCA axes").wait_for(timeout=120_000)
         wait_until_rendered(page, timeout=180)
         nearest = page.get_by_text("Its nearest training images in code space").inner_text()
         classes = nearest.split(":", 1)[1].split("(")[0].split(",")
@@ -372,13 +377,13 @@ def test_the_latent_exports_are_written_when_clicked(server, browser):
                              ".filter(e => /[.](csv|tsv)$/.test(e.name)).length")
         assert sent == 0, "an export came with the page"
         files = {}
-        for label in ("Codes + map (CSV)", "vectors.tsv", "metadata.tsv"):
+        for label in ("codes.csv", "vectors.tsv", "metadata.tsv"):
             wait_until_rendered(page, timeout=180)    # the last click's rerun has redrawn the buttons
             with page.expect_download(timeout=180_000) as download:
                 page.get_by_role("button", name=label).click()
             files[label] = Path(download.value.path()).read_text().splitlines()
-        assert files["Codes + map (CSV)"][0].startswith("split,index,label,class,x,y,code_0,")
-        assert len(files["Codes + map (CSV)"]) == 2001 and len(files["metadata.tsv"]) == 2001
+        assert files["codes.csv"][0].startswith("split,index,label,class,x,y,code_0,")
+        assert len(files["codes.csv"]) == 2001 and len(files["metadata.tsv"]) == 2001
         assert len(files["vectors.tsv"]) == 2000 and len(files["vectors.tsv"][0].split("\t")) == 32
         assert page.locator('[data-testid="stException"]').count() == 0
 

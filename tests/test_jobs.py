@@ -120,3 +120,35 @@ def test_same_shape_jobs_queued_together_train_as_one_each_with_its_own_curves_s
         assert job.history["test"]["recon_mse"] == pytest.approx(alone.history["test"]["recon_mse"], rel=1e-4)
         assert job.preview.shape == (2, 64) and job.preview_epoch == 3
     assert group[0].history["train"]["total"] != group[1].history["train"]["total"]     # two seeds, two runs
+
+
+def test_no_spare_worker_starts_beside_a_running_training(digits):
+    """The Train page asks for a spare on every rerun; one started while a run trains would take its CPU for
+    seconds (imports, warm-up). It starts when the run ends instead."""
+    from explorer.app import jobs
+
+    jobs.prepare_once()
+    job = TrainingJob("ae", {}, digits, TrainSettings(epochs=5000, batch_size=32), [0, 1]).start()
+    deadline = time.time() + 300
+    while job.status != "running" and time.time() < deadline:
+        time.sleep(0.05)
+    assert job.status == "running" and jobs._spare is None       # it took the spare
+    jobs.prepare_once()                                            # a rerun of the Train page
+    assert jobs._spare is None
+    job.stop()
+    job.wait(300)
+    assert job.status == "stopped" and jobs._spare is not None and jobs._spare.alive()
+
+
+def test_training_leaves_a_core_to_the_server_and_the_browser(monkeypatch):
+    from explorer.app import worker
+
+    monkeypatch.delenv("AE_EXPLORER_WORKER_THREADS", raising=False)
+    monkeypatch.setattr(worker.os, "cpu_count", lambda: 2)
+    assert worker.training_threads() == 1
+    monkeypatch.setattr(worker.os, "cpu_count", lambda: 1)
+    assert worker.training_threads() == 1
+    monkeypatch.setattr(worker.os, "cpu_count", lambda: 64)
+    assert worker.training_threads() == min(torch.get_num_threads(), 63)
+    monkeypatch.setenv("AE_EXPLORER_WORKER_THREADS", "3")
+    assert worker.training_threads() == 3

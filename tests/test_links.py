@@ -29,7 +29,7 @@ def test_a_link_opens_its_model_and_unit():
     with server_like_pages():
         at = open_link("activations", model="sparse_kl", unit="17")
         assert not at.exception and not at.toast
-        assert metrics(at)["Target ρ (from the model)"] == "0.05"          # the sparse KL model is active
+        assert metrics(at)["Target ρ"] == "0.05"          # the sparse KL model is active
         assert at.selectbox(key="act_unit").value == 17
         assert at.query_params["model"] == "sparse_kl" and at.query_params["unit"] == "17"
         at.selectbox(key="act_unit").set_value(3).run()                    # the student moves on: it sticks

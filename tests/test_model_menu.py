@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import TrainSettings
 from explorer.app import keys, store
-from explorer.app.catalog import FileEntry
+from explorer.app.catalog import CHECKPOINT_DIR, FileEntry, file_digest
 from explorer.app.jobs import TrainingJob
 from explorer.app.model_menu import group_of, grouped, menu_options
 
@@ -44,13 +44,20 @@ def test_the_filter_narrows_the_menu_and_keeps_the_active_model():
     assert not at.exception
     active = at.session_state["active_model"]
     pills = at.sidebar.button_group[0]
-    assert [o.split(" ")[0] for o in pills.options] == ["Shipped", "Sweeps"]
+    groups = [o.rsplit(" ", 1)[0] for o in pills.options]          # "Shipped 13": the group and its count
+    assert groups[0] == "Shipped" and groups[-1] == "Sweeps"       # (other tests may have saved or trained)
     every = at.sidebar.selectbox(key="active_model").options
     pills.set_value("sweeps").run()
     narrowed = at.sidebar.selectbox(key="active_model").options
     assert at.session_state["active_model"] == active and narrowed[0] == every[0]     # ae, first
     assert len(narrowed) < len(every) and all("sweep" in o or "=" in o for o in narrowed[1:])
-    assert any(active and "Shipped: **ae · mnist-5k · shipped**" in c.value for c in at.sidebar.caption)
+    assert not any("**ae · mnist-5k · shipped**" in c.value for c in at.sidebar.caption)     # shown whole above
+    trial = sorted((CHECKPOINT_DIR / "sweeps").glob("*/*.pt"))[0]           # a long label: also shown whole
+    at.sidebar.selectbox(key="active_model").set_value("file:" + file_digest(trial)).run()
+    label = at.sidebar.selectbox(key="active_model").value and next(
+        c.value for c in at.sidebar.caption if c.value.startswith("Sweeps: **"))
+    assert trial.stem in label and len(label) > 26
+
 
 
 def test_a_run_is_followed_from_another_page_and_its_model_listed_when_it_ends(digits):

@@ -144,7 +144,7 @@ def test_tradeoff_joins_a_sweep_in_sparsity_order_and_crosses_out_what_learned_n
 
     fig = tradeoff(_points(), "mean L0", "FVU")
     assert [t.name for t in fig.data] == ["sparse_l1-lam", "topk-k", "ae", "learned nothing"]
-    assert list(fig.data[0].x) == [0.0, 4.0, 15.0, 20.0] and list(fig.data[0].text)[1] == "sparse_l1 λ=0.001"
+    assert list(fig.data[0].x) == [0.0, 4.0, 15.0, 20.0] and list(fig.data[0].hovertext)[1] == "sparse_l1 λ=0.001"
     assert list(fig.data[3].text) == ["sparse_l1 λ=0.003"] and fig.data[3].marker.symbol == "x-thin"
 
 

@@ -40,9 +40,20 @@ def uploaded_model(key: str, _payload: bytes, name: str, device: str) -> Autoenc
     return load_checkpoint(io.BytesIO(_payload), device, label=name)
 
 
+_evaluated: set[tuple[str, str, str]] = set()      # (model key, dataset, device) that `metrics` has computed
+
+
 @st.cache_data(show_spinner="Evaluating on the test split…", max_entries=256)
 def metrics(model_key: str, _model: Autoencoder, dataset_name: str, device: str) -> Evaluation:
-    return evaluate(_model, dataset(dataset_name, device))
+    result = evaluate(_model, dataset(dataset_name, device))
+    _evaluated.add((model_key, dataset_name, device))
+    return result
+
+
+def metrics_ready(model_key: str, dataset_name: str, device: str) -> bool:
+    """Whether `metrics` has these (so a page can show progress for the others first; a result the cache
+    dropped since is computed again behind its spinner)."""
+    return (model_key, dataset_name, device) in _evaluated
 
 
 @st.cache_data(show_spinner="Measuring reconstruction error…", max_entries=256)
@@ -64,7 +75,7 @@ def unit_histograms(model_key: str, dataset_name: str, device: str, threshold: f
     """The small multiples of every unit (about 0.5 s of plotly work for 32 units), built once per
     model and setting and shared by every session; st.plotly_chart only reads it (never mutate)."""
     return figures.unit_histograms(_report.hist_counts, _report.hist_edges, np.asarray(units, dtype=int),
-                                   log_counts, highlight=highlight)
+                                   log_counts, highlight=highlight, marks=_report.marks)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

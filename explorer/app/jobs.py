@@ -55,6 +55,7 @@ class Worker:
 
 _spare: Worker | None = None
 _spare_lock = threading.Lock()
+_training = 0            # workers training now (their jobs hold slots)
 # At most this many trainings run at once (a class of 30 pressing Train together must not start 30
 # processes on a laptop); the rest wait in line, shown as "queued".
 MAX_CONCURRENT = int(os.environ.get("AE_EXPLORER_MAX_TRAININGS", max(1, (os.cpu_count() or 2) // 2)))
@@ -75,19 +76,29 @@ def _take_worker(spare_now: bool) -> Worker:
     """A ready worker (the spare, if one is warm), and a new spare started behind it if spare_now (jobs are
     waiting: the next one will want it as soon as a slot frees) — otherwise the job starts one when it
     ends, so that the spare's start-up (imports and warm-up: about 4 s of CPU) does not slow the training."""
-    global _spare
+    global _spare, _training
     with _spare_lock:
         worker = _spare if _spare is not None and _spare.alive() else Worker()
         _spare = Worker() if spare_now else None
+        _training += 1
     return worker
 
 
 def prepare_once() -> None:
-    """Start a spare worker (torch already imported) so the next Train click starts at once."""
+    """Start a spare worker (torch already imported) so the next Train click starts at once — unless a
+    training is under way: the Train page calls this on every rerun, and a spare started beside a running
+    training takes its CPU for seconds (the run that ends starts one)."""
     global _spare
     with _spare_lock:
-        if _spare is None or not _spare.alive():
+        if _training == 0 and (_spare is None or not _spare.alive()):
             _spare = Worker()
+
+
+def _trained() -> None:
+    """A worker's trainings have all ended: a spare may start again."""
+    global _training
+    with _spare_lock:
+        _training -= 1
 
 
 @dataclass
@@ -267,6 +278,7 @@ class TrainingJob:
                     job._taken.set()
                 others_wait = bool(_waiting)
             members = [self, *riders]
+            worker: Worker | None = None
             try:
                 worker = _take_worker(spare_now=others_wait)
                 now = time.perf_counter()
@@ -282,6 +294,8 @@ class TrainingJob:
                     if job._stop_requested:
                         worker.send(Stop(job._member))
             except OSError as exc:               # no process could start, or its pipe broke at once
+                if worker is not None:
+                    _trained()
                 for job in members:
                     job._end("failed", f"Could not start a training process ({exc}); nothing was trained.")
                 return
@@ -360,6 +374,7 @@ class TrainingJob:
                 worker.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 worker.process.kill()
+            _trained()
             prepare_once()                       # a warm worker for the next Train click
 
 

@@ -11,6 +11,7 @@ from .catalog import FileEntry, ModelEntry, group_sweeps
 
 # Group → its title in the filter, in menu order.
 GROUPS = {"shipped": "Shipped", "saved": "Saved", "mine": "This browser's", "sweeps": "Sweeps"}
+FITS_IN_MENU = 26        # characters of a label the closed menu shows whole at the sidebar's width
 
 
 def group_of(entry: ModelEntry) -> str:
@@ -58,6 +59,6 @@ def draw(entries: dict[str, ModelEntry], on_change: Callable[[], None]) -> None:
                  on_change=on_change, placeholder="no model yet — train one",
                  help="The model every page shows. Type to search the list (a variant, a dataset, a sweep's "
                       "value).")
-    if active in entries:      # the menu cuts a long label: here it wraps
-        entry = entries[active]
+    entry = entries.get(active or "")
+    if entry is not None and len(entry.label) > FITS_IN_MENU:      # the menu cuts it: here it wraps
         st.caption(f"{GROUPS[group_of(entry)]}: **{entry.label}**")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -25,9 +26,10 @@ _canvas = st.components.v2.component(
 <div class="row"><button type="button" class="clear">Clear</button>
 <span class="hint">Draw one digit, large, with the mouse or a finger</span></div></div>""",
     css="""
-.sketch canvas { width: 280px; height: 280px; background: #000; border-radius: 8px; touch-action: none;
-                 cursor: crosshair; display: block; }
-.sketch .row { display: flex; gap: 12px; align-items: center; margin-top: 6px; font: 14px sans-serif; }
+.sketch canvas { width: 100%; max-width: 280px; height: auto; aspect-ratio: 1; background: #000; border-radius: 8px;
+                 touch-action: none; cursor: crosshair; display: block; }
+.sketch .row { display: flex; flex-wrap: wrap; gap: 4px 12px; align-items: center; margin-top: 6px;
+               font: 14px sans-serif; }
 .sketch button { font: inherit; padding: 4px 14px; border-radius: 8px; border: 1px solid #ccc; background: #fff;
                  cursor: pointer; }
 .sketch .hint { color: #808495; }
@@ -107,25 +109,37 @@ def current_drawing(image_shape: tuple[int, int]) -> np.ndarray | None:
         return None
 
 
-def panel(ctx: PageContext, key: str, noise: NoiseSetting | None = None) -> np.ndarray | None:
+def pad_open(key: str) -> bool:
+    """Whether the drawing pad of panel(…, key) is open (before it is drawn: a page lays out around it)."""
+    return bool(st.session_state.get(key + "_open", st.session_state.get(keys.SKETCH_IMAGE) is not None))
+
+
+def panel(ctx: PageContext, key: str, noise: NoiseSetting | None = None, beside: Any = None) -> np.ndarray | None:
     """The section "Draw your own digit": the canvas, then the digit through the active model — as the
     model saw it (corrupted by `noise`, the page's own noise setting, e.g. for a denoiser) and as it
     reconstructs it, its code as bars, and its nearest training images in code space.
 
     The pad opens on request (or by itself once there is a drawing to show): the canvas and the upload
-    box are left out of a page's first load, which they would make slower for everyone who never draws."""
-    st.subheader("Draw your own digit")
-    if not st.toggle("Open the drawing pad", value=st.session_state.get(keys.SKETCH_IMAGE) is not None,
-                     key=key + "_open", help="Draw a digit with the mouse, a pen or a finger, or upload a picture of "
-                                             "one, and see it go through the active model."):
+    box are left out of a page's first load, which they would make slower for everyone who never draws.
+
+    `beside`: a column beside what the digit is marked on (the Latent page's map): the toggle and the
+    canvas go there, and what the model makes of the digit comes where the panel is called."""
+    if beside is None:
+        st.subheader("Draw your own digit")
+    pad = beside if beside is not None else st.container()
+    if not pad.toggle("Open the drawing pad", value=st.session_state.get(keys.SKETCH_IMAGE) is not None,
+                      key=key + "_open", wrap=True, help="Draw a digit with the mouse, a pen or a finger, or upload a "
+                                                         "picture of one, and see it go through the active model."):
         return None
     data, model = ctx.data, ctx.model
-    left, right = st.columns([1, 2.2], gap="large")
+    left, right = (beside, st.container()) if beside is not None else st.columns([1, 2.2], gap="large")
     with left:
         digit, why = drawn(data.image_shape, key)
     if digit is None:
-        right.info(why or "", icon=":material/draw:")
+        (left if beside is not None else right).info(why or "", icon=":material/draw:")
         return None
+    if beside is not None:
+        right.subheader("Your digit, through the model")
     x = data.test_x.new_tensor(digit)[None]                       # (1, D) on the data's device
     rows = reconstruction_rows(model, x, noise, seed=0)
     shown = [rows.original, rows.noisy, rows.reconstruction] if rows.noisy is not None else \
