@@ -45,10 +45,15 @@ def loss_curves(history: dict, titles: dict[str, str], height: int = 300, only: 
     return fig
 
 
-def waiting_curves(titles: dict[str, str], terms: tuple[str, ...], height: int = 300) -> go.Figure:
-    """loss_curves' panels for these terms with no epoch yet: where the curves will be drawn."""
+def waiting_curves(titles: dict[str, str], terms: tuple[str, ...], epochs: int, height: int = 300) -> go.Figure:
+    """loss_curves' panels for these terms with no epoch yet: where the curves of a run of `epochs` will be."""
     empty = {"epoch": [], "train": {t: [] for t in terms}, "test": {t: [] for t in terms}}
-    return loss_curves(empty, titles, height, only=terms)
+    fig = loss_curves(empty, titles, height, only=terms)
+    fig.update_xaxes(range=[0, max(1, epochs)])
+    fig.update_yaxes(showticklabels=False)
+    fig.add_annotation(text="the curves start after the first epoch", xref="paper", yref="paper", x=0.5, y=0.5,
+                       showarrow=False, font=dict(color="#888"))
+    return fig
 
 
 def per_class_bar(per_class: dict[str, float], title: str = "Reconstruction error by class") -> go.Figure:
@@ -343,12 +348,21 @@ def clickable_strip(images: np.ndarray, image_shape: tuple[int, int], labels: li
 
 def latent_map(coords: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], hover: list[str],
                title: str, axis_names: tuple[str, ...] = ("dim 1", "dim 2", "dim 3"),
-               marked: np.ndarray | None = None, marked_hover: str = "your digit") -> go.Figure:
+               marked: np.ndarray | None = None, marked_hover: str = "your digit",
+               plane: np.ndarray | None = None) -> go.Figure:
     """Scatter of a 2-D or 3-D map, one trace per class (click the legend to hide a class);
     each point's customdata is its row in the sample, for selections; `marked` (1, dims), a drawn
-    digit's place, as a large star labelled "your digit" (a legend entry too)."""
+    digit's place, as a large star labelled "your digit" (a legend entry too). `plane` (G, 2): a 2-D code's
+    decoded grid (code_push.decoded_plane), drawn as invisible points under the map that the hover images
+    show as the decoder's picture; they carry no customdata (no selection takes them) but the meta
+    `plane_offset`, where their images start after the sample's."""
     three_d = coords.shape[1] == 3
     fig = go.Figure()
+    if plane is not None and not three_d:
+        fig.add_trace(go.Scattergl(x=plane[:, 0], y=plane[:, 1], mode="markers", name="decoded plane",
+                                   showlegend=False, meta={"plane_offset": len(coords)},
+                                   marker=dict(size=14, opacity=0, color="#000"),
+                                   hovertemplate="the decoder's picture of z = (%{x:.2f}, %{y:.2f})<extra></extra>"))
     for c, name in enumerate(class_names):
         rows = np.flatnonzero(labels == c)
         if not len(rows):

@@ -9,7 +9,7 @@ import math
 import streamlit as st
 
 from explorer.activations import filters_as_images, unit_order
-from explorer.app import caches, keys, links, page, sketch
+from explorer.app import caches, keys, links, page, push_panel, sketch
 from explorer.feature_figures import (
     balanced_columns,
     class_panels,
@@ -177,6 +177,10 @@ elif view == "image":
                                     f"({int(report.active[image_index].sum())} of {report.n_units} active)",
                               marks=report.marks), config=PLOTLY_CONFIG, key="one_code")
     c2.caption(report.marks.meaning)
+    st.markdown("**Push the code** — move this image's units and watch what the decoder draws (the decoder "
+                "alone: the encoder is not asked again).")
+    push_panel.panel(ctx.key, model, report.codes, int(image_index), data.test_x[image_index].cpu().numpy(),
+                     data.image_shape)
 
 elif view == "unit":
     st.subheader("One unit's feature page")

@@ -115,13 +115,20 @@ marked, placed_how = None, ""
 if drawing is not None:
     drawn_code = model.encode_all(data.test_x.new_tensor(drawing)[None]).cpu().numpy()
     marked, placed_how = place(proj, sample.codes, drawn_code)
+# A 2-D code's own plane: anywhere the pointer goes, the decoder's picture of that point (a decoded grid).
+plane = caches.decoded_plane(ctx.key, model, data.name, ctx.device, n, source, seed, proj.coords) \
+    if method == "raw" and dims == 2 else None
 event = slot.plotly_chart(latent_map(proj.coords, sample.labels, names, hover, title, axis, marked,
-                                     f"your digit, placed {placed_how}"),
+                                     f"your digit, placed {placed_how}", None if plane is None else plane.points),
                           config=PLOTLY_CONFIG, key=f"lat_map_{dims}", on_select="rerun",
                           selection_mode=("points", "box", "lasso"))
 with left:
-    thumbnails = hover_images.attach(f"lat_map_{dims}", sample.images, data.image_shape,
-                                     (ctx.key, data.name, ctx.device, n, source, seed))
+    shown_images = sample.images if plane is None else np.concatenate([sample.images, plane.images])
+    thumbnails = hover_images.attach(f"lat_map_{dims}", shown_images, data.image_shape,
+                                     (ctx.key, data.name, ctx.device, n, source, seed, plane is not None))
+    if plane is not None and thumbnails:
+        st.caption("Move the pointer anywhere on the plane: over a point, its image; between them, the "
+                   f"decoder's picture of that place in the code (a grid of {len(plane.points):,} decoded codes).")
 if (kept := map_caption(proj, perplexity)) is not None:
     about.caption(kept)
 if drawing is not None:

@@ -91,7 +91,8 @@ with right:
         # The empty panels say where the curves will be; drawn now, the browser's one-off start of the chart
         # library (about 1 s) is over before the click, not in the way of the first reconstructions.
         shown = tuple(t.name for t in variant.charted_terms())
-        st.plotly_chart(waiting_curves(variant.term_titles(), shown), config=PLOTLY_CONFIG, key="curves_waiting")
+        st.plotly_chart(waiting_curves(variant.term_titles(), shown, int(epochs)), config=PLOTLY_CONFIG,
+                        key="curves_waiting")
         st.stop()
 
     # Training runs in a child process; this loop only redraws. A click anywhere interrupts the

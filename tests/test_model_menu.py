@@ -56,7 +56,7 @@ def test_the_filter_narrows_the_menu_and_keeps_the_active_model():
     at.sidebar.selectbox(key="active_model").set_value("file:" + file_digest(trial)).run()
     label = at.sidebar.selectbox(key="active_model").value and next(
         c.value for c in at.sidebar.caption if c.value.startswith("Sweeps: **"))
-    assert trial.stem in label and len(label) > 26
+    assert trial.stem in label and len(label) > 32
 
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from .. import activations, features, figures, latent, measures, views
+from .. import activations, code_push, features, figures, latent, measures, views
 from ..checkpoint import load_checkpoint
 from ..datasets import Dataset, load_dataset
 from ..metrics import Evaluation, evaluate
@@ -141,3 +141,10 @@ def seed_stability(model_keys: tuple[str, ...], _models: list[Autoencoder], labe
                    _training: list[dict]) -> SeedStability:
     """Stability across seeds of these models (their training summaries follow from their keys)."""
     return stability_across_seeds(_models, list(labels), _training)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def decoded_plane(model_key: str, _model: Autoencoder, dataset_name: str, device: str, n: int, source: str,
+                  seed: int, _coords: np.ndarray) -> code_push.DecodedPlane:
+    """A 2-D code's plane decoded over the range of that map's sample (keyed by what draws the sample)."""
+    return code_push.decoded_plane(_model, _coords)

@@ -43,7 +43,10 @@ export default function(component) {
     });
     gd.on('plotly_hover', (ev) => {
       const d = parentElement.__hoverData, p = ev.points && ev.points[0];
-      const row = p && (Array.isArray(p.customdata) ? p.customdata[0] : p.customdata);
+      // A map point's row in the sample; a decoded plane's grid point: its place after the sample's images.
+      const offset = p && p.data && p.data.meta && p.data.meta.plane_offset;
+      const row = p && (offset !== undefined && offset !== null ? offset + p.pointNumber
+                        : Array.isArray(p.customdata) ? p.customdata[0] : p.customdata);
       if (row === undefined || row === null || row >= d.n) { tip.style.display = 'none'; return; }
       const s = d.scale, col = row % d.cols, line = Math.floor(row / d.cols);
       const at = ev.event ? [ev.event.clientX, ev.event.clientY] : mouse;

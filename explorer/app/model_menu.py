@@ -11,7 +11,7 @@ from .catalog import FileEntry, ModelEntry, group_sweeps
 
 # Group → its title in the filter, in menu order.
 GROUPS = {"shipped": "Shipped", "saved": "Saved", "mine": "This browser's", "sweeps": "Sweeps"}
-FITS_IN_MENU = 26        # characters of a label the closed menu shows whole at the sidebar's width
+FITS_IN_MENU = 32        # characters of a label the closed menu shows whole at the sidebar's width
 
 
 def group_of(entry: ModelEntry) -> str:
@@ -43,15 +43,16 @@ def menu_options(entries: dict[str, ModelEntry], group: str | None, active: str 
 
 def draw(entries: dict[str, ModelEntry], on_change: Callable[[], None]) -> None:
     """The filter, the menu (bound to keys.ACTIVE_MODEL) and the active model's full label."""
+    # The same elements on every run, whatever is listed: a sidebar element that comes and goes would move the
+    # ones below it, and Streamlit redraws a moved expander closed (the upload's, with its message in it).
     groups = grouped(entries)
-    if len(groups) > 1:
-        if st.session_state.get(keys.MODEL_GROUP) not in groups:
-            st.session_state[keys.MODEL_GROUP] = None
-        st.pills("Models", list(groups), key=keys.MODEL_GROUP,
-                 format_func=lambda g: f"{GROUPS[g]} {len(groups[g])}",
-                 help="Show one group in the menu below (click again for all): the shipped checkpoints, those "
-                      "saved on this server (every browser sees them), this browser's own (trained or uploaded "
-                      "here; no other browser sees them), and the trials of each sweep.")
+    if st.session_state.get(keys.MODEL_GROUP) not in groups:
+        st.session_state[keys.MODEL_GROUP] = None
+    st.pills("Models", list(groups), key=keys.MODEL_GROUP,
+             format_func=lambda g: f"{GROUPS[g]} {len(groups[g])}",
+             help="Show one group in the menu below (click again for all): the shipped checkpoints, those "
+                  "saved on this server (every browser sees them), this browser's own (trained or uploaded "
+                  "here; no other browser sees them), and the trials of each sweep.")
     active = st.session_state.get(keys.ACTIVE_MODEL)
     options = menu_options(entries, st.session_state.get(keys.MODEL_GROUP), active)
     st.selectbox("Active model", options=options, key=keys.ACTIVE_MODEL,
@@ -59,6 +60,6 @@ def draw(entries: dict[str, ModelEntry], on_change: Callable[[], None]) -> None:
                  on_change=on_change, placeholder="no model yet — train one",
                  help="The model every page shows. Type to search the list (a variant, a dataset, a sweep's "
                       "value).")
-    entry = entries.get(active or "")
+    entry, whole = entries.get(active or ""), st.empty()
     if entry is not None and len(entry.label) > FITS_IN_MENU:      # the menu cuts it: here it wraps
-        st.caption(f"{GROUPS[group_of(entry)]}: **{entry.label}**")
+        whole.caption(f"{GROUPS[group_of(entry)]}: **{entry.label}**")

@@ -1,0 +1,57 @@
+"""The Activations page's "Push the code" panel: sliders for one image's most active units, units switched
+*off* (set to 0) or *held* (kept at their values for the next image), and the decoder's picture redrawn as
+they move — in a fragment, so a slider reruns the panel alone."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from .. import code_push
+from ..figures import tiles_png
+from ..variants.base import Autoencoder
+from .page import in_rows
+
+HELD = "_push_held"          # {model key: {unit: value}}: the units a student holds across images
+
+
+def _held(model_key: str) -> dict[int, float]:
+    return st.session_state.setdefault(HELD, {}).setdefault(model_key, {})
+
+
+@st.fragment
+def panel(model_key: str, model: Autoencoder, codes: np.ndarray, image_index: int, original: np.ndarray,
+          image_shape: tuple[int, int]) -> None:
+    """codes (N, K): the test images' codes; the panel pushes image_index's; original (D,): that image."""
+    held = _held(model_key)
+    code = codes[image_index]
+    units = code_push.units_to_push(codes, code, also=tuple(held))
+    sliders, picture = st.columns([3, 2], gap="medium")
+    values: dict[int, float] = {}
+    shown = [u.unit for u in units]
+    with sliders:
+        st.caption(f"The {code_push.SLIDERS} most active units of test image #{image_index} (then the held ones), "
+                   "each from its lowest to its highest value over the test images.")
+        off = set(st.pills("Switch off these units (set to 0)", shown, selection_mode="multi", format_func=str,
+                           key=f"push_off_{model_key}_{image_index}",
+                           help="What does the picture lose without these units?"))
+        holding = st.pills("Hold these units for the next image", shown, selection_mode="multi", format_func=str,
+                           default=[u for u in shown if u in held], key=f"push_hold_{model_key}_{image_index}",
+                           help="Keep these units at their values when you pick another image: put a unit's "
+                                "feature into another digit.")
+        for column, unit in in_rows(units, 2):          # two to a row: all eight on one screen
+            start = held.get(unit.unit, unit.value)
+            values[unit.unit] = column.slider(f"unit {unit.unit}", unit.low, unit.high,
+                                          float(np.clip(start, unit.low, unit.high)),
+                                          key=f"push_{model_key}_{image_index}_{unit.unit}", format="%.3g",
+                                          disabled=unit.unit in off,
+                                          help=f"Its value in this image's code: {unit.value:.3g}.")
+    held.clear()
+    held.update({u: values[u] for u in holding})
+    pushed = code_push.pushed_code(code, values, frozenset(off))
+    changed = [u for u in values if u in off or abs(values[u] - float(code[u])) > 1e-9]
+    with picture:
+        images = np.stack([original, code_push.decode(model, code), code_push.decode(model, pushed)])   # (3, D)
+        st.image(tiles_png(images, image_shape, ncols=3, scale=5), width="stretch",
+                 caption="The image · its reconstruction · the decoder's picture of the pushed code")
+        st.caption("Pushed: " + ", ".join(f"unit {u} {'off' if u in off else f'= {values[u]:.3g}'}"
+                                          for u in changed) if changed else "Nothing pushed yet: move a slider.")
