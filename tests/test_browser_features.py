@@ -61,3 +61,33 @@ def test_a_clicked_tile_opens_its_feature_page_and_a_partner_opens_its_own(app, 
         assert atoms["width"] == SHEET_COLUMNS * CELL_WIDTH
     finally:
         context.close()
+
+
+def test_the_pointer_between_a_2d_codes_points_shows_what_the_decoder_draws_there(app):
+    """vae-2d's raw map: over an empty place of the plane the image under the pointer is the decoder's picture
+    of that place (its decoded grid, after the sample's images in the sheet)."""
+    url, browser = app
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(f"{url}/latent?model=vae-2d&map=raw", wait_until="domcontentloaded")
+        wait_until_rendered(page, timeout=180)
+        # The plane's corner grid point (its trace is drawn first): no digit's code lies that far out.
+        where = page.evaluate("""() => {
+            const gd = document.querySelector('.st-key-lat_map_2 .js-plotly-plot');
+            const t = gd._fullData[0], L = gd._fullLayout, box = gd.getBoundingClientRect();
+            return {x: box.left + L._size.l + L.xaxis.d2p(t.x[0]), y: box.top + L._size.t + L.yaxis.d2p(t.y[0]),
+                    offset: t.meta.plane_offset, name: t.name}; }""")
+        assert where["name"] == "decoded plane" and where["offset"] == 2000
+        page.mouse.move(where["x"] + 40, where["y"] - 40)
+        page.mouse.move(where["x"], where["y"], steps=5)
+        tip = page.locator(".hover-image")
+        tip.wait_for(state="visible", timeout=60_000)
+        size = tip.evaluate("e => e.style.backgroundSize")
+        cols = int(float(size.split("px")[0]) / 84)                 # the sheet's columns: 84 px a tile
+        row = where["offset"]                                       # the grid's first point, after the sample
+        expected = f"-{row % cols * 84}px -{row // cols * 84}px"
+        page.wait_for_function("""([tip, expected]) => [expected, expected.replaceAll('-0px', '0px')].includes(
+            tip.style.backgroundPosition)""", arg=[tip.element_handle(), expected], timeout=60_000)
+    finally:
+        context.close()

@@ -4,9 +4,14 @@ exception box. Run alone with `pytest -m browser -k fit`."""
 from __future__ import annotations
 
 import json
+import re
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from browser_support import CUT_TEXT_PROBE, browser_tests, launch_browser, streamlit_server, wait_until_rendered
+
+from explorer.app.navigation import page_named
+from explorer.lessons import shipped_lessons
 
 pytestmark = browser_tests()
 
@@ -16,7 +21,8 @@ pytestmark = browser_tests()
 ACTIVATIONS_VIEWS = ("units", "kl", "firing", "image", "unit", "filters")
 VIEWS = ["", "train", "train?variant=sparse_kl", "train?variant=vae", "train?variant=mp", "reconstructions",
          "reconstructions?model=denoising", *(f"activations?model=sparse_kl&view={view}" for view in ACTIVATIONS_VIEWS),
-         "activations?model=topk&view=unit", "latent", "latent?model=vae-2d", "compare", "claims"]
+         "activations?model=topk&view=unit", "latent", "latent?model=vae-2d", "compare", "claims",
+         "lessons?lesson=sparse&step=3", "lessons?lesson=contractive-variational&step=2"]
 SIZES = [(1024, 768), (1280, 720)]
 
 
@@ -48,5 +54,32 @@ def test_no_text_is_cut_at_a_projectors_size(browser_at, view):
         found = {size: found for size, found in cuts.items() if found}
         assert not found, f"text cut on /{view}:\n" + "\n".join(
             f"{w}×{h}: " + json.dumps(c, ensure_ascii=False) for (w, h), found in found.items() for c in found)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lesson", list(shipped_lessons()))
+def test_a_lessons_step_opens_its_view(browser_at, lesson):
+    """Each shipped lesson, one of its steps (a different one each: the AppTests open every step's view):
+    "Open this view" on the Lessons page lands on that page with the step's values in its link."""
+    url, browser = browser_at
+    names = list(shipped_lessons())
+    steps = shipped_lessons()[lesson].steps
+    number = names.index(lesson) % len(steps) + 1
+    step = steps[number - 1]
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    try:
+        page = context.new_page()
+        page.goto(f"{url}/lessons?lesson={lesson}&step={number}", wait_until="domcontentloaded")
+        wait_until_rendered(page, timeout=180)
+        assert page.locator("h3").first.inner_text() == f"{number}. {step.title}"
+        page.get_by_role("link", name=re.compile("Open this view")).click()
+        page.wait_for_url(re.compile(f"/{step.page}" if step.page != "home" else r"/(\?|$)"), timeout=120_000)
+        wait_until_rendered(page, timeout=180)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        heading = "Autoencoder Explorer" if step.page == "home" else page_named(step.page).title
+        assert page.locator("h1").first.inner_text() == heading
+        landed = dict(parse_qsl(urlsplit(page.url).query))
+        assert all(landed.get(name) == value for name, value in step.params.items()), (step.params, landed)
     finally:
         context.close()

@@ -53,3 +53,8 @@ ACTIVATIONS_VIEW = "act_view"        # the view Activations shows (a link's `vie
 COMPARE_MODELS = "cmp_models"        # the models on Compare (presets set it)
 CLAIMS_MODELS = "claims_models"      # the models the Claims page judges (presets set it)
 CLAIMS_SHOWN = "claims_shown"        # the claim whose section the Claims page shows (a link's `claim`)
+
+# Lessons.
+LESSON = "lesson"                    # the lesson shown (a name of lessons.shipped_lessons() or of OWN_LESSONS)
+LESSON_STEP = "lesson_step"          # + "_<lesson>": its step shown, 1-based
+OWN_LESSONS = "_own_lessons"         # {name: lessons.Lesson}: lesson files opened in this tab

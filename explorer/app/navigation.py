@@ -33,6 +33,7 @@ PAGES = (
     PageInfo("latent", "Latent space", ":material/scatter_plot:"),
     PageInfo("compare", "Compare", ":material/view_column:"),
     PageInfo("claims", "Claims", ":material/fact_check:"),
+    PageInfo("lessons", "Lessons", ":material/school:"),
 )
 
 
