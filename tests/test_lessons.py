@@ -54,7 +54,8 @@ def test_a_lesson_made_from_links_comes_back_from_its_file():
         {"link": "", "title": "an empty row is skipped"},
         {"link": "http://localhost:8501/?model=ae"}])
     assert [s.page for s in made.steps] == ["reconstructions", "home"]
-    assert made.steps[0].params == {"model": "denoising", "noise": "gaussian"} and made.steps[0].look == "the middle row"
+    assert made.steps[0].params == {"model": "denoising", "noise": "gaussian"}
+    assert made.steps[0].look == "the middle row"
     assert made.steps[1].title == "Home"
     assert lesson_from_json(made.to_json()) == made
 
