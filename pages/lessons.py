@@ -63,8 +63,8 @@ with st.expander("Make a lesson from views", icon=":material/edit_note:"):
 
 upload = st.file_uploader("Open a lesson file", type=["json"], key="lesson_upload",
                           help="A file made with “Make a lesson from views”; it is kept for this tab.")
-if upload is not None and st.session_state.get("_lesson_upload_seen") != upload.file_id:
-    st.session_state["_lesson_upload_seen"] = upload.file_id
+if upload is not None and st.session_state.get(keys.LESSON_UPLOAD_SEEN) != upload.file_id:
+    st.session_state[keys.LESSON_UPLOAD_SEEN] = upload.file_id
     try:
         opened = lesson_from_json(upload.getvalue(), upload.name)
         own = st.session_state.setdefault(keys.OWN_LESSONS, {})

@@ -41,6 +41,9 @@ SWEEP_FOLLOWED = "_sweep_followed"   # the folder of the sweep this session star
 SWEEP_SEEN_DONE = "_sweep_seen_done" # how many of its trials had finished at the last redraw
 SWEEP_COMPARE_NEXT = "_sweep_compare_next"   # model keys to compare, applied before the model picker is drawn
 
+# Push the code (app/push_panel.py).
+PUSH_HELD = "_push_held"             # {model key: {unit: value}}: the units a student holds across images
+
 # Seeds behind "Reshuffle" / "Other images" / "New samples" buttons.
 RECONSTRUCTIONS_SEED = "rec_seed"
 ACTIVATIONS_STRIP_SEED = "act_strip_seed"
@@ -58,3 +61,4 @@ CLAIMS_SHOWN = "claims_shown"        # the claim whose section the Claims page s
 LESSON = "lesson"                    # the lesson shown (a name of lessons.shipped_lessons() or of OWN_LESSONS)
 LESSON_STEP = "lesson_step"          # + "_<lesson>": its step shown, 1-based
 OWN_LESSONS = "_own_lessons"         # {name: lessons.Lesson}: lesson files opened in this tab
+LESSON_UPLOAD_SEEN = "_lesson_upload_seen"   # the file id of the last lesson file handled

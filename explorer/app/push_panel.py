@@ -9,9 +9,10 @@ import streamlit as st
 from .. import code_push
 from ..figures import tiles_png
 from ..variants.base import Autoencoder
+from . import keys
 from .page import in_rows
 
-HELD = "_push_held"          # {model key: {unit: value}}: the units a student holds across images
+HELD = keys.PUSH_HELD
 
 
 def _held(model_key: str) -> dict[int, float]:
