@@ -81,6 +81,19 @@ def streamlit_server(env: dict | None = None, timeout: float = 180.0, root: Path
             proc.kill()
 
 
+@contextlib.contextmanager
+def served_browser(**server_args):
+    """A real server (streamlit_server's arguments) and Chromium: yields (its URL, the browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with streamlit_server(**server_args) as (url, _, _proc), sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            yield url, browser
+        finally:
+            browser.close()
+
+
 def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
                                       headless=True, args=CHROMIUM_ARGS)

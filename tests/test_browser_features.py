@@ -4,7 +4,7 @@ other at a projector's 1024 px (never shrunk). Run alone with `pytest -m browser
 from __future__ import annotations
 
 import pytest
-from browser_support import browser_tests, launch_browser, streamlit_server, wait_until_rendered
+from browser_support import browser_tests, served_browser, wait_until_rendered
 
 from explorer import load_checkpoint
 from explorer.activations import activation_report, unit_order
@@ -17,12 +17,8 @@ CELL_WIDTH, LABEL_BAND = 60, 14    # a 28-pixel image at 2 CSS pixels a pixel an
 
 @pytest.fixture(scope="module")
 def app():
-    from playwright.sync_api import sync_playwright
-
-    with streamlit_server() as (url, _, _proc), sync_playwright() as playwright:
-        browser = launch_browser(playwright)
-        yield url, browser
-        browser.close()
+    with served_browser() as served:
+        yield served
 
 
 def test_a_clicked_tile_opens_its_feature_page_and_a_partner_opens_its_own(app, mnist5k):

@@ -8,7 +8,7 @@ import re
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from browser_support import CUT_TEXT_PROBE, browser_tests, launch_browser, streamlit_server, wait_until_rendered
+from browser_support import CUT_TEXT_PROBE, browser_tests, served_browser, wait_until_rendered
 
 from explorer.app.navigation import page_named
 from explorer.lessons import shipped_lessons
@@ -28,12 +28,8 @@ SIZES = [(1024, 768), (1280, 720)]
 
 @pytest.fixture(scope="module")
 def browser_at():
-    from playwright.sync_api import sync_playwright
-
-    with streamlit_server() as (url, _, _proc), sync_playwright() as playwright:
-        browser = launch_browser(playwright)
-        yield url, browser
-        browser.close()
+    with served_browser() as served:
+        yield served
 
 
 @pytest.mark.parametrize("view", VIEWS, ids=[v or "home" for v in VIEWS])
