@@ -26,7 +26,7 @@ metrics = caches.metrics(ctx.key, ctx.model, ctx.data.name, ctx.device)
 code = metrics.code
 variant = type(ctx.model)
 # One wrapping row, each metric as wide as its label: six side by side at 1400 px, two rows on a projector.
-row = st.container(horizontal=True, gap="large")
+row = st.container(horizontal=True, gap="small")
 row.metric("Active model", ctx.model.name, help=ctx.entry.label, width="content")
 row.metric("Test MSE", f"{metrics.recon_mse:.4f}", width="content",
            help="Reconstruction error: mean squared error per pixel on the clean test images")
