@@ -329,6 +329,17 @@ def code_bars(code: np.ndarray, title: str, highlight: int | None = None, marks:
     return fig
 
 
+def unit_means_chart(means: np.ndarray, title: str, marks: UnitMarks | None = None,
+                     rho: float | None = None) -> go.Figure:
+    """code_bars of each unit's mean activation ρ̂ⱼ, with the target ρ as a line where there is one."""
+    fig = code_bars(means, title, marks=marks)
+    fig.update_yaxes(title="ρ̂ⱼ (mean activation)")
+    if rho is not None:
+        fig.add_hline(y=rho, line=dict(color=TEST_COLOR, dash="dash"), annotation_text=f"ρ = {rho:g}",
+                      annotation_position="top right")
+    return fig
+
+
 def clickable_strip(images: np.ndarray, image_shape: tuple[int, int], labels: list[str]) -> go.Figure:
     """A row of images with an invisible marker on each, so a click selects that image."""
     h, w = image_shape

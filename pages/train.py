@@ -3,13 +3,16 @@ import explorer.app.preload  # noqa: F401  — first: see its docstring
 
 import time
 
+import numpy as np
 import streamlit as st
 
+from explorer.activations import unit_marks
 from explorer.app import identity, jobs, keys, links, models, page, store, training_watch
 from explorer.app.catalog import SAVE_DIR
 from explorer.app.jobs import TrainingJob
 from explorer.checkpoint import checkpoint_bytes, save_new_checkpoint
-from explorer.figures import PLOTLY_CONFIG, loss_curves, rows_png, waiting_curves
+from explorer.figures import PLOTLY_CONFIG, loss_curves, rows_png, unit_means_chart, waiting_curves
+from explorer.objective_values import filled_objective
 from explorer.params import log_grid
 from explorer.registry import get_variant, variant_names
 from explorer.training import TrainSettings, default_epochs
@@ -18,6 +21,19 @@ from explorer.views import pick_indices
 QUICK_EPOCHS = 20          # a live demo default, unless the variant needs the seeds' full step budget
 PREVIEW_COUNT = 10
 PROGRESS_EVERY, CHARTS_EVERY = 0.25, 1.0   # seconds between redraws of the progress line, and of the charts
+SPEEDS = {"full": 0.0, "slow": 0.1, "slower": 0.3, "slowest": 1.0}   # slow motion: seconds after every batch
+
+def kept_paths(variant_name: str) -> dict:
+    """Where a new run is kept when it ends, and as it goes (a killed worker or server loses little)."""
+    path = store.new_trained_path(identity.browser_id(), variant_name)
+    return {"store_path": path, "keep_path": store.keep_path_for(path)}
+
+
+def rewind(job: TrainingJob) -> None:
+    """Rewind: the same run from its first step again (same start, same batches), waiting to be stepped."""
+    job.stop()
+    st.session_state[keys.TRAIN_JOB] = job.rewind(**kept_paths(job.variant)).start()
+
 
 train_page = page.data_page("Train")
 data = train_page.data
@@ -73,11 +89,9 @@ with left:
         try:
             settings = TrainSettings(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), seed=int(seed))
             preview = pick_indices(data.test_y, PREVIEW_COUNT, seed=0).tolist()
-            browser = identity.browser_id()
-            path = store.new_trained_path(browser, variant_name)     # kept there when it ends, and as it goes:
-            st.session_state[keys.TRAIN_JOB] = TrainingJob(            # a killed worker or server loses little
-                variant_name, params, data, settings, preview, store_path=path, keep_path=store.keep_path_for(path),
-                prune_browser=browser).start()
+            st.session_state[keys.TRAIN_JOB] = TrainingJob(variant_name, params, data, settings, preview,
+                                                           prune_browser=identity.browser_id(),
+                                                           **kept_paths(variant_name)).start()
             st.rerun()
         except ValueError as exc:
             st.error(f"Cannot train with these settings: {exc}", icon=":material/warning:")
@@ -97,14 +111,15 @@ with right:
 
     # Training runs in a child process; this loop only redraws. A click anywhere interrupts the
     # loop (Streamlit reruns the page) and the rerun simply picks the drawing up again.
-    progress_slot, stop_slot, curves_slot, strip_slot = st.empty(), st.empty(), st.empty(), st.empty()
+    progress_slot, stop_slot, formula_slot = st.empty(), st.empty(), st.empty()
+    curves_slot, strip_slot, units_slot = st.empty(), st.empty(), st.empty()
     st.caption(" · ".join(f"**{t.title}**: {t.about}" for t in get_variant(job.variant).charted_terms()))
 
     draws = iter(range(10**9))   # each redraw needs its own element key within one script run
     # The progress line every PROGRESS_EVERY; the chart and the strip only for a new epoch, and at most every
     # CHARTS_EVERY: each redraw costs the server and the browser CPU that the training process (on the same
     # few cores, in a classroom) would otherwise have.
-    drawn = {"epochs": -1, "preview": -1, "at": 0.0}
+    drawn: dict = {"epochs": -1, "preview": None, "at": 0.0}
 
     def draw(final: bool = False) -> None:
         if job.status == "queued":
@@ -112,29 +127,62 @@ with right:
                                              "when it ends.")
             return
         epoch, history = job.snapshot()
+        paused = job.paused
         loss_now = f" · loss {job.step_terms.get('total', float('nan')):.4g}" if job.step_terms else ""
         others = job.together - 1
         together = f" · trained with {others} other run{'s' * (others > 1)} of this shape at once" if others else ""
-        progress_slot.progress(min(job.fraction, 1.0),
-                               text=f"{job.variant} on {job.data.name}: epoch {epoch}/{job.settings.epochs} · "
-                                    f"{job.elapsed:.1f} s{loss_now}{together}")
+        where = (f"paused after step {paused.step} of epoch {paused.epoch} ({paused.global_step} in all): Step, "
+                 "Epoch or Resume" if paused else f"epoch {epoch}/{job.settings.epochs} · {job.elapsed:.1f} s")
+        progress_slot.progress(min(job.fraction, 1.0), text=f"{job.variant} on {job.data.name}: {where}{loss_now}"
+                                                            f"{together}")
         now = time.perf_counter()
-        if not final and drawn["epochs"] > 0 and now - drawn["at"] < CHARTS_EVERY:
+        shown_at = ("step", paused.global_step) if paused else ("epoch", job.preview_epoch)
+        if not final and drawn["epochs"] > 0 and now - drawn["at"] < CHARTS_EVERY and shown_at == drawn["preview"]:
             return          # the first epoch is drawn at once: a class sees its digits as soon as there are any
+        variant_class = get_variant(job.variant)
+        if (filled := filled_objective(job.model, job.step_terms)) is not None:
+            formula_slot.latex(filled.latex())
         if final or len(history["epoch"]) != drawn["epochs"]:
             drawn["epochs"], drawn["at"] = len(history["epoch"]), now
-            variant_class = get_variant(job.variant)
             shown = tuple(t.name for t in variant_class.charted_terms())
             curves_slot.plotly_chart(loss_curves(history, variant_class.term_titles(), only=shown),
                                      config=PLOTLY_CONFIG, key=f"curves_{next(draws)}")
-        if job.preview is not None and (final or job.preview_epoch != drawn["preview"]):
-            drawn["preview"], drawn["at"] = job.preview_epoch, now
+        if job.preview is not None and (final or shown_at != drawn["preview"]):
+            drawn["preview"], drawn["at"] = shown_at, now
+            after = f"step {paused.global_step}" if paused else f"epoch {job.preview_epoch}"
             strip_slot.image(rows_png([job.preview_x.numpy(), job.preview], job.data.image_shape, scale=4),
-                             caption="Top: fixed test images · Bottom: reconstructions after epoch "
-                                     f"{job.preview_epoch}")
+                             caption=f"Top: fixed test images · Bottom: reconstructions after {after}")
+            if job.units is not None:
+                marks = unit_marks(job.units.stats, variant_class.code)
+                rho = job.model.target_firing_rate()
+                with units_slot.container():
+                    st.plotly_chart(unit_means_chart(np.asarray(job.units.stats.unit_mean_activation),
+                                                     f"ρ̂ⱼ per unit, after {after}", marks, rho),
+                                    config=PLOTLY_CONFIG, key=f"units_{next(draws)}")
+                    st.caption(f"Each unit's mean activation ρ̂ⱼ on {job.units.images} test images"
+                               + (f", against the target ρ = {rho:g} (dashed)" if rho is not None else "")
+                               + f". {marks.meaning}")
 
     if job.running:
-        stop_slot.button("Stop", icon=":material/stop:", on_click=job.stop, key="stop")
+        with stop_slot.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+            st.button("Stop", icon=":material/stop:", on_click=job.stop, key="stop",
+                      help="Stop now and keep what was learned.")
+            if job.together == 1:            # several runs trained as one computation cannot wait for one
+                st.button("Pause", icon=":material/pause:", on_click=job.pace, args=("pause",), key="pause",
+                          help="Wait after the step under way: then Step, Step epoch or Resume.")
+                st.button("Step", icon=":material/skip_next:", on_click=job.pace, args=("step",), key="step",
+                          help="One batch: one optimizer step, then wait.")
+                st.button("Epoch", icon=":material/fast_forward:", on_click=job.pace, args=("epoch",),
+                          key="step_epoch", help="To the end of this epoch, then wait.")
+                st.button("Resume", icon=":material/play_arrow:", on_click=job.pace, args=("resume",),
+                          key="resume", help="Train on without waiting.")
+                st.button("Rewind", icon=":material/replay:", on_click=rewind, args=(job,), key="rewind",
+                          help="Back to the same start and the same batch order (the same numbers again), "
+                               "waiting after the first step.")
+                st.select_slider("Speed", list(SPEEDS), value=next(n for n, d in SPEEDS.items() if d == job.pace_delay),
+                                 key=f"speed_{job.key}", width=150,
+                                 on_change=lambda: job.pace("delay", SPEEDS[st.session_state[f"speed_{job.key}"]]),
+                                 help="Slow motion: a wait after every batch.")
     while job.running:
         draw()
         time.sleep(PROGRESS_EVERY)
@@ -155,7 +203,8 @@ with right:
     if job.interrupted:
         st.warning(job.interrupted, icon=":material/warning:")
     verb = "Stopped early" if job.status == "stopped" else "Finished"
-    speed = f" ({summary['samples_per_second']:,.0f} images/s)" if "samples_per_second" in summary else ""
+    speed = "" if "samples_per_second" not in summary else " (paused or slowed: its seconds count the waits)" \
+        if job.paced else f" ({summary['samples_per_second']:,.0f} images/s)"
     st.success(f"{verb} after {len(job.history['epoch'])} epochs in {job.elapsed:.1f} s{speed}. "
                f"Test MSE {metrics.recon_mse:.4f}, "
                f"variance explained {metrics.explained_variance:.1%}, mean L0 {metrics.code.mean_l0:.1f}, "
@@ -189,3 +238,6 @@ with right:
                    "a link can name it), else this browser's own copy.",
               disabled=st.session_state.get(keys.ACTIVE_MODEL) == active_key,
               on_click=models.activate, args=(active_key, job.data.name))
+    st.button("Rewind and step through", icon=":material/replay:", on_click=rewind, args=(job,), key="rewind_done",
+              help="The same run again from the same start and the same batch order (the same numbers), waiting "
+                   "after its first step: then Step, Epoch, Resume or slow motion.")

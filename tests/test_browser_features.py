@@ -87,3 +87,43 @@ def test_the_pointer_between_a_2d_codes_points_shows_what_the_decoder_draws_ther
             tip.style.backgroundPosition)""", arg=[tip.element_handle(), expected], timeout=60_000)
     finally:
         context.close()
+
+
+def test_a_class_steps_through_training_batch_by_batch_and_rewinds(app):
+    """Train sparse_kl, Pause, Step (exactly one batch more), the objective with its numbers and the units'
+    ρ̂ⱼ against ρ on screen; Rewind starts the same run again, waiting after its first step."""
+    import re
+
+    url, browser = app
+    paused = re.compile(r"paused after step (\d+) of epoch (\d+) \((\d+) in all\)")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(f"{url}/train?variant=sparse_kl", wait_until="domcontentloaded")
+        wait_until_rendered(page, timeout=180)
+        page.get_by_role("spinbutton", name="Epochs").fill("2000")
+        page.get_by_role("spinbutton", name="Epochs").press("Enter")
+        wait_until_rendered(page, timeout=120)
+        page.get_by_role("button", name="Train", exact=True).click()
+        page.get_by_text("reconstructions after epoch").first.wait_for(timeout=300_000)
+
+        def where() -> int:
+            page.get_by_text(paused).wait_for(timeout=120_000)
+            return int(paused.search(page.get_by_text(paused).inner_text()).group(3))
+
+        page.get_by_role("button", name="Pause").click()
+        at = where()
+        page.get_by_role("button", name="Step", exact=True).click()
+        page.wait_for_function(f"""() => /\\({at + 1} in all\\)/.test(document.body.innerText)""", timeout=120_000)
+        assert where() == at + 1                                          # one batch, exactly
+        assert page.get_by_text(f"reconstructions after step {at + 1}").count() == 1
+        formulas = page.locator(".katex").all_inner_texts()
+        assert any("β" in f and "0.01" in f for f in formulas), formulas    # the objective with its numbers
+        assert page.get_by_text(re.compile("Each unit's mean activation ρ̂ⱼ on 256 test images")).count() >= 1
+        page.get_by_role("button", name="Rewind").click()
+        page.get_by_text("(1 in all)").wait_for(timeout=120_000)          # the same run, waiting after step 1
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.get_by_role("button", name="Stop").click()
+        page.get_by_text("Stopped early").wait_for(timeout=120_000)
+    finally:
+        context.close()

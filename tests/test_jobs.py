@@ -152,3 +152,7 @@ def test_training_leaves_a_core_to_the_server_and_the_browser(monkeypatch):
     assert worker.training_threads() == min(torch.get_num_threads(), 63)
     monkeypatch.setenv("AE_EXPLORER_WORKER_THREADS", "3")
     assert worker.training_threads() == 3
+    monkeypatch.setattr(worker.os, "cpu_count", lambda: 2)
+    for nonsense in ("0", "-2", "two", ""):
+        monkeypatch.setenv("AE_EXPLORER_WORKER_THREADS", nonsense)
+        assert worker.training_threads() == 1

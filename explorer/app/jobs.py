@@ -24,7 +24,7 @@ from ..registry import build_model
 from ..training import TrainSettings, check_batch_size, new_history, record_epoch
 from . import store
 from .catalog import file_digest
-from .messages import EpochDone, Failed, Finished, JobSpec, Progress, Stop, WorkerMessage
+from .messages import EpochDone, Failed, Finished, JobSpec, Pace, Paused, Progress, Stop, UnitActivity, WorkerMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,6 +117,7 @@ class TrainingJob:
     store_path: Path | None = None               # where to write the model when it finishes (the browser's own)
     prune_browser: str | None = None             # once written: keep only this browser's newest trained models
     keep_path: Path | None = None                # where the worker keeps the last finished epoch (store.keep_path_for)
+    start_paused: bool = False                   # step-through from the start (a rewind): waits after step 1
     key: str = field(default_factory=lambda: f"session:{uuid.uuid4().hex[:12]}")
     status: str = "pending"                      # pending → queued → running → done | stopped | failed | cancelled
     error: str | None = None
@@ -132,6 +133,11 @@ class TrainingJob:
     saved_key: str | None = None                 # its model-list key ('file:<sha256>')
     store_error: str | None = None               # why it could not be written (the model is kept in memory)
     interrupted: str | None = None               # its worker died: what happened and which epoch was kept
+    paused: Paused | None = None                 # step-through: where it waits (None while it trains)
+    units: UnitActivity | None = None            # the code units on the worker's unit sample, latest
+    units_epoch: int = 0                         # …after this epoch (or step, when paused: see `paused`)
+    pace_delay: float = 0.0                      # slow motion: seconds after every step
+    paced: bool = False                          # paused, stepped or slowed: its seconds count the waits
     started: float = 0.0
     finished: float = 0.0
 
@@ -145,6 +151,7 @@ class TrainingJob:
         self._member = 0                           # its place in the worker's list of jobs
         self.together = 1                          # jobs its worker trains as one computation, itself included
         self._stop_requested = False
+        self._paces: list[Pace] = []               # step-through commands given before a worker had it
         self._taken = threading.Event()            # another job's worker trains it (set before _worker is)
         self._ended = threading.Event()            # a final status is set
         self._mirror_lock = threading.Lock()      # a page's snapshot never sees half an epoch recorded
@@ -167,6 +174,34 @@ class TrainingJob:
         if self._worker is not None and self.running:
             try:
                 self._worker.send(Stop(self._member))
+            except OSError:
+                pass
+
+    # -- step-through ----------------------------------------------------------------------------
+    @property
+    def can_step(self) -> bool:
+        """Pause, Step and slow motion are for a job trained alone (several as one computation cannot wait)."""
+        return self.together == 1 and self.status == "running" and self._worker is not None
+
+    def rewind(self, **where: Path | None) -> TrainingJob:
+        """The same run again from the same initialisation and batch order (same variant, settings and seed:
+        the same numbers), waiting after its first step; `where` gives its store and keep paths."""
+        return TrainingJob(self.variant, self.params, self.data, self.settings, self.preview_indices, self.data_dir,
+                           prune_browser=self.prune_browser, start_paused=True, **where)  # type: ignore[arg-type]
+
+    def pace(self, action: str, delay: float = 0.0) -> None:
+        """'pause', 'resume', 'step' (one batch), 'epoch' (to this epoch's end) or 'delay' (slow motion)."""
+        self.paced = True
+        if action == "delay":
+            self.pace_delay = delay
+        elif action != "pause":
+            self.paused = None                   # it goes on: a new Paused says where it waits next
+        message = Pace(action, self._member, delay)
+        if self._worker is None:
+            self._paces.append(message)          # sent once a worker takes it (queued, or just started)
+        elif self.running:
+            try:
+                self._worker.send(message)
             except OSError:
                 pass
 
@@ -242,7 +277,7 @@ class TrainingJob:
             store.training_now.discard(self.keep_path)
             if self.saved_to is not None or self.interrupted is None:   # stored, or not the only copy
                 self.keep_path.unlink(missing_ok=True)
-        self.status, self.finished = status, time.perf_counter()
+        self.status, self.finished, self.paused = status, time.perf_counter(), None
         self._ended.set()
 
     def _listen(self) -> None:
@@ -271,8 +306,10 @@ class TrainingJob:
             if BATCH_TRAININGS:
                 time.sleep(GATHER_SECONDS)
             with _waiting_lock:
-                riders = [j for j in _waiting if j.batch_key == self.batch_key and not j._stop_requested]
-                riders = riders[:BATCH_MOST - 1] if BATCH_TRAININGS else []
+                riders = [j for j in _waiting if j.batch_key == self.batch_key and not j._stop_requested
+                          and not j.start_paused]
+                # A run stepped through waits for its own class: it never trains as one computation with others.
+                riders = riders[:BATCH_MOST - 1] if BATCH_TRAININGS and not self.start_paused else []
                 for job in riders:
                     _waiting.remove(job)
                     job._taken.set()
@@ -286,11 +323,14 @@ class TrainingJob:
                     job._worker, job._member, job.together = worker, i, len(members)
                     job.status, job.started = "running", now
                 specs = [JobSpec(j.variant, j.params, j.data.name, str(j.data.device), j.data_dir, j.settings,
-                                 list(j.preview_indices), str(j.keep_path) if j.keep_path else None, KEEP_EVERY)
+                                 list(j.preview_indices), str(j.keep_path) if j.keep_path else None, KEEP_EVERY,
+                                 j.start_paused)
                          for j in members]
                 store.training_now.update(j.keep_path for j in members if j.keep_path is not None)
                 worker.send(specs if len(specs) > 1 else specs[0])
-                for job in members:              # a Stop that came before the worker was known
+                for job in members:              # a Stop, or a Pause, that came before the worker was known
+                    for pace in job._paces:
+                        worker.send(Pace(pace.action, job._member, pace.delay))
                     if job._stop_requested:
                         worker.send(Stop(job._member))
             except OSError as exc:               # no process could start, or its pipe broke at once
@@ -324,6 +364,11 @@ class TrainingJob:
                 record_epoch(self.history, message.epoch, message.train_terms, message.test_terms, message.seconds)
                 self.preview, self.preview_epoch = message.preview, message.epoch
                 self.epoch, self.fraction = message.epoch, message.fraction
+                if message.units is not None:
+                    self.units, self.units_epoch = message.units, message.epoch
+        elif isinstance(message, Paused):
+            self.paused, self.step_terms = message, message.terms
+            self.preview, self.units = message.preview, message.units
         elif isinstance(message, Finished):
             self.model.load_state_dict({k: torch.from_numpy(v) for k, v in message.state.items()})
             self.model.to(self.data.device).eval()

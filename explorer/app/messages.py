@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..metrics import Evaluation
+from ..metrics import CodeStats, Evaluation
 from ..training import TrainSettings
 
 
@@ -23,6 +23,7 @@ class JobSpec:
     preview_indices: list[int] = field(default_factory=list)   # test images reconstructed after each epoch
     keep_path: str | None = None    # where the last finished epoch is kept (jobs.py: a killed worker loses little)
     keep_every: float = 1.0         # seconds at least between two such writes
+    start_paused: bool = False      # step-through from the start: wait after the first step
 
 
 @dataclass
@@ -30,6 +31,16 @@ class Stop:
     """Stop after the current step and keep what was learned."""
 
     member: int = 0                 # which of the jobs the worker trains together (a list of JobSpec)
+
+
+@dataclass
+class Pace:
+    """Step-through training: 'pause' (after the step under way), 'resume', 'step' (one batch, then wait),
+    'epoch' (to the end of this epoch, then wait) or 'delay' (`delay` seconds after every step: slow motion)."""
+
+    action: str
+    member: int = 0
+    delay: float = 0.0
 
 
 # -- worker → server ----------------------------------------------------------------------------------
@@ -50,6 +61,30 @@ class EpochDone:
     preview: np.ndarray             # (n, D) reconstructions of the preview images
     fraction: float
     member: int = 0                 # which job of the worker's list it is about
+    units: UnitActivity | None = None   # the code units on the unit sample, after this epoch
+
+
+@dataclass
+class UnitActivity:
+    """The code units on a fixed sample of test images (metrics.code_statistics): each unit's mean activation
+    ρ̂ⱼ and firing rate, the dead and the always-on ones, in the code kind's own meaning of active."""
+
+    stats: CodeStats
+    images: int                     # the sample's size
+
+
+@dataclass
+class Paused:
+    """Training waits (step-through) after global step `global_step`: that step's terms, and the preview's
+    reconstructions and the units as of now."""
+
+    epoch: int
+    step: int                       # within the epoch, 1-based
+    global_step: int
+    terms: dict[str, float]
+    preview: np.ndarray
+    units: UnitActivity
+    member: int = 0
 
 
 @dataclass
@@ -67,4 +102,4 @@ class Failed:
     member: int = 0                 # which job of the worker's list it is about
 
 
-WorkerMessage = Progress | EpochDone | Finished | Failed
+WorkerMessage = Progress | EpochDone | Paused | Finished | Failed

@@ -25,6 +25,11 @@ import plotly.graph_objects  # noqa: F401
 import plotly.io  # noqa: F401
 import pyarrow  # noqa: F401  — Streamlit's dataframes import it lazily; narwhals peeks at it
 
+# plotly loads its default template on first use, lazily as well: two sessions' first charts at the same moment
+# could each load one, and a figure built against one copy then fails against the other ("ValueError: Invalid
+# value", seen once in tests/test_import_race.py on a loaded machine). Loaded here, once, in one thread.
+plotly.io.templates[plotly.io.templates.default]
+
 # The modules plotly looks up in sys.modules without importing them (tests keep this in step with
 # plotly's own source, so a plotly upgrade that peeks at something new fails a test, not a class).
 PEEKED_BY_PLOTLY = ("numpy", "pandas", "PIL.Image")

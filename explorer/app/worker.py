@@ -14,13 +14,18 @@ import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 
+import numpy as np
 import torch
 
 from ..checkpoint import save_checkpoint
 from ..files import WriteError
-from .messages import EpochDone, Failed, Finished, JobSpec, Progress, Stop, WorkerMessage
+from ..metrics import code_statistics
+from ..training import TrainEvent
+from ..variants.base import Autoencoder, evaluating
+from .messages import EpochDone, Failed, Finished, JobSpec, Pace, Paused, Progress, Stop, UnitActivity, WorkerMessage
 
 PROGRESS_EVERY = 0.1   # seconds between step-progress messages
+MAX_DELAY = 2.0        # seconds after every step, at the slowest slow motion
 
 
 def training_threads() -> int:
@@ -28,20 +33,27 @@ def training_threads() -> int:
     overrides). The server and the browser drawing the run share the machine — in a classroom, the teacher's
     laptop — and a training that takes every core is descheduled mid-step whenever they draw: on 2 cores the
     Train page trained at 37–60 % of the command line's images/s with 2 threads, at 71–84 % with 1 (measured)."""
-    if os.environ.get("AE_EXPLORER_WORKER_THREADS"):
-        return max(1, int(os.environ["AE_EXPLORER_WORKER_THREADS"]))
+    asked = os.environ.get("AE_EXPLORER_WORKER_THREADS", "")
+    if asked.strip().isdigit() and int(asked) > 0:      # anything else: the default, never a failed start
+        return int(asked)
     return max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1))
 
 
+UNIT_SAMPLE = 256      # test images on which the units' activity is reported after each epoch (and when paused)
+
+Pacing = Callable[[int, TrainEvent, Callable[[], Paused]], None]
+
+
 def run_jobs(specs: list[JobSpec], send: Callable[[WorkerMessage], bool],
-             stop_requested: Callable[[int], bool]) -> None:
+             stop_requested: Callable[[int], bool], pace: Pacing | None = None) -> None:
     """Train the specs' models (same shape: as one computation), reporting Progress, EpochDone, then
     Finished or Failed for each, tagged with its place in the list. send says whether the server got
-    it: a finished model the server can no longer take is kept at its keep_path instead."""
+    it: a finished model the server can no longer take is kept at its keep_path instead. pace, given,
+    is called after every step and epoch of a job trained alone, with what to send if it makes it wait
+    (step-through training: it returns when the job may go on)."""
     from ..datasets import load_dataset
     from ..runs import RunSpec, train_and_evaluate_many
-    from ..training import NonFiniteLossError, TrainEvent
-    from ..variants.base import evaluating
+    from ..training import NonFiniteLossError
 
     try:
         first = specs[0]
@@ -50,7 +62,17 @@ def run_jobs(specs: list[JobSpec], send: Callable[[WorkerMessage], bool],
         def follower(member: int) -> Callable[[TrainEvent], bool]:
             spec = specs[member]
             preview_x = data.test_x[spec.preview_indices]
+            unit_x = data.test_x[:UNIT_SAMPLE]
             last, kept = [0.0], [0.0]
+
+            def preview_now(model: Autoencoder) -> np.ndarray:
+                with evaluating(model):       # as the finished model will reconstruct them
+                    return model(preview_x).cpu().numpy()
+
+            def units_now(model: Autoencoder) -> UnitActivity:
+                with evaluating(model):
+                    z = model.encode(unit_x)                              # (n, K)
+                return UnitActivity(code_statistics(z, type(model).code), len(unit_x))
 
             def keep(event: TrainEvent, now: float) -> None:
                 """The model as of this epoch, for the server to offer if this process dies (jobs.py)."""
@@ -72,12 +94,13 @@ def run_jobs(specs: list[JobSpec], send: Callable[[WorkerMessage], bool],
                     send(Progress(event.fraction_done, event.epoch, event.terms, member))
                 elif event.kind == "epoch":
                     h = event.history
-                    with evaluating(event.model):       # as the finished model will reconstruct them
-                        preview = event.model(preview_x).cpu().numpy()
                     send(EpochDone(event.epoch, {k: v[-1] for k, v in h["train"].items()},
-                                   {k: v[-1] for k, v in h["test"].items()}, h["seconds"][-1], preview,
-                                   event.fraction_done, member))
+                                   {k: v[-1] for k, v in h["test"].items()}, h["seconds"][-1],
+                                   preview_now(event.model), event.fraction_done, member, units_now(event.model)))
                     keep(event, now)
+                if pace is not None and len(specs) == 1:     # one computation of several cannot wait for one
+                    pace(member, event, lambda: Paused(event.epoch, event.step, event.global_step, dict(event.terms),
+                                                       preview_now(event.model), units_now(event.model), member))
                 return stop_requested(member)
             return on_event
 
@@ -100,6 +123,41 @@ def run_jobs(specs: list[JobSpec], send: Callable[[WorkerMessage], bool],
                         save_checkpoint(keep_path, run.model, specs[member].dataset, run.metrics.to_dict(),
                                         run.result.history, {**run.summary, "interrupted": True,
                                                              "epochs_planned": specs[member].settings.epochs})
+
+
+class Pacer:
+    """Step-through training for one job: whether it waits after a step or an epoch, and slow motion."""
+
+    def __init__(self, waiting: bool = False) -> None:
+        self.waiting = waiting               # paused: waits for a Pace
+        self.steps_left: int | None = None   # 'step': steps to go before waiting again
+        self.to_epoch_end = False            # 'epoch': wait at the end of this epoch
+        self.delay = 0.0                     # seconds after every step
+
+    def apply(self, message: Pace) -> None:
+        if message.action == "pause":
+            self.waiting, self.steps_left, self.to_epoch_end = True, None, False
+        elif message.action == "resume":
+            self.waiting, self.steps_left, self.to_epoch_end = False, None, False
+        elif message.action == "step":
+            self.waiting, self.steps_left, self.to_epoch_end = False, 1, False
+        elif message.action == "epoch":
+            self.waiting, self.steps_left, self.to_epoch_end = False, None, True
+        elif message.action == "delay":
+            self.delay = min(max(float(message.delay), 0.0), MAX_DELAY)
+
+    def should_wait(self, event: TrainEvent) -> bool:
+        """After this event: whether training waits now (and becomes paused)."""
+        if event.kind == "step":
+            if self.delay:
+                time.sleep(self.delay)
+            if self.steps_left is not None:
+                self.steps_left -= 1
+                if self.steps_left <= 0:
+                    self.waiting, self.steps_left = True, None
+        elif self.to_epoch_end:                       # the epoch's end: its test terms are recorded
+            self.waiting, self.to_epoch_end = True, False
+        return self.waiting
 
 
 def main(command_fd: int, event_fd: int) -> None:
@@ -131,18 +189,36 @@ def main(command_fd: int, event_fd: int) -> None:
                 gone[0] = True
         return not gone[0]
 
-    def stop_requested(member: int) -> bool:
-        while not gone[0] and commands.poll():
+    pacers = [Pacer(waiting=spec.start_paused) for spec in specs]
+
+    def read_commands(wait: float = 0.0) -> None:
+        while not gone[0] and commands.poll(wait):
+            wait = 0.0
             try:
                 message = commands.recv()
             except (EOFError, OSError):   # the server went away: stop, nobody is watching
                 gone[0] = True
                 break
-            if isinstance(message, Stop) and 0 <= message.member < len(specs):
-                stopped[message.member] = True
+            if isinstance(message, Stop | Pace) and 0 <= message.member < len(specs):
+                if isinstance(message, Stop):
+                    stopped[message.member] = True
+                else:
+                    pacers[message.member].apply(message)
+
+    def stop_requested(member: int) -> bool:
+        read_commands()
         return gone[0] or stopped[member]
 
-    run_jobs(specs, send, stop_requested)
+    def pace(member: int, event: TrainEvent, paused: Callable[[], Paused]) -> None:
+        pacer = pacers[member]
+        read_commands()
+        if not pacer.should_wait(event):
+            return
+        send(paused())
+        while pacer.waiting and not gone[0] and not stopped[member]:
+            read_commands(wait=0.1)
+
+    run_jobs(specs, send, stop_requested, pace)
     with contextlib.suppress(OSError):
         events.close()
 
