@@ -137,7 +137,8 @@ with right:
                                                             f"{together}")
         now = time.perf_counter()
         shown_at = ("step", paused.global_step) if paused else ("epoch", job.preview_epoch)
-        if not final and drawn["epochs"] > 0 and now - drawn["at"] < CHARTS_EVERY and shown_at == drawn["preview"]:
+        stepped = paused is not None and shown_at != drawn["preview"]      # a Step's result: drawn at once
+        if not final and not stepped and drawn["epochs"] > 0 and now - drawn["at"] < CHARTS_EVERY:
             return          # the first epoch is drawn at once: a class sees its digits as soon as there are any
         variant_class = get_variant(job.variant)
         if (filled := filled_objective(job.model, job.step_terms)) is not None:

@@ -39,7 +39,8 @@ def training_threads() -> int:
     return max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1))
 
 
-UNIT_SAMPLE = 256      # test images on which the units' activity is reported after each epoch (and when paused)
+UNIT_SAMPLE = 256      # test images on which the units' activity is reported after an epoch (and when paused)
+UNITS_EVERY = 1.0      # seconds at least between two such reports while training runs
 
 Pacing = Callable[[int, TrainEvent, Callable[[], Paused]], None]
 
@@ -63,7 +64,7 @@ def run_jobs(specs: list[JobSpec], send: Callable[[WorkerMessage], bool],
             spec = specs[member]
             preview_x = data.test_x[spec.preview_indices]
             unit_x = data.test_x[:UNIT_SAMPLE]
-            last, kept = [0.0], [0.0]
+            last, kept, counted = [0.0], [0.0], [-UNITS_EVERY]
 
             def preview_now(model: Autoencoder) -> np.ndarray:
                 with evaluating(model):       # as the finished model will reconstruct them
@@ -94,9 +95,12 @@ def run_jobs(specs: list[JobSpec], send: Callable[[WorkerMessage], bool],
                     send(Progress(event.fraction_done, event.epoch, event.terms, member))
                 elif event.kind == "epoch":
                     h = event.history
+                    units = None        # at most every UNITS_EVERY (the page draws them no more often), and last
+                    if now - counted[0] >= UNITS_EVERY or event.epoch == event.epochs:
+                        counted[0], units = now, units_now(event.model)
                     send(EpochDone(event.epoch, {k: v[-1] for k, v in h["train"].items()},
                                    {k: v[-1] for k, v in h["test"].items()}, h["seconds"][-1],
-                                   preview_now(event.model), event.fraction_done, member, units_now(event.model)))
+                                   preview_now(event.model), event.fraction_done, member, units))
                     keep(event, now)
                 if pace is not None and len(specs) == 1:     # one computation of several cannot wait for one
                     pace(member, event, lambda: Paused(event.epoch, event.step, event.global_step, dict(event.terms),
