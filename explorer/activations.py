@@ -7,11 +7,31 @@ import numpy as np
 import torch
 
 from .datasets import Dataset
+from .i18n import N_, tr
 from .metrics import CodeStats, code_statistics
 from .variants.base import Autoencoder, CodeKind, evaluating
 
 HIST_BINS = 30
 DEFAULT_RHO = 0.05   # the seed's ρ: the KL view's target for a model that sets none
+# What the variants' code kinds say in English (explorer/variants/*), shown through tr(): their names
+# (ReLU, sigmoid and JumpReLU are names) and what a Gaussian code's threshold is compared with.
+CODE_WORDS = (N_("Gaussian (posterior mean)"), N_("top-k (ReLU)"), N_("batch top-k (ReLU, thresholded at inference)"),
+              N_("matching pursuit"), N_("Var over images of z_j"))
+
+
+def code_name(code: CodeKind) -> str:
+    """The code kind's name in the reader's language ('ReLU', 'sigmoid', 'Gaussian (posterior mean)')."""
+    return tr(code.name)
+
+
+def measured(code: CodeKind) -> str:
+    """What the threshold is compared with (CodeKind.measured), in the reader's language."""
+    return tr(code.measured)
+
+
+def describe(code: CodeKind, threshold: float | None = None) -> str:
+    """What 'unit j is active' means (CodeKind.describe), in the reader's language: '|z_j| > 0'."""
+    return f"{measured(code)} > {code.threshold if threshold is None else threshold:g}"
 
 
 @dataclass(frozen=True)
@@ -32,37 +52,43 @@ class UnitMarks:
         return f"{self.dead_meaning} {self.always_on_meaning}"
 
     def kind(self, unit: int) -> str:
-        """'dead', 'always on' or 'live'."""
-        return "dead" if unit in self.dead else "always on" if unit in self.always_on else "live"
+        """'dead', 'always on' or 'live' (English, marked: a chart shows it as tr(kind))."""
+        return N_("dead") if unit in self.dead else N_("always on") if unit in self.always_on else N_("live")
 
 
 def unit_marks(stats: CodeStats, code: CodeKind) -> UnitMarks:
     """Which units are dead or always on under the threshold the stats were taken at, and the rules in
-    the words of `code.describe`, with what a dead unit still does for a code that is never exactly 0."""
-    active, t = stats.active_when, stats.threshold
+    the words of `code.describe`, with what a dead unit still does for a code that is never exactly 0 —
+    in the reader's language (made where it is shown: ActivationReport.marks)."""
+    t = stats.threshold
+    active = describe(code, t)
     if code.on_variance:         # active on every image or on none: "always on" would mark every live unit
-        rule = f"{code.measured} ≤ {t:g}"
+        rule = f"{measured(code)} ≤ {t:g}"
         return UnitMarks(tuple(stats.dead_units), (), rule, "",
-                         f"Dead = its value hardly changes from one test image to the next ({rule}): it has "
-                         "collapsed to the prior and tells the decoder nothing about the image.",
-                         "A unit of this code is active on every image or on none, so none is marked always on.")
+                         tr("Dead = its value hardly changes from one test image to the next ({rule}): it has "
+                            "collapsed to the prior and tells the decoder nothing about the image.", rule=rule),
+                         tr("A unit of this code is active on every image or on none, so none is marked always on."))
     if code.exact_zeros and t == 0:
-        rule = "exactly 0 on every test image"
-        meaning = "Dead = exactly 0 on every test image: the decoder never gets anything from it (wasted capacity)."
+        rule = tr("exactly 0 on every test image")
+        meaning = tr("Dead = exactly 0 on every test image: the decoder never gets anything from it (wasted capacity).")
     else:
-        rule = f"never {active} on a test image"
-        meaning = f"Dead = never {active} on any test image"
-        if not code.exact_zeros:
-            meaning += (f". This code is never exactly 0, so a dead unit still passes values below {t:g} to the "
-                        "decoder" + (f"; its mean activation ρ̂ⱼ can still be near ρ, because ρ̂ⱼ averages those "
-                                     f"values below {t:g}" if code.probability else ""))
+        rule = tr("never {active} on a test image", active=active)
+        if not code.exact_zeros and code.probability:
+            meaning = tr("Dead = never {active} on any test image. This code is never exactly 0, so a dead unit "
+                         "still passes values below {t:g} to the decoder; its mean activation ρ̂ⱼ can still be "
+                         "near ρ, because ρ̂ⱼ averages those values below {t:g}.", active=active, t=t)
+        elif not code.exact_zeros:
+            meaning = tr("Dead = never {active} on any test image. This code is never exactly 0, so a dead unit "
+                         "still passes values below {t:g} to the decoder.", active=active, t=t)
         elif t != code.threshold:
-            meaning += f" at this threshold (`evaluate` uses {code.describe()})"
-        meaning += "."
-    always = f"{active} on every test image"
+            meaning = tr("Dead = never {active} on any test image at this threshold (`evaluate` uses {default}).",
+                         active=active, default=describe(code))
+        else:
+            meaning = tr("Dead = never {active} on any test image.", active=active)
+    always = tr("{active} on every test image", active=active)
     return UnitMarks(tuple(stats.dead_units), tuple(stats.always_on_units), rule, always, meaning,
-                     f"Always on = {always}: never off, so whether it fires says nothing about the image (how "
-                     "strongly may).")
+                     tr("Always on = {always}: never off, so whether it fires says nothing about the image (how "
+                        "strongly may).", always=always))
 
 
 @dataclass
@@ -78,7 +104,13 @@ class ActivationReport:
     rho: float                   # target firing rate used for the KL view
     per_unit_extras: dict[str, np.ndarray]   # title → (K,) the variant's per-unit metrics
     unit_thresholds: np.ndarray | None       # (K,) learned cut-offs below which a unit is 0, if any
-    marks: UnitMarks                         # its dead and always-on units, and the rules for this code
+    code: CodeKind                           # the model's code kind: what 'active' and 'dead' mean
+
+    @property
+    def marks(self) -> UnitMarks:
+        """Its dead and always-on units, and the rules for this code, in the reader's language (made when
+        read, so a cached report serves every language)."""
+        return unit_marks(self.stats, self.code)
 
     @property
     def n_units(self) -> int:
@@ -114,7 +146,7 @@ def activation_report(model: Autoencoder, data: Dataset, threshold: float | None
     counts, edges = zip(*(np.histogram(codes[:, j], bins=HIST_BINS) for j in range(codes.shape[1])), strict=True)
     per_unit = {m.title: np.asarray(extras[m.name]) for m in model.extra_metrics if m.per_unit}
     return ActivationReport(codes, active, stats, np.stack(counts), np.stack(edges), active.sum(axis=1), rho, per_unit,
-                            None if learned is None else learned.cpu().numpy(), unit_marks(stats, model.code))
+                            None if learned is None else learned.cpu().numpy(), model.code)
 
 
 def unit_order(report: ActivationReport, by: str) -> np.ndarray:

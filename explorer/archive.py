@@ -7,6 +7,7 @@ import os
 import zipfile
 from typing import BinaryIO
 
+from .i18n import tr
 from .variants.base import MAX_PARAMETERS
 
 # The largest network a config allows (MAX_PARAMETERS float32 weights, twice that for a VAE's two code
@@ -42,8 +43,8 @@ def check_archive(handle: BinaryIO) -> None:
     try:
         size = handle.seek(0, os.SEEK_END) - start
         if size > MAX_CHECKPOINT_BYTES:
-            raise ArchiveRefused(f"the file is {in_units(size)}, larger than any checkpoint of a model here "
-                                 f"({in_units(MAX_CHECKPOINT_BYTES)} at most)")
+            raise ArchiveRefused(tr("the file is {size}, larger than any checkpoint of a model here ({most} at most)",
+                                    size=in_units(size), most=in_units(MAX_CHECKPOINT_BYTES)))
         handle.seek(start)
         if handle.read(2) == b"PK":
             _check_zip(handle, start, size)
@@ -54,34 +55,37 @@ def check_archive(handle: BinaryIO) -> None:
 def _check_zip(handle: BinaryIO, start: int, size: int) -> None:
     directory = _directory_size(handle, start, size)
     if directory > MAX_DIRECTORY_BYTES:
-        raise ArchiveRefused(f"its zip directory is {in_units(directory)}, more than a checkpoint's "
-                             f"{MAX_ENTRIES} entries need")
+        raise ArchiveRefused(tr("its zip directory is {size}, more than a checkpoint's {entries} entries need",
+                                size=in_units(directory), entries=MAX_ENTRIES))
     handle.seek(start)
     try:
         with zipfile.ZipFile(handle) as archive:      # a file handed in stays open
             entries = archive.infolist()
     except (zipfile.BadZipFile, ValueError, EOFError, OSError) as exc:
-        raise ArchiveDamaged(f"its zip directory cannot be read ({exc})") from None
+        raise ArchiveDamaged(tr("its zip directory cannot be read ({error})", error=exc)) from None
     if len(entries) > MAX_ENTRIES:
-        raise ArchiveRefused(f"it holds {len(entries):,} zip entries; a checkpoint has at most {MAX_ENTRIES}")
+        raise ArchiveRefused(tr("it holds {count:,} zip entries; a checkpoint has at most {most}", count=len(entries),
+                                most=MAX_ENTRIES))
     for entry in entries:
         if entry.compress_type != zipfile.ZIP_STORED:
-            raise ArchiveRefused(f"its entry {entry.filename[:60]!r} is compressed (method {entry.compress_type}), "
-                                 f"and a compressed entry can inflate far beyond the file's size (torch.save "
-                                 f"stores every entry uncompressed)")
+            raise ArchiveRefused(tr("its entry {entry} is compressed (method {method}), and a compressed entry can "
+                                    "inflate far beyond the file's size (torch.save stores every entry uncompressed)",
+                                    entry=repr(entry.filename[:60]), method=entry.compress_type))
         if entry.file_size != entry.compress_size:
-            raise ArchiveDamaged(f"its entry {entry.filename[:60]!r} claims {entry.file_size:,} bytes but "
-                                 f"stores {entry.compress_size:,}")
+            raise ArchiveDamaged(tr("its entry {entry} claims {claimed:,} bytes but stores {stored:,}",
+                                    entry=repr(entry.filename[:60]), claimed=entry.file_size,
+                                    stored=entry.compress_size))
         if entry.filename.rsplit("/", 1)[-1] == RECORD_ENTRY and entry.file_size > MAX_RECORD_BYTES:
-            raise ArchiveRefused(f"its record ({RECORD_ENTRY}) is {in_units(entry.file_size)}; a checkpoint's "
-                                 f"settings and history take at most {in_units(MAX_RECORD_BYTES)}")
+            raise ArchiveRefused(tr("its record ({entry}) is {size}; a checkpoint's settings and history take at "
+                                    "most {most}", entry=RECORD_ENTRY, size=in_units(entry.file_size),
+                                    most=in_units(MAX_RECORD_BYTES)))
 
 
 def in_units(size: int) -> str:
     """'832 KiB', '512 MiB': a size as a message gives it."""
     if size >= 2**20:
         return f"{size / 2**20:,.0f} MiB"
-    return f"{size / 2**10:,.0f} KiB" if size >= 2**10 else f"{size} bytes"
+    return f"{size / 2**10:,.0f} KiB" if size >= 2**10 else tr("{count} bytes", count=size)
 
 
 def _directory_size(handle: BinaryIO, start: int, size: int) -> int:
@@ -92,7 +96,7 @@ def _directory_size(handle: BinaryIO, start: int, size: int) -> int:
     tail = handle.read(tail_length)
     at = tail.rfind(END_RECORD)
     if at < 0 or at + END_RECORD_SIZE > len(tail):
-        raise ArchiveDamaged("no zip directory at its end")
+        raise ArchiveDamaged(tr("no zip directory at its end"))
     directory = int.from_bytes(tail[at + 12:at + 16], "little")
     locator = at - ZIP64_LOCATOR_SIZE
     record = locator - ZIP64_END_RECORD_SIZE

@@ -3,7 +3,6 @@ dictionary with OMP codes of k non-zeros — fitted on the train split, measured
 `evaluate --json` measures a model; and where the models' lines stand against them at the same L0."""
 from __future__ import annotations
 
-import hashlib
 import time
 import warnings
 from collections import Counter
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .code_digest import code_digest
 from .compare import Point, counts
 from .datasets import Dataset
 from .measure_store import MeasureStore, dataset_digest
@@ -40,7 +40,7 @@ def _recipe() -> str:
     scikit-learn are fitted anew."""
     import sklearn
 
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16] + "-sklearn-" + sklearn.__version__
+    return code_digest([Path(__file__)])[:16] + "-sklearn-" + sklearn.__version__
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from .datasets import Dataset
+from .i18n import later
 from .training import (
     ACCELERATOR_CHECK_EVERY,
     NonFiniteLossError,
@@ -193,7 +194,8 @@ def train_batched(models: Sequence[Autoencoder], data: Dataset, settings: Sequen
             if step % check_every and not last_step:
                 continue                          # no host sync this step (as `train` on an accelerator)
             values_all, sums_all = step_terms.tolist(), sums.tolist()              # one host sync
-            where = f"step {step}" if step - last_check == 1 else f"steps {last_check + 1}–{step}"
+            where = (later("step {step}", step=step) if step - last_check == 1 else
+                     later("steps {first}–{last}", first=last_check + 1, last=step))
             last_check = step
             failed: list[int] = []
             for j, member in enumerate(stack.members):

@@ -15,6 +15,7 @@ import torch
 from .archive import ArchiveDamaged, ArchiveRefused, check_archive
 from .checkpoint_fields import METRIC_FIELDS, TRAIN_FIELDS, clean_fields, clean_history, field_problem
 from .files import write_whole
+from .i18n import tr, trn
 from .registry import get_variant, variant_names
 from .variants.base import Autoencoder
 
@@ -117,14 +118,15 @@ def save_new_checkpoint(folder: str | os.PathLike, name: str, model: Autoencoder
     """Save as folder/name.pt, refusing odd names and never overwriting an existing checkpoint."""
     stem = name.strip().removesuffix(".pt")
     if not SAFE_NAME.match(stem):
-        raise ValueError(f"checkpoint name {name!r} is not allowed: use letters, digits, '_', '-' "
-                         f"or '.', starting with a letter or digit (at most 64 characters)")
+        raise ValueError(tr("checkpoint name {name} is not allowed: use letters, digits, '_', '-' or '.', starting "
+                            "with a letter or digit (at most 64 characters)", name=repr(name)))
     path = Path(folder) / f"{stem}.pt"
     try:
         return write_atomically(path, checkpoint_dict(model, dataset, metrics, history, train), exclusive=True)
     except FileExistsError:
-        raise NameTakenError(f"a checkpoint named {path.name} already exists in {folder}; choose another "
-                             f"name (existing checkpoints are never overwritten)") from None
+        raise NameTakenError(tr("a checkpoint named {name} already exists in {folder}; choose another name "
+                                "(existing checkpoints are never overwritten)", name=path.name,
+                                folder=folder)) from None
 
 
 def write_atomically(path: str | os.PathLike, payload: dict, exclusive: bool = False, durable: bool = True) -> Path:
@@ -135,7 +137,7 @@ def write_atomically(path: str | os.PathLike, payload: dict, exclusive: bool = F
 
 def _label(source: Any) -> str:
     """How messages name a checkpoint: its path, or a file object's name."""
-    return str(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "uploaded file")
+    return str(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", tr("uploaded file"))
 
 
 def read_checkpoint(source: str | os.PathLike[str] | BinaryIO, label: str | None = None) -> dict[str, Any]:
@@ -143,16 +145,17 @@ def read_checkpoint(source: str | os.PathLike[str] | BinaryIO, label: str | None
     label = label or _label(source)
     if isinstance(source, (str, os.PathLike)):
         if not Path(source).exists():
-            raise CheckpointError(f"{label}: no such file. Check the path, or train one with "
-                                  f"`python -m explorer train --variant ae --out {label}`.")
+            raise CheckpointError(tr("{label}: no such file. Check the path, or train one with "
+                                     "`python -m explorer train --variant ae --out {label}`.", label=label))
         if Path(source).is_dir():
-            inside = ", ".join(p.name for p in sorted(Path(source).glob("*.pt"))[:3]) or "none here"
-            raise CheckpointError(f"{label}: a folder, not a checkpoint file; give one of its .pt files ({inside})")
+            inside = ", ".join(p.name for p in sorted(Path(source).glob("*.pt"))[:3]) or tr("none here")
+            raise CheckpointError(tr("{label}: a folder, not a checkpoint file; give one of its .pt files ({inside})",
+                                     label=label, inside=inside))
         with open(source, "rb") as handle:           # the file checked is the file loaded
             return _read_payload(handle, label)
     if not all(hasattr(source, m) for m in ("read", "seek", "tell")):
-        raise CheckpointError(f"expected a checkpoint's path or an open binary file; got {_shown(source)} "
-                              f"({type(source).__name__})")
+        raise CheckpointError(tr("expected a checkpoint's path or an open binary file; got {value} ({kind})",
+                                 value=_shown(source), kind=type(source).__name__))
     return _read_payload(source, label)
 
 
@@ -162,28 +165,29 @@ def _read_payload(handle: BinaryIO, label: str) -> dict[str, Any]:
     head = handle.read(4)
     handle.seek(position)
     if not head:
-        raise CheckpointError(f"{label}: the file is empty (0 bytes), so it holds no model.")
+        raise CheckpointError(tr("{label}: the file is empty (0 bytes), so it holds no model.", label=label))
     if not head.startswith(b"PK") and head[:1] != b"\x80":
         # torch.save writes a zip archive (PK…); a legacy torch file starts with a pickle header.
-        raise CheckpointError(f"{label}: not a PyTorch checkpoint at all (it starts with {head!r}; "
-                              f"maybe a text or image file renamed to .pt).")
+        raise CheckpointError(tr("{label}: not a PyTorch checkpoint at all (it starts with {head}; maybe a text or "
+                                 "image file renamed to .pt).", label=label, head=repr(head)))
     try:
         check_archive(handle)
     except ArchiveDamaged as exc:
-        raise CheckpointError(f"{label}: not a readable PyTorch file (truncated or damaged): {exc}.") from None
+        raise CheckpointError(tr("{label}: not a readable PyTorch file (truncated or damaged): {why}.", label=label,
+                                 why=exc)) from None
     except ArchiveRefused as exc:
-        raise CheckpointError(f"{label}: refused — {exc}; nothing was loaded.") from None
+        raise CheckpointError(tr("{label}: refused — {why}; nothing was loaded.", label=label, why=exc)) from None
     try:
         payload = torch.load(handle, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            f"{label}: refused — the file contains Python objects beyond tensors and plain values "
-            f"(loading it could run code), so it was not loaded. Only checkpoints written by "
-            f"Autoencoder Explorer are accepted. ({_unpickler_reason(exc)})") from None
+        raise CheckpointError(tr(
+            "{label}: refused — the file contains Python objects beyond tensors and plain values (loading it could "
+            "run code), so it was not loaded. Only checkpoints written by Autoencoder Explorer are accepted. "
+            "({why})", label=label, why=_unpickler_reason(exc))) from None
     except Exception as exc:  # noqa: BLE001 — garbage bytes make the unpickler raise anything
         first_line = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
-        raise CheckpointError(f"{label}: not a readable PyTorch file (truncated or damaged): "
-                              f"{first_line}") from None
+        raise CheckpointError(tr("{label}: not a readable PyTorch file (truncated or damaged): {why}", label=label,
+                                 why=first_line)) from None
     check_payload(payload, label)
     return payload
 
@@ -191,24 +195,24 @@ def _read_payload(handle: BinaryIO, label: str) -> dict[str, Any]:
 def check_payload(payload: Any, label: str) -> None:
     """CheckpointError unless payload is an Autoencoder Explorer checkpoint dict with every field of its type."""
     if not isinstance(payload, dict):
-        raise CheckpointError(f"{label}: holds a {type(payload).__name__}, not an Autoencoder "
-                              f"Explorer checkpoint (a dict with format {FORMAT!r}).")
+        raise CheckpointError(tr("{label}: holds a {kind}, not an Autoencoder Explorer checkpoint (a dict with "
+                                 "format {format}).", label=label, kind=type(payload).__name__, format=repr(FORMAT)))
     if "format" not in payload:
         if payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
-            raise CheckpointError(f"{label}: a bare state_dict saved by plain PyTorch — it has "
-                                  f"weights but no variant or config, so it cannot be rebuilt. "
-                                  f"Save models with `python -m explorer train` or the Train page.")
-        raise CheckpointError(f"{label}: not an Autoencoder Explorer checkpoint (no 'format' key).")
+            raise CheckpointError(tr("{label}: a bare state_dict saved by plain PyTorch — it has weights but no "
+                                     "variant or config, so it cannot be rebuilt. Save models with "
+                                     "`python -m explorer train` or the Train page.", label=label))
+        raise CheckpointError(tr("{label}: not an Autoencoder Explorer checkpoint (no 'format' key).", label=label))
     if not isinstance(payload["format"], str) or payload["format"] != FORMAT:
-        raise CheckpointError(f"{label}: checkpoint format {_shown(payload['format'])} is not supported; "
-                              f"this version reads {FORMAT!r}. Re-create it with this version's "
-                              f"`python -m explorer train`.")
+        raise CheckpointError(tr("{label}: checkpoint format {found} is not supported; this version reads {format}. "
+                                 "Re-create it with this version's `python -m explorer train`.", label=label,
+                                 found=_shown(payload["format"]), format=repr(FORMAT)))
     missing = [k for k in REQUIRED_KEYS if k not in payload]
     if missing:
-        raise CheckpointError(f"{label}: checkpoint is missing {', '.join(missing)}.")
+        raise CheckpointError(tr("{label}: checkpoint is missing {fields}.", label=label, fields=", ".join(missing)))
     if problem := field_problem(payload):
-        raise CheckpointError(f"{label}: {problem}; the file was edited or written by another program, "
-                              f"so it was not loaded.")
+        raise CheckpointError(tr("{label}: {problem}; the file was edited or written by another program, so it was "
+                                 "not loaded.", label=label, problem=problem))
 
 
 def _shown(value: Any, limit: int = 60) -> str:
@@ -233,12 +237,13 @@ def model_from_checkpoint(payload: dict[str, Any], label: str = "checkpoint",
     try:
         cls = get_variant(payload["variant"])
     except ValueError:
-        raise CheckpointError(f"{label}: unknown variant {_shown(payload['variant'])}; this version knows "
-                              f"{', '.join(variant_names())}.") from None
+        raise CheckpointError(tr("{label}: unknown variant {variant}; this version knows {known}.", label=label,
+                                 variant=_shown(payload["variant"]), known=", ".join(variant_names()))) from None
     try:
         config = cls.config_class.from_dict(payload["config"])
     except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"{label}: its config does not fit variant {cls.name!r}: {exc}") from None
+        raise CheckpointError(tr("{label}: its config does not fit variant {variant}: {why}", label=label,
+                                 variant=repr(cls.name), why=exc)) from None
     model = cls(config)
     if problem := _weights_problem(model, payload["state_dict"]):
         raise CheckpointError(f"{label}: {problem}")
@@ -246,8 +251,8 @@ def model_from_checkpoint(payload: dict[str, Any], label: str = "checkpoint",
         model.load_state_dict(payload["state_dict"], strict=True)
     except (RuntimeError, TypeError, AttributeError) as exc:
         mismatch = _describe_mismatch(model, payload["state_dict"])
-        raise CheckpointError(f"{label}: its weights do not fit its config ({mismatch}); "
-                              f"the file was probably edited or written by another program.") from exc
+        raise CheckpointError(tr("{label}: its weights do not fit its config ({mismatch}); the file was probably "
+                                 "edited or written by another program.", label=label, mismatch=mismatch)) from exc
     model.meta = ModelRecord(payload["dataset"], payload["metrics"], payload["history"], payload.get("train", {}),
                              payload["created"], payload["torch_version"])
     return model.to(device).eval()
@@ -258,42 +263,46 @@ def _weights_problem(model: Autoencoder, state_dict: dict[str, torch.Tensor]) ->
     names or shapes, a tensor of another kind (integer for floating point, sparse), or non-finite values."""
     expected = model.state_dict()
     if set(state_dict) != set(expected) or any(state_dict[k].shape != v.shape for k, v in expected.items()):
-        return (f"its weights do not fit its config ({_describe_mismatch(model, state_dict)}); "
-                f"the file was probably edited or written by another program.")
+        return tr("its weights do not fit its config ({mismatch}); the file was probably edited or written by "
+                  "another program.", mismatch=_describe_mismatch(model, state_dict))
     for name, want in expected.items():
         got = state_dict[name]
         if got.layout != torch.strided:
-            return (f"its weight {name!r} is a {str(got.layout).removeprefix('torch.')} tensor, not a dense one; "
-                    f"the file was edited or written by another program.")
+            return tr("its weight {name} is a {layout} tensor, not a dense one; the file was edited or written by "
+                      "another program.", name=repr(name), layout=str(got.layout).removeprefix("torch."))
         if got.is_complex() or got.is_floating_point() != want.is_floating_point():
-            return (f"its weight {name!r} holds {str(got.dtype).removeprefix('torch.')} values where "
-                    f"{str(want.dtype).removeprefix('torch.')} belongs; the file was edited or written by "
-                    f"another program.")
+            return tr("its weight {name} holds {got} values where {want} belongs; the file was edited or written by "
+                      "another program.", name=repr(name), got=str(got.dtype).removeprefix("torch."),
+                      want=str(want.dtype).removeprefix("torch."))
         if got.is_floating_point() and not bool(torch.isfinite(got).all()):
             bad = int((~torch.isfinite(got)).sum())
-            return (f"its weight {name!r} holds {bad:,} non-finite value{'s' * (bad > 1)} (NaN or ±inf) of "
-                    f"{got.numel():,}: the model had diverged when it was saved, or the file is damaged, so it "
-                    f"was not loaded; train it again (a lower learning rate helps).")
+            return trn("its weight {name} holds {count:,} non-finite value (NaN or ±inf) of {total:,}: the model had "
+                       "diverged when it was saved, or the file is damaged, so it was not loaded; train it again (a "
+                       "lower learning rate helps).",
+                       "its weight {name} holds {count:,} non-finite values (NaN or ±inf) of {total:,}: the model had "
+                       "diverged when it was saved, or the file is damaged, so it was not loaded; train it again (a "
+                       "lower learning rate helps).", bad, name=repr(name), total=got.numel())
     return None
 
 
 def _describe_mismatch(model: Autoencoder, state_dict: Any) -> str:
     if not isinstance(state_dict, dict):
-        return f"state_dict is a {type(state_dict).__name__}"
+        return tr("state_dict is a {kind}", kind=type(state_dict).__name__)
     expected = model.state_dict()
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
-    shapes = [f"{k}: {tuple(state_dict[k].shape)} vs {tuple(v.shape)} expected"
+    shapes = [tr("{name}: {shape} vs {expected} expected", name=k, shape=tuple(state_dict[k].shape),
+                 expected=tuple(v.shape))
               for k, v in expected.items() if k in state_dict and hasattr(state_dict[k], "shape")
               and tuple(state_dict[k].shape) != tuple(v.shape)]
     parts = []
     if shapes:
-        parts.append("shape mismatch " + "; ".join(shapes[:3]))
+        parts.append(tr("shape mismatch {shapes}", shapes="; ".join(shapes[:3])))
     if missing:
-        parts.append("missing " + ", ".join(missing[:4]))
+        parts.append(tr("missing {names}", names=", ".join(missing[:4])))
     if unexpected:
-        parts.append("unexpected " + ", ".join(map(_shown, unexpected[:4])))
-    return "; ".join(parts) or "weights could not be assigned"
+        parts.append(tr("unexpected {names}", names=", ".join(map(_shown, unexpected[:4]))))
+    return "; ".join(parts) or tr("weights could not be assigned")
 
 
 def load_checkpoint(source: str | os.PathLike | Any, device: torch.device | str = "cpu",

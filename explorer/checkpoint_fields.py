@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from .i18n import N_, tr
+
 # The top-level fields besides `format`, and what each must be.
 TOP_FIELDS: dict[str, type] = {"variant": str, "config": dict, "dataset": str, "state_dict": dict, "metrics": dict,
                                "history": dict, "train": dict, "created": str, "torch_version": str}
@@ -21,15 +23,16 @@ METRIC_FIELDS: dict[str, type] = {"n_test": int, "recon_mse": float, "fvu": floa
                                   "learned_nothing": bool, "learned_nothing_reason": str}
 HISTORY_SERIES = ("epoch", "seconds")      # one number per epoch
 HISTORY_SPLITS = ("train", "test")         # term name → one number per epoch
-WHAT: dict[type, str] = {str: "a text", dict: "a dict", int: "a whole number", float: "a number", bool: "true or false"}
+WHAT: dict[type, str] = {str: N_("a text"), dict: N_("a dict"), int: N_("a whole number"), float: N_("a number"),
+                         bool: N_("true or false")}     # shown with tr()
 
 
 def kind_of(value: Any) -> str:
-    """'a list', 'an int', 'None': how a message names what a field holds."""
+    """'a list', 'an int', 'None': how a message names what a field holds (in the reader's language)."""
     if value is None:
         return "None"
     name = type(value).__name__
-    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+    return tr("an {type}", type=name) if name[0] in "aeiou" else tr("a {type}", type=name)
 
 
 def fits(value: Any, kind: type) -> bool:
@@ -45,23 +48,27 @@ def field_problem(payload: Mapping[str, Any]) -> str | None:
     """What is wrong with a checkpoint dict's field types ('its config is a list, not a dict'), or None."""
     for name, kind in TOP_FIELDS.items():
         if name in payload and not fits(payload[name], kind):
-            return f"its {name} is {kind_of(payload[name])}, not {WHAT[kind]}"
+            return tr("its {name} is {found}, not {wanted}", name=name, found=kind_of(payload[name]),
+                      wanted=tr(WHAT[kind]))
     if bad := [k for k in payload["config"] if not isinstance(k, str)]:
-        return f"its config has a key {bad[0]!r} that is not a name"
+        return tr("its config has a key {key} that is not a name", key=repr(bad[0]))
     for name, tensor in payload["state_dict"].items():
         if not isinstance(name, str):
-            return f"its state_dict has a key {name!r} that is not a name"
+            return tr("its state_dict has a key {key} that is not a name", key=repr(name))
         if not isinstance(tensor, torch.Tensor):
-            return f"its state_dict's {name!r} is {kind_of(tensor)}, not a tensor"
-    return (_fields_problem(payload["metrics"], METRIC_FIELDS, "metric")
-            or _fields_problem(payload.get("train", {}), TRAIN_FIELDS, "training record's")
+            return tr("its state_dict's {key} is {found}, not a tensor", key=repr(name), found=kind_of(tensor))
+    return (_fields_problem(payload["metrics"], METRIC_FIELDS, N_("its metric {name} is {found}, not {wanted}"))
+            or _fields_problem(payload.get("train", {}), TRAIN_FIELDS,
+                               N_("its training record's {name} is {found}, not {wanted}"))
             or history_problem(payload["history"]))
 
 
-def _fields_problem(values: Mapping[str, Any], kinds: Mapping[str, type], where: str) -> str | None:
+def _fields_problem(values: Mapping[str, Any], kinds: Mapping[str, type], said: str = "") -> str | None:
+    """The first field of a wrong kind, said as `said` (a key with {name}, {found} and {wanted}); '' when
+    only whether there is one matters."""
     for name, kind in kinds.items():
         if values.get(name) is not None and not fits(values[name], kind):
-            return f"its {where} {name} is {kind_of(values[name])}, not {WHAT[kind]}"
+            return tr(said, name=name, found=kind_of(values[name]), wanted=tr(WHAT[kind])) if said else name
     return None
 
 
@@ -69,14 +76,16 @@ def history_problem(history: Mapping[str, Any]) -> str | None:
     """What is wrong with a training history's shape (per-epoch series of numbers), or None."""
     for name in HISTORY_SERIES:
         if name in history and not _numbers(history[name]):
-            return f"its history's {name} is not a list of numbers ({_shown(history[name])})"
+            return tr("its history's {name} is not a list of numbers ({value})", name=name,
+                      value=_shown(history[name]))
     for split in HISTORY_SPLITS:
         terms = history.get(split, {})
         if not isinstance(terms, dict):
-            return f"its history's {split} is {kind_of(terms)}, not a dict of loss terms"
+            return tr("its history's {split} is {found}, not a dict of loss terms", split=split, found=kind_of(terms))
         for term, values in terms.items():
             if not isinstance(term, str) or not _numbers(values):
-                return f"its history's {split} term {_shown(term)} is not a list of numbers ({_shown(values)})"
+                return tr("its history's {split} term {term} is not a list of numbers ({value})", split=split,
+                          term=_shown(term), value=_shown(values))
     return None
 
 
@@ -93,7 +102,7 @@ def clean_fields(values: Any, kinds: Mapping[str, type]) -> dict[str, Any]:
     """values as a dict with every known field of the wrong type left out (values itself when all fit)."""
     if not isinstance(values, dict):
         return {}
-    if all(isinstance(k, str) for k in values) and _fields_problem(values, kinds, "") is None:
+    if all(isinstance(k, str) for k in values) and _fields_problem(values, kinds) is None:
         return values
     return {k: v for k, v in values.items()
             if isinstance(k, str) and (v is None or k not in kinds or fits(v, kinds[k]))}

@@ -9,7 +9,9 @@ import plotly.graph_objects as go
 
 from .claims import Entry
 from .figures import CLASS_COLORS
+from .i18n import N_, tr
 from .measures import ModelMeasures
+from .noise import noise_label
 
 HEIGHT = 380
 MARGIN = dict(l=60, r=20, t=50, b=50)
@@ -35,13 +37,14 @@ def measure_against_l0(entries: Sequence[Entry], title: str, y_title: str, zero_
             line=dict(color=CLASS_COLORS[c % 10], width=2),
             error_y=_error_bars(values, [e.value.low for e in members], [e.value.high for e in members]),
             customdata=[[e.value.low, e.value.high] for e in members],
-            hovertemplate="%{text}<br>mean L0 %{x:.2f}<br>" + y_title
-                          + " %{y:.3f}<br>95 % interval %{customdata[0]:.3f} – %{customdata[1]:.3f}<extra></extra>"))
+            hovertemplate="%{text}<br>" + tr("mean L0") + " %{x:.2f}<br>" + y_title + " %{y:.3f}<br>"
+                          + tr("95 % interval") + " %{customdata[0]:.3f} – %{customdata[1]:.3f}<extra></extra>"))
     if zero_line:
         fig.add_hline(y=0, line=dict(color="#888", dash="dash", width=1), annotation_text=zero_line,
                       annotation_position="bottom right")
-    fig.update_layout(title=title, xaxis_title="mean L0 (active units per image; sparser to the left)"
-                      + (", log scale" if log_x else ""), yaxis_title=y_title, xaxis_type="log" if log_x else "linear",
+    fig.update_layout(title=title, xaxis_title=tr("mean L0 (active units per image; sparser to the left)")
+                      + (tr(", log scale") if log_x else ""), yaxis_title=y_title,
+                      xaxis_type="log" if log_x else "linear",
                       height=HEIGHT, margin=MARGIN, legend=dict(orientation="h", y=-0.25, x=0))
     return fig
 
@@ -55,8 +58,8 @@ def compared_at(entries: Sequence[Entry], title: str, x_title: str) -> go.Figure
         marker_color=CLASS_COLORS[0], text=[e.label for e in ordered], textposition="none",
         error_x=_error_bars(values, [e.value.low for e in ordered], [e.value.high for e in ordered]),
         customdata=[[e.value.low, e.value.high] for e in ordered],
-        hovertemplate="%{text}<br>" + x_title + " %{x:.3f} (95 % interval %{customdata[0]:.3f} – "
-                      "%{customdata[1]:.3f})<extra></extra>"))
+        hovertemplate="%{text}<br>" + x_title + " %{x:.3f} (" + tr("95 % interval")
+                      + " %{customdata[0]:.3f} – %{customdata[1]:.3f})<extra></extra>"))
     low = min(e.value.low for e in ordered)
     fig.update_layout(title=title, xaxis_title=x_title, xaxis_range=[max(0.0, low - 0.05), 1.0],
                       height=max(240, 80 + 55 * len(ordered)), margin=dict(l=20, r=20, t=50, b=50))
@@ -64,8 +67,8 @@ def compared_at(entries: Sequence[Entry], title: str, x_title: str) -> go.Figure
     return fig
 
 
-NOISE_MEASURES = {"code_cosine": "cosine of clean and noisy codes", "probe_dense": "dense probe's balanced accuracy",
-                  "recon_mse": "MSE against the clean image"}
+NOISE_MEASURES = {"code_cosine": N_("cosine of clean and noisy codes"),       # English keys, shown with tr()
+                  "probe_dense": N_("dense probe's balanced accuracy"), "recon_mse": N_("MSE against the clean image")}
 
 
 def noise_curves(models: Sequence[ModelMeasures], labels: Sequence[str], measure: str, kind: str) -> go.Figure:
@@ -83,11 +86,14 @@ def noise_curves(models: Sequence[ModelMeasures], labels: Sequence[str], measure
             x=levels, y=values, mode="lines+markers", name=label, marker=dict(color=CLASS_COLORS[c % 10]),
             line=dict(color=CLASS_COLORS[c % 10]), customdata=[[e.low, e.high] for e in estimates],
             error_y=_error_bars(values, [e.low for e in estimates], [e.high for e in estimates]),
-            hovertemplate=label + "<br>level %{x:g}<br>%{y:.4f} (95 % interval %{customdata[0]:.4f} – "
-                                  "%{customdata[1]:.4f})<extra></extra>"))
-    what = "σ of the Gaussian noise" if kind == "gaussian" else "fraction of pixels masked to 0"
-    fig.update_layout(title=f"{NOISE_MEASURES[measure].capitalize()}, against {kind} noise", xaxis_title=what,
-                      yaxis_title=NOISE_MEASURES[measure], height=HEIGHT, margin=MARGIN,
+            hovertemplate=label + "<br>" + tr("level") + " %{x:g}<br>%{y:.4f} (" + tr("95 % interval")
+                          + " %{customdata[0]:.4f} – %{customdata[1]:.4f})<extra></extra>"))
+    what = tr("σ of the Gaussian noise") if kind == "gaussian" else tr("fraction of pixels masked to 0")
+    name = tr(NOISE_MEASURES[measure])
+    # English capitalises its first letter as it always has ('Mse against…'); a translation is shown as it is.
+    title_name = name.capitalize() if name == NOISE_MEASURES[measure] else name
+    fig.update_layout(title=tr("{measure}, against {kind} noise", measure=title_name, kind=noise_label(kind)),
+                      xaxis_title=what, yaxis_title=name, height=HEIGHT, margin=MARGIN,
                       legend=dict(orientation="h", y=-0.25, x=0))
     return fig
 
@@ -97,9 +103,9 @@ def class_profile(means: np.ndarray, class_names: Sequence[str], unit: int, sele
     top = int(np.argmax(means))
     colours = [CLASS_COLORS[1] if c == top else CLASS_COLORS[0] for c in range(len(means))]
     fig = go.Figure(go.Bar(x=list(class_names), y=means, marker_color=colours,
-                           hovertemplate="class %{x}<br>mean activity %{y:.4g}<extra></extra>"))
-    si = "not live" if selectivity is None else f"SI = {selectivity:.2f}"
-    fig.update_layout(title=f"Unit {unit}: mean activity per class ({si})", xaxis_title="class",
-                      yaxis_title="mean activity μ_c", xaxis_type="category", height=300,
+                           hovertemplate=tr("class %{x}<br>mean activity %{y:.4g}<extra></extra>")))
+    si = tr("not live") if selectivity is None else f"SI = {selectivity:.2f}"
+    fig.update_layout(title=tr("Unit {unit}: mean activity per class ({si})", unit=unit, si=si),
+                      xaxis_title=tr("class"), yaxis_title=tr("mean activity μ_c"), xaxis_type="category", height=300,
                       margin=dict(l=50, r=10, t=50, b=40))
     return fig

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .i18n import N_, tr
 from .metrics import Evaluation
 from .variants.base import Autoencoder
 
@@ -21,13 +22,18 @@ def _symbol(model: Autoencoder, name: str) -> str:
     return model.config_class.field_specs()[name].get("symbol") or name
 
 
+def _changed(model: Autoencoder, always: tuple[str, ...] = ()) -> str:
+    """'λ=0.001': the model's non-default hyperparameters (and those named in `always`); '' if none."""
+    return " ".join(f"{_symbol(model, name)}={_shown(getattr(model.config, name))}"
+                    for name, spec in model.config_class.field_specs().items()
+                    if name != "input_dim" and (name in always or getattr(model.config, name) != spec["default"]))
+
+
 def describe_setting(model: Autoencoder, always: tuple[str, ...] = ()) -> str:
-    """'sparse_l1 λ=0.001', or 'ae (seed defaults)': the variant and its non-default hyperparameters
+    """'sparse_l1 λ=0.001', or 'ae (defaults)': the variant and its non-default hyperparameters
     (plus those named in `always`, e.g. the parameter a sweep varies)."""
-    changed = [f"{_symbol(model, name)}={_shown(getattr(model.config, name))}"
-               for name, spec in model.config_class.field_specs().items()
-               if name != "input_dim" and (name in always or getattr(model.config, name) != spec["default"])]
-    return f"{model.name} " + " ".join(changed) if changed else f"{model.name} (defaults)"
+    changed = _changed(model, always)
+    return f"{model.name} {changed}" if changed else tr("{variant} (defaults)", variant=model.name)
 
 
 def describe_settings(models: list[Autoencoder]) -> list[str]:
@@ -38,12 +44,13 @@ def describe_settings(models: list[Autoencoder]) -> list[str]:
         peers = [m for m in models if m.name == model.name]
         varying[model.name] = {name for name in model.config_class.field_specs()
                                if name != "input_dim" and len({_shown(getattr(p.config, name)) for p in peers}) > 1}
-    described = [describe_setting(m, tuple(sorted(varying[m.name]))) for m in models]
+    always = [tuple(sorted(varying[m.name])) for m in models]
+    described = [describe_setting(m, a) for m, a in zip(models, always, strict=True)]
     # One setting trained from several seeds (a seed sweep): the seed is what tells them apart.
     seeds = [m.meta.train.get("seed") if m.meta is not None else None for m in models]
-    return [f"{setting.removesuffix(' (defaults)')} seed={seed}"
+    return [" ".join(filter(None, [m.name, _changed(m, a), f"seed={seed}"]))
             if seed is not None and len({s for s, other in zip(seeds, described, strict=True) if other == setting}) > 1
-            else setting for setting, seed in zip(described, seeds, strict=True)]
+            else setting for m, a, setting, seed in zip(models, always, described, seeds, strict=True)]
 
 
 @dataclass
@@ -60,33 +67,33 @@ class ComparedModel:
     train: dict = field(default_factory=dict)   # the checkpoint's training summary (seconds, epochs)
 
     def table_row(self) -> dict[str, Any]:
-        """One row of the comparison table (plain values, CSV-ready)."""
+        """One row of the comparison table (plain values, CSV-ready: English; a page translates what it shows)."""
         ev, code = self.evaluation, self.evaluation.code
         return {
-            "setting": self.setting,
-            "decoder": "linear" if self.model.linear_decoder else "sigmoid",
-            "recon MSE": ev.recon_mse,
+            N_("setting"): self.setting,
+            N_("decoder"): N_("linear") if self.model.linear_decoder else N_("sigmoid"),
+            N_("recon MSE"): ev.recon_mse,
             "FVU": ev.fvu,
-            "explained variance": ev.explained_variance,
-            "mean L0": code.mean_l0,
-            "active when": code.active_when,
-            "dead fraction": code.dead_fraction,
-            "dense fraction": code.dense_fraction,
-            "L2 ratio": ev.l2_ratio,
-            "mean activation": float(np.mean(code.unit_mean_activation)),
-            "mean |z|₁": code.mean_l1,
+            N_("explained variance"): ev.explained_variance,
+            N_("mean L0"): code.mean_l0,
+            N_("active when"): code.active_when,
+            N_("dead fraction"): code.dead_fraction,
+            N_("dense fraction"): code.dense_fraction,
+            N_("L2 ratio"): ev.l2_ratio,
+            N_("mean activation"): float(np.mean(code.unit_mean_activation)),
+            N_("mean |z|₁"): code.mean_l1,
             "Σ KL(ρ‖ρ̂)": code.kl_sum,
-            "learned nothing": "yes" if ev.learned_nothing else "",
-            "train seconds": self.train.get("seconds"),
-            "epochs": self.train.get("epochs_run"),
+            N_("learned nothing"): N_("yes") if ev.learned_nothing else "",
+            N_("train seconds"): self.train.get("seconds"),
+            N_("epochs"): self.train.get("epochs_run"),
         }
 
 
 # What a trade-off plot can put on its sparsity axis, and where to read it.
 SPARSITY_MEASURES = {
-    "mean L0": lambda ev: ev.code.mean_l0,
-    "mean |z|₁": lambda ev: ev.code.mean_l1,
-    "mean activation": lambda ev: float(np.mean(ev.code.unit_mean_activation)),
+    N_("mean L0"): lambda ev: ev.code.mean_l0,
+    N_("mean |z|₁"): lambda ev: ev.code.mean_l1,
+    N_("mean activation"): lambda ev: float(np.mean(ev.code.unit_mean_activation)),
 }
 
 

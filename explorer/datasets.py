@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .i18n import N_, tr
 from .idx import IDX_FILES, IdxError, idx_shape
 
 DEFAULT_DATASET = "mnist-5k"
@@ -69,6 +70,10 @@ class DatasetSpec:
 
 
 DIGIT_NAMES = tuple(str(d) for d in range(10))
+# Fashion-MNIST's class names as torchvision gives them (Dataset.class_names keeps them in English: they are
+# keys); marked here so that a page can show them with tr(name).
+FASHION_CLASS_NAMES = (N_("T-shirt/top"), N_("Trouser"), N_("Pullover"), N_("Dress"), N_("Coat"), N_("Sandal"),
+                       N_("Shirt"), N_("Sneaker"), N_("Bag"), N_("Ankle boot"))
 
 
 def stratified_test_indices(y: np.ndarray, n_test: int, seed: int = SPLIT_SEED) -> np.ndarray:
@@ -147,22 +152,23 @@ def check_idx_folder(name: str, folder: Path) -> None:
     """The IDX files torchvision would read, checked whole first, so that a truncated one is named as such
     (with its expected and actual size), not reported as missing: DatasetUnavailableError otherwise."""
     shapes: dict[str, tuple[int, ...]] = {}
-    redo = f"Delete it and download again (or copy an intact one there); datasets that work offline: " \
-           f"{', '.join(offline_names())}."
+    redo = tr("Delete it and download again (or copy an intact one there); datasets that work offline: {names}.",
+              names=", ".join(offline_names()))
     for file in IDX_FILES:
         if (folder / file).is_file():
             try:
                 shapes[file] = idx_shape(folder / file)
             except IdxError as exc:
-                raise DatasetUnavailableError(f"{folder / file}: this {name} file is {exc}, so it could not be "
-                                              f"read. {redo}") from None
+                raise DatasetUnavailableError(tr("{path}: this {name} file is {why}, so it could not be read. {redo}",
+                                                 path=folder / file, name=name, why=exc, redo=redo)) from None
     height, width = DATASETS[name].image_shape
     for images, labels in (IDX_FILES[:2], IDX_FILES[2:]):
         found, named = shapes.get(images), shapes.get(labels)
         if found is not None and named is not None and (found[1:] != (height, width) or named != found[:1]):
-            raise DatasetUnavailableError(
-                f"{folder / images}: holds {'×'.join(map(str, found))} values and {labels} "
-                f"{'×'.join(map(str, named))}, not {name}'s N×{height}×{width} images with N labels. {redo}")
+            raise DatasetUnavailableError(tr(
+                "{path}: holds {found} values and {labels} {named}, not {name}'s N×{height}×{width} images with N "
+                "labels. {redo}", path=folder / images, found="×".join(map(str, found)), labels=labels,
+                named="×".join(map(str, named)), name=name, height=height, width=width, redo=redo))
 
 
 def _open_torchvision(cls: type, data_dir: Path, train: bool, download: bool) -> Any:
@@ -173,17 +179,17 @@ def _open_torchvision(cls: type, data_dir: Path, train: bool, download: bool) ->
         if not download:
             raise DatasetUnavailableError(offline_message(_name_of(cls), data_dir)) from missing
     except Exception as broken:  # noqa: BLE001 — files present but unreadable (truncated, wrong format)
-        raise DatasetUnavailableError(
-            f"The {_name_of(cls)} files in {Path(data_dir) / cls.__name__ / 'raw'}/ could not be read "
-            f"({type(broken).__name__}: {broken}). Delete them and download again, or use an "
-            f"offline dataset: {', '.join(offline_names())}.") from broken
+        raise DatasetUnavailableError(tr(
+            "The {name} files in {folder}/ could not be read ({kind}: {why}). Delete them and download again, or "
+            "use an offline dataset: {names}.", name=_name_of(cls), folder=Path(data_dir) / cls.__name__ / "raw",
+            kind=type(broken).__name__, why=broken, names=", ".join(offline_names()))) from broken
     old_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(15)   # offline machines should fail fast, not hang
     try:
         return cls(root=str(data_dir), train=train, download=True)
     except Exception as exc:  # noqa: BLE001
         raise DatasetUnavailableError(offline_message(_name_of(cls), data_dir,
-                                                      f"download failed: {_last_line(exc)}")) from exc
+                                                      tr("download failed: {why}", why=_last_line(exc)))) from exc
     finally:
         socket.setdefaulttimeout(old_timeout)
 
@@ -222,9 +228,9 @@ def offline_message(name: str, data_dir: Path, cause: str = "") -> str:
     spec = DATASETS[name]
     folder = Path(data_dir) / spec.folder
     files = ", ".join(spec.files)
-    text = (f"Dataset {name!r} is not on disk and could not be downloaded. Put the files {files} "
-            f"(or their .gz versions) in {folder}/ — or run once with network access — then try "
-            f"again. Datasets that work offline: {', '.join(offline_names())}.")
+    text = tr("Dataset {name} is not on disk and could not be downloaded. Put the files {files} (or their .gz "
+              "versions) in {folder}/ — or run once with network access — then try again. Datasets that work "
+              "offline: {names}.", name=repr(name), files=files, folder=folder, names=", ".join(offline_names()))
     return f"{text} ({cause})" if cause else text
 
 
@@ -232,7 +238,8 @@ def get_spec(name: str) -> DatasetSpec:
     try:
         return DATASETS[name]
     except KeyError:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}") from None
+        raise ValueError(tr("unknown dataset {name}; choose one of {names}", name=repr(name),
+                            names=", ".join(DATASETS))) from None
 
 
 def is_available(name: str, data_dir: str | os.PathLike = DEFAULT_DATA_DIR) -> bool:
@@ -257,8 +264,8 @@ def load_dataset(name: str = DEFAULT_DATASET, device: torch.device | str = "cpu"
     download=None tries a download for missing files unless AE_EXPLORER_OFFLINE=1 is set."""
     get_spec(name)  # unknown names fail before anything is read
     if Path(data_dir).exists() and not Path(data_dir).is_dir():
-        raise DatasetUnavailableError(f"the data folder {data_dir} is a file, not a folder: give a folder "
-                                      f"(it is created if missing), e.g. --data-dir data")
+        raise DatasetUnavailableError(tr("the data folder {folder} is a file, not a folder: give a folder (it is "
+                                         "created if missing), e.g. --data-dir data", folder=data_dir))
     if download is None:
         download = os.environ.get("AE_EXPLORER_OFFLINE", "") not in ("1", "true", "yes")
     data = _load_cpu(name, str(Path(data_dir).resolve()), download)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from .i18n import tr
+
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -23,8 +25,9 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device(available_devices()[0])
     base = name.split(":")[0]
     if base not in DEVICE_CHOICES:
-        raise ValueError(f"device must be one of {', '.join(DEVICE_CHOICES)}; got {name!r}")
+        raise ValueError(tr("device must be one of {choices}; got {name}", choices=", ".join(DEVICE_CHOICES),
+                            name=repr(name)))
     if base not in available_devices():
-        raise ValueError(f"device {name!r} is not available on this machine; available: "
-                         f"{', '.join(available_devices())} (or 'auto')")
+        raise ValueError(tr("device {name} is not available on this machine; available: {found} (or 'auto')",
+                            name=repr(name), found=", ".join(available_devices())))
     return torch.device(name)

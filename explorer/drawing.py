@@ -12,6 +12,8 @@ import warnings
 import numpy as np
 from PIL import Image
 
+from .i18n import tr
+
 INK_FLOOR = 0.05      # below this a pixel is background (canvas antialiasing, scanner noise)
 MAX_PIXELS = 16_000_000   # refused before decoding: a 741 KB PNG can say 13,000 × 13,000 (6 GB to decode);
                           # a 12-megapixel phone photo is inside
@@ -33,17 +35,20 @@ def ink_from_image(data: bytes) -> np.ndarray:
     except Image.DecompressionBombError:
         width = height = 0                            # past Pillow's own limit: larger than ours
     except Exception as exc:  # noqa: BLE001 — any unreadable file gets the same plain answer
-        raise ValueError(f"not an image this app can read ({type(exc).__name__}); use a PNG or JPEG") from None
+        raise ValueError(tr("not an image this app can read ({error}); use a PNG or JPEG",
+                            error=type(exc).__name__)) from None
     if not width or width * height > MAX_PIXELS:
-        size = f"{width:,} × {height:,} pixels" if width else "over 178 megapixels"
-        raise ValueError(f"the picture is {size}, more than this app decodes ({MAX_PIXELS / 1e6:.0f} megapixels); "
-                         f"crop it to the digit or scale it down")
+        size = tr("{width:,} × {height:,} pixels", width=width, height=height) if width else \
+            tr("over 178 megapixels")
+        raise ValueError(tr("the picture is {size}, more than this app decodes ({most:.0f} megapixels); "
+                            "crop it to the digit or scale it down", size=size, most=MAX_PIXELS / 1e6))
     try:
         image.draft("L", (WORK_SIDE, WORK_SIDE))    # a JPEG decodes straight to about this size (cheap)
         image.load()
         image.thumbnail((WORK_SIDE, WORK_SIDE))     # anything else is reduced once decoded
     except Exception as exc:  # noqa: BLE001 — a damaged file fails only here
-        raise ValueError(f"not an image this app can read ({type(exc).__name__}); use a PNG or JPEG") from None
+        raise ValueError(tr("not an image this app can read ({error}); use a PNG or JPEG",
+                            error=type(exc).__name__)) from None
     if image.mode in ("RGBA", "LA") or "transparency" in image.info:
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255
         gray = rgba[..., :3].mean(axis=2) * rgba[..., 3]          # transparent = background
@@ -59,13 +64,14 @@ def prepare(ink: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
     ink = np.clip(np.asarray(ink, dtype=np.float32), 0.0, 1.0)
     rows, cols = np.nonzero(ink > INK_FLOOR)
     if len(rows) == 0:
-        raise EmptyDrawingError("the drawing is empty: draw a digit (or upload a picture of one) first")
+        raise EmptyDrawingError(tr("the drawing is empty: draw a digit (or upload a picture of one) first"))
     crop = ink[rows.min(): rows.max() + 1, cols.min(): cols.max() + 1]
     if image_shape == (28, 28):
         return _as_mnist(crop).reshape(-1)
     if image_shape == (8, 8):
         return _as_optdigits(crop).reshape(-1)
-    raise ValueError(f"drawings are prepared for 28×28 or 8×8 images, not {image_shape[0]}×{image_shape[1]}")
+    raise ValueError(tr("drawings are prepared for 28×28 or 8×8 images, not {height}×{width}",
+                        height=image_shape[0], width=image_shape[1]))
 
 
 def _fit(crop: np.ndarray, box: int) -> np.ndarray:

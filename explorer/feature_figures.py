@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 from .claim_figures import class_profile
 from .features import QuantileBin
 from .figures import CLASS_COLORS, unit_histogram
+from .i18n import tr
 from .images import to_images, upscale
 
 LABEL_BAND = 14       # CSS pixels above each tile for its number
@@ -76,7 +77,7 @@ def clickable_sheet(sheet: TileSheet, units: Sequence[int], hover: Sequence[str]
                              zsmooth="fast"))      # smooth: a 2× sheet shrinks by averaging, its labels stay legible
     fig.add_trace(go.Scatter(x=sheet.centres[:, 0], y=sheet.centres[:, 1], mode="markers",
                              marker=dict(size=26, opacity=0.01, symbol="square"), customdata=list(units),
-                             text=list(hover), hovertemplate="%{text}<extra>click for its feature page</extra>"))
+                             text=list(hover), hovertemplate=tr("%{text}<extra>click for its feature page</extra>")))
     fig.update_layout(width=sheet.width, height=sheet.height, margin=dict(l=0, r=0, t=0, b=0), showlegend=False,
                       dragmode=False, xaxis=dict(visible=False, range=[0, sheet.width], fixedrange=True),
                       yaxis=dict(visible=False, range=[sheet.height, 0], fixedrange=True))
@@ -99,7 +100,7 @@ def feature_histogram(counts: np.ndarray, edges: np.ndarray, unit: int, log_coun
         fig.add_vrect(x0=shown.z_low, x1=shown.z_low + width, fillcolor=colour, opacity=0.18, line_width=0)
         fig.add_annotation(x=(shown.z_low + shown.z_high) / 2, y=1.0 - 0.09 * i, yref="paper", showarrow=False,
                            text=shown.label, font=dict(size=11, color=colour), bgcolor="rgba(255, 255, 255, 0.8)")
-    fig.update_layout(title=f"Unit {unit}'s activations (test split)")
+    fig.update_layout(title=tr("Unit {unit}'s activations (test split)", unit=unit))
     return fig
 
 
@@ -108,8 +109,9 @@ def class_panels(rates: np.ndarray | None, means: np.ndarray | None, class_names
     """Which classes a unit fires for, side by side (each where given): P(active | class c), the fraction of
     each class's test images on which it is active, and its mean activity μ_c per class with its
     selectivity, the bars of claim_figures.class_profile. A panel's largest bar is orange."""
-    si = ", not live" if selectivity is None else f", SI {selectivity:.2f}"
-    titles = [t for t, shown in (("How often it fires, per class", rates), (f"Mean activity μ_c{si}", means))
+    mean_title = tr("Mean activity μ_c, not live") if selectivity is None else \
+        tr("Mean activity μ_c, SI {si:.2f}", si=selectivity)
+    titles = [t for t, shown in ((tr("How often it fires, per class"), rates), (mean_title, means))
               if shown is not None]
     fig = make_subplots(rows=1, cols=len(titles), horizontal_spacing=0.14, subplot_titles=titles)
     col = 1
@@ -117,13 +119,13 @@ def class_panels(rates: np.ndarray | None, means: np.ndarray | None, class_names
         top = int(np.argmax(rates))
         fig.add_trace(go.Bar(x=list(class_names), y=rates * 100,
                              marker_color=[CLASS_COLORS[1] if c == top else CLASS_COLORS[0] for c in range(len(rates))],
-                             hovertemplate="class %{x}<br>active on %{y:.1f} % of its images<extra></extra>"),
+                             hovertemplate=tr("class %{x}<br>active on %{y:.1f} % of its images<extra></extra>")),
                       row=1, col=col)
-        fig.update_yaxes(title_text="% of the class's images", row=1, col=col)
+        fig.update_yaxes(title_text=tr("% of the class's images"), row=1, col=col)
         col += 1
     if means is not None:
         fig.add_trace(class_profile(means, class_names, 0, selectivity).data[0], row=1, col=col)
-        fig.update_yaxes(title_text="mean activity μ_c", row=1, col=col)
-    fig.update_xaxes(title_text="class", type="category")
+        fig.update_yaxes(title_text=tr("mean activity μ_c"), row=1, col=col)
+    fig.update_xaxes(title_text=tr("class"), type="category")
     fig.update_layout(height=300, showlegend=False, margin=dict(l=50, r=10, t=40, b=40))
     return fig

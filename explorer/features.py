@@ -9,6 +9,7 @@ import torch
 
 from .activations import encoder_filters
 from .datasets import Dataset
+from .i18n import N_, tr
 from .variants.base import Autoencoder, evaluating
 
 # Quantile ranges of a unit's active values whose images a feature page shows, strongest first: the top
@@ -19,6 +20,8 @@ PARTNERS = 8          # the units a feature page lists as firing together with i
 # A unit active on more than this fraction of the images has A_j ≈ every image, so J(j, k) ≈ P(k): co-firing
 # would rank its partners by their own firing rates. Such units' partners are ranked by correlation instead.
 NEARLY_ALWAYS = 0.9
+# The two things Autoencoder.describe_decoder() says (explorer/variants/base.py), shown as tr(decoder).
+DECODER_WORDS = (N_("linear decoder (an additive dictionary)"), N_("sigmoid decoder (pixels in [0, 1])"))
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,13 @@ class Dictionary:
 
     @property
     def atom_adds_to(self) -> str:
-        """What a unit's atom adds to, for labels."""
-        return "the pixels" if self.linear_decoder else "the logit, before the sigmoid"
+        """What a unit's atom adds to, for labels (in the reader's language)."""
+        return tr("the pixels") if self.linear_decoder else tr("the logit, before the sigmoid")
+
+    @property
+    def decoder_shown(self) -> str:
+        """The model's describe_decoder(), in the reader's language."""
+        return tr(self.decoder)
 
 
 def read_dictionary(model: Autoencoder) -> Dictionary:
@@ -67,7 +75,7 @@ class QuantileBin:
     @property
     def label(self) -> str:
         if self.high >= 1.0:
-            return f"Top {round((1 - self.low) * 100)} %"
+            return tr("Top {percent} %", percent=round((1 - self.low) * 100))
         return f"{round(self.low * 100)}–{round(self.high * 100)} %"
 
 

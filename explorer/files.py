@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from .i18n import tr
+
 
 class WriteError(OSError):
     """A file could not be written (full disk, read-only folder, a file where a folder should be…);
@@ -28,7 +30,7 @@ def write_whole(path: str | os.PathLike, write: Callable[[BinaryIO], object], ex
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise WriteError(f"could not write {path}: {reason(exc, path.parent)}") from None
+        raise WriteError(tr("could not write {path}: {why}", path=path, why=reason(exc, path.parent))) from None
     try:
         os.fchmod(fd, 0o644)          # mkstemp's 0600 would hide a saved model from the other accounts
         with os.fdopen(fd, "wb") as handle:
@@ -46,7 +48,7 @@ def write_whole(path: str | os.PathLike, write: Callable[[BinaryIO], object], ex
         raise
     except (OSError, RuntimeError) as exc:   # torch.save's writer reports a short write as a RuntimeError
         Path(tmp).unlink(missing_ok=True)
-        raise WriteError(f"could not write {path}: {reason(exc, path)}") from None
+        raise WriteError(tr("could not write {path}: {why}", path=path, why=reason(exc, path))) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -60,13 +62,14 @@ def reason(exc: BaseException, where: Path) -> str:
         cause = cause.__context__ or cause.__cause__
     if isinstance(cause, OSError) and cause.errno is not None:
         if cause.errno in (errno.ENOSPC, errno.EDQUOT):
-            return "the disk is full (no space left on device); free some space or choose another place"
+            return tr("the disk is full (no space left on device); free some space or choose another place")
         if cause.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            return f"{where} cannot be written ({os.strerror(cause.errno).lower()}); choose another place"
+            return tr("{path} cannot be written ({why}); choose another place", path=where,
+                      why=os.strerror(cause.errno).lower())
         if cause.errno == errno.EISDIR:
-            return f"{where} is a folder, not a file; choose a file name"
+            return tr("{path} is a folder, not a file; choose a file name", path=where)
         if cause.errno in (errno.ENOTDIR, errno.EEXIST):
-            return f"a file is in the way where a folder should be ({os.strerror(cause.errno).lower()})"
+            return tr("a file is in the way where a folder should be ({why})", why=os.strerror(cause.errno).lower())
         return os.strerror(cause.errno).lower()
     lines = str(exc).splitlines()
     return (lines[0] if lines else type(exc).__name__)[:200]
@@ -80,14 +83,15 @@ def check_can_write(path: str | os.PathLike, need_bytes: int = 0) -> None:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     if not folder.is_dir():
-        raise WriteError(f"cannot write {path}: {folder} is a file, not a folder")
+        raise WriteError(tr("cannot write {path}: {folder} is a file, not a folder", path=path, folder=folder))
     try:
         fd, probe = tempfile.mkstemp(prefix=".probe.", dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise WriteError(f"cannot write {path}: {reason(exc, folder)}") from None
+        raise WriteError(tr("cannot write {path}: {why}", path=path, why=reason(exc, folder))) from None
     free = shutil.disk_usage(folder).free
     if free < need_bytes:
-        raise WriteError(f"cannot write {path}: {folder} has {free / 2**20:.1f} MB free and this needs about "
-                         f"{need_bytes / 2**20:.1f} MB; free some space or choose another place")
+        raise WriteError(tr("cannot write {path}: {folder} has {free:.1f} MB free and this needs about {need:.1f} MB; "
+                            "free some space or choose another place", path=path, folder=folder, free=free / 2**20,
+                            need=need_bytes / 2**20))

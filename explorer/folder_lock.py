@@ -8,6 +8,7 @@ from pathlib import Path
 from types import TracebackType
 
 from .files import WriteError, reason
+from .i18n import tr
 
 LOCK_FILE = ".sweep.lock"
 
@@ -32,7 +33,8 @@ class FolderLock:
         except FolderBusyError:
             raise
         except OSError as exc:
-            raise WriteError(f"could not write {self.path}: {reason(exc, self.folder)}") from None
+            raise WriteError(tr("could not write {path}: {why}", path=self.path,
+                                why=reason(exc, self.folder))) from None
 
     def _acquire(self) -> FolderLock:
         while True:
@@ -42,9 +44,9 @@ class FolderLock:
             except BlockingIOError:
                 holder = _pid_in(fd)
                 os.close(fd)
-                by = f"another sweep (pid {holder})" if holder else "another sweep"
-                raise FolderBusyError(f"{self.folder} is in use by {by}; wait for it to finish, or sweep into "
-                                      f"another folder (another --out)") from None
+                by = tr("another sweep (pid {pid})", pid=holder) if holder else tr("another sweep")
+                raise FolderBusyError(tr("{folder} is in use by {by}; wait for it to finish, or sweep into another "
+                                         "folder (another --out)", folder=self.folder, by=by)) from None
             # The holder before us removes the file as it lets go: if it did so between our open and our
             # flock, we hold a file nobody else opens any more; lock the one that is there now instead.
             if _same_file(fd, self.path):

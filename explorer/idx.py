@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .i18n import tr
+
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 VALUE_BYTES = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}    # IDX type code → bytes per value
@@ -21,21 +23,23 @@ def idx_shape(path: Path) -> tuple[int, ...]:
     what is wrong (the expected and the actual size) otherwise."""
     size = Path(path).stat().st_size
     if size == 0:
-        raise IdxError("empty (0 bytes)")
+        raise IdxError(tr("empty (0 bytes)"))
     with open(path, "rb") as handle:
         magic = handle.read(4)
         if len(magic) < 4 or magic[:2] != b"\0\0" or magic[2] not in VALUE_BYTES:
-            raise IdxError(f"not an IDX file: it starts with {magic!r}, not an IDX header (00 00 08 03 for images)")
+            raise IdxError(tr("not an IDX file: it starts with {head}, not an IDX header (00 00 08 03 for images)",
+                              head=repr(magic)))
         header = 4 + 4 * magic[3]
         raw = handle.read(header - 4)
     if len(raw) < header - 4:
-        raise IdxError(f"truncated: {size:,} bytes, shorter than its own {header}-byte header")
+        raise IdxError(tr("truncated: {size:,} bytes, shorter than its own {header}-byte header", size=size,
+                          header=header))
     shape = tuple(int.from_bytes(raw[i:i + 4], "big") for i in range(0, len(raw), 4))
     expected = header + math.prod(shape) * VALUE_BYTES[magic[2]]
     if size != expected:
-        how = "truncated" if size < expected else "damaged (longer than its header says)"
-        raise IdxError(f"{how}: its header declares {'×'.join(map(str, shape))} values, {expected:,} bytes, "
-                       f"but the file has {size:,}")
+        how = tr("truncated") if size < expected else tr("damaged (longer than its header says)")
+        raise IdxError(tr("{how}: its header declares {shape} values, {expected:,} bytes, but the file has {size:,}",
+                          how=how, shape="×".join(map(str, shape)), expected=expected, size=size))
     return shape
 
 

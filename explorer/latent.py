@@ -13,6 +13,7 @@ import torch
 
 from . import tsne
 from .datasets import Dataset
+from .i18n import N_, tr
 from .variants.base import Autoencoder, evaluating
 
 METHODS = ("pca", "tsne", "umap", "raw")
@@ -115,8 +116,8 @@ def project_steps(codes: np.ndarray, method: str = "pca", dims: int = 2, seed: i
     if np.ptp(codes, axis=0).max(initial=0.0) == 0:
         # Every code is the same (a model whose units are all silent): nothing to separate, and a
         # PCA start scaled by the codes' spread divides by zero.
-        raise ValueError(f"all {n} codes are identical (is every unit dead?), so a {method} map has nothing to "
-                         f"show; PCA draws them as one point")
+        raise ValueError(tr("all {n} codes are identical (is every unit dead?), so a {method} map has nothing to "
+                            "show; PCA draws them as one point", n=n, method=method))
     if method == "tsne":
         layouts = tsne.layouts(codes, dims, seed, perplexity, iterations, every)
         return (Projection(step.coords, "tsne", None, iteration=step.iteration, iterations=step.iterations)
@@ -182,17 +183,18 @@ def place(projection: Projection, codes: np.ndarray, new: np.ndarray) -> tuple[n
     new = np.atleast_2d(new).astype(np.float64)
     dims = projection.coords.shape[1]
     if projection.mean is not None and projection.axes is not None:
-        return (new - projection.mean) @ projection.axes.T, "exactly, on the PCA axes"
+        return (new - projection.mean) @ projection.axes.T, tr("exactly, on the PCA axes")
     if projection.method == "raw":
-        return new[:, :dims], "exactly: the map is the code"
+        return new[:, :dims], tr("exactly: the map is the code")
     k = min(PLACE_NEIGHBOURS, len(codes))
     placed = []
     for row in new:
         rows, distances = nearest(codes, row, k)
         weights = 1.0 / (distances + 1e-9)
         placed.append((projection.coords[rows] * weights[:, None]).sum(axis=0) / weights.sum())
-    return np.array(placed), (f"among its {k} nearest codes (distance-weighted), as openTSNE's transform "
-                              f"starts a new point: {projection.method} has no formula for new points")
+    return np.array(placed), tr("among its {k} nearest codes (distance-weighted), as openTSNE's transform "
+                                "starts a new point: {method} has no formula for new points", k=k,
+                                method=projection.method)
 
 
 def nearest(codes: np.ndarray, query: np.ndarray, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
@@ -217,7 +219,16 @@ class ImageRef:
     index: int
 
     def __str__(self) -> str:
-        return f"{self.split} #{self.index}"
+        """'test #17', in the reader's language."""
+        return image_name(self.split, self.index)
+
+
+SPLIT_NAMES = {"test": N_("test #{index}"), "train": N_("train #{index}")}     # an image by its split and number
+
+
+def image_name(split: str, index: int) -> str:
+    """An image named by its split and index ('test #17'), in the reader's language."""
+    return tr(SPLIT_NAMES[split], index=index) if split in SPLIT_NAMES else f"{split} #{index}"
 
 
 def image_of(data: Dataset, ref: ImageRef) -> torch.Tensor:
@@ -261,13 +272,16 @@ def map_caption(projection: Projection, perplexity: float) -> str | None:
     """What a slow map on screen is, for the caption under it: one still being made says how far it
     is; only the finished one says it is kept. None for the maps made at once (PCA, raw)."""
     if projection.method == "tsne" and not projection.final:
-        return (f"Running: iteration {projection.iteration} of {projection.iterations} of a seeded t-SNE (openTSNE) "
-                f"at perplexity {perplexity:g}. The points move until the last iteration.")
-    kept = "made once and kept, so it shows at once next time, for everyone, even after a restart."
+        return tr("Running: iteration {iteration} of {iterations} of a seeded t-SNE (openTSNE) at perplexity "
+                  "{perplexity:g}. The points move until the last iteration.", iteration=projection.iteration,
+                  iterations=projection.iterations, perplexity=perplexity)
     if projection.method == "tsne":
-        return f"t-SNE (openTSNE) after {projection.iterations} iterations at perplexity {perplexity:g}, seeded: {kept}"
+        return tr("t-SNE (openTSNE) after {iterations} iterations at perplexity {perplexity:g}, seeded: made once "
+                  "and kept, so it shows at once next time, for everyone, even after a restart.",
+                  iterations=projection.iterations, perplexity=perplexity)
     if projection.method == "umap":
-        return f"UMAP (umap-learn), seeded: {kept}"
+        return tr("UMAP (umap-learn), seeded: made once and kept, so it shows at once next time, for everyone, "
+                  "even after a restart.")
     return None
 
 

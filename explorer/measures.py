@@ -5,7 +5,6 @@ with their nulls under permuted labels. `measure_model` is the one place that co
 CLI's `claims` and for the pages."""
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,7 +13,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from .code_digest import code_digest
 from .datasets import Dataset
+from .i18n import later
 from .metrics import why_learned_nothing
 from .mig import discrete_factor, equal_frequency_bins, mutual_information_gap
 from .noise import NoiseSetting, add_noise
@@ -33,14 +34,11 @@ NOISE_SEED = 0
 def _recipe() -> str:
     """A digest of the code that defines the measures and the codes they read (the variants): measures kept
     on disk by other code are made anew, so a changed definition never shows an old number (a changed
-    comment costs one recomputation)."""
+    comment, docstring or shown text keeps them: explorer.code_digest)."""
     here = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
     sources = [here / f"{name}.py" for name in ("measures", "mig", "probes", "resampling", "selectivity", "strokes",
                                                   "noise")]
-    for source in [*sources, *sorted((here / "variants").glob("*.py"))]:
-        digest.update(source.read_bytes())
-    return digest.hexdigest()[:16]
+    return code_digest([*sources, *sorted((here / "variants").glob("*.py"))])[:16]
 
 
 RECIPE = _recipe()
@@ -246,9 +244,11 @@ def code_activity(model: Autoencoder, data: Dataset) -> CodeActivity:
     codes = codes_t.cpu().numpy()
     live = active.any(axis=0) & (codes.std(axis=0) > 0)
     if not live.any():
-        raise NothingToMeasureError(f"this {model.name} model has no live code unit (every unit is dead: never "
-                                    f"{model.code.describe()}), so there is nothing to measure; leave it out or "
-                                    f"retrain it with a weaker sparsity penalty")
+        # A Later, not a str: the page that shows it may be another session's, in another language.
+        raise NothingToMeasureError(later("this {variant} model has no live code unit (every unit is dead: never "
+                                          "{active}), so there is nothing to measure; leave it out or retrain it "
+                                          "with a weaker sparsity penalty", variant=model.name,
+                                          active=model.code.describe()))
     return CodeActivity(codes, train_codes.cpu().numpy(), active, activity, live)
 
 

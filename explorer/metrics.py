@@ -3,12 +3,13 @@ variance explained, and sparsity with each code's own meaning of 'active'."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from .datasets import Dataset
+from .i18n import Later, later
 from .training import mean_loss_terms, overweighted
 from .variants.base import Autoencoder, CodeKind, evaluating
 from .variants.sparse_kl import kl_divergence
@@ -79,7 +80,10 @@ class Evaluation:
     code: CodeStats
     loss_terms: dict[str, float]        # the variant's loss terms on this split
     extras: dict[str, Any]              # the variant's extra metrics (its `extra_metrics`)
-    learned_nothing_reason: str | None  # why the model is no better than the average image, if it is not
+    learned_nothing_reason: str | None  # why the model is no better than the average image, if it is not (English)
+    # The same, said in the reader's language where it is shown (learned_nothing_text): an Evaluation is cached
+    # for every session, whatever its language.
+    learned_nothing_said: Later | None = field(default=None, repr=False, compare=False)
 
     @property
     def explained_variance(self) -> float:
@@ -89,9 +93,14 @@ class Evaluation:
     def learned_nothing(self) -> bool:
         return self.learned_nothing_reason is not None
 
+    def learned_nothing_text(self) -> str | None:
+        """Why the model learned nothing, in the reader's language; None when it learned something."""
+        return str(self.learned_nothing_said) if self.learned_nothing_said is not None else self.learned_nothing_reason
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values: the code statistics and the extras at the top level, as `--json` prints."""
-        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("code", "extras")}
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                  if f.name not in ("code", "extras", "learned_nothing_said")}
         return {**fields, "explained_variance": self.explained_variance, "learned_nothing": self.learned_nothing,
                 **dataclasses.asdict(self.code), **self.extras}
 
@@ -114,13 +123,13 @@ def evaluate(model: Autoencoder, data: Dataset, split: str = "test", threshold: 
     recon_mse = float(errors.mean())
     mean_image_mse = float((x - data.train_x.mean(dim=0)).pow(2).mean())
     stats = code_statistics(codes, model.code, threshold, rho if rho is not None else model.target_firing_rate())
+    why = why_learned_nothing(recon_mse, mean_image_mse, stats.dead_fraction, lr, overweighted(model))
     return Evaluation(
         variant=model.name, dataset=data.name, split=split, n_test=len(x), recon_mse=recon_mse,
         fvu=fraction_of_variance_unexplained(x, x_hat), l2_ratio=l2_ratio(x, x_hat), mean_image_mse=mean_image_mse,
         per_class_mse=per_class_mean(errors, y, data.class_names), code=stats,
         loss_terms=mean_loss_terms(model, x), extras=extras,
-        learned_nothing_reason=why_learned_nothing(recon_mse, mean_image_mse, stats.dead_fraction, lr,
-                                                   overweighted(model)))
+        learned_nothing_reason=None if why is None else in_english(why), learned_nothing_said=why)
 
 
 def fraction_of_variance_unexplained(x: torch.Tensor, x_hat: torch.Tensor) -> float:
@@ -141,22 +150,27 @@ def per_class_mean(values: torch.Tensor, labels: torch.Tensor, class_names: tupl
             for c in range(len(class_names)) if bool((labels == c).any())}
 
 
+def in_english(text: Later) -> str:
+    """A Later text as English says it (its key, filled): what the CLI, sweeps and checkpoints record."""
+    return text.text.format(**{k: in_english(v) if isinstance(v, Later) else v for k, v in text.values.items()})
+
+
 def why_learned_nothing(recon_mse: float, mean_image_mse: float, dead_fraction: float,
-                        lr: float | None = None, heavy_weight: str | None = None) -> str | None:
+                        lr: float | None = None, heavy_weight: str | None = None) -> Later | None:
     """Why a model that reconstructs no better than the average training image learned nothing, and
     what to try (a penalty weight far above its usual range, heavy_weight, drowns the reconstruction;
     a learning rate far too high saturates every unit without making the loss NaN; a huge sparsity
-    penalty kills every unit); None when it learned something."""
+    penalty kills every unit); None when it learned something. A Later: said in the language of whoever reads it."""
     if recon_mse < LEARNED_NOTHING * mean_image_mse:
         return None
     if heavy_weight is not None:
-        advice = f"Its penalty weight {heavy_weight} is far too large: lower it."
+        advice = later("Its penalty weight {weight} is far too large: lower it.", weight=heavy_weight)
     elif lr is not None and lr > 1e-2:
-        advice = f"The learning rate ({lr:g}) is probably too high: try 1e-3."
+        advice = later("The learning rate ({lr:g}) is probably too high: try 1e-3.", lr=lr)
     elif dead_fraction > 0.9:
-        advice = "Almost every hidden unit is silent: the sparsity penalty is probably too strong."
+        advice = later("Almost every hidden unit is silent: the sparsity penalty is probably too strong.")
     else:
-        advice = "Train for more epochs, or lower the learning rate."
-    return (f"This model reconstructs no better than the average training image (test MSE "
-            f"{recon_mse:.4f}; the average image scores {mean_image_mse:.4f}): it has "
-            f"learned nothing useful. {advice}")
+        advice = later("Train for more epochs, or lower the learning rate.")
+    return later("This model reconstructs no better than the average training image (test MSE {mse:.4f}; the "
+                 "average image scores {mean_mse:.4f}): it has learned nothing useful. {advice}", mse=recon_mse,
+                 mean_mse=mean_image_mse, advice=advice)

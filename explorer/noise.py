@@ -5,7 +5,18 @@ from dataclasses import dataclass
 
 import torch
 
+from .i18n import N_, tr
+
 NOISE_TYPES = ("gaussian", "masking", "salt_pepper")
+# What a noise menu shows for each choice (the values stay: they are link values and --param values); in
+# English the value itself.
+NOISE_LABELS = {"none": N_("none"), "gaussian": N_("gaussian"), "masking": N_("masking"),
+                "salt_pepper": N_("salt_pepper")}
+
+
+def noise_label(kind: str) -> str:
+    """A noise choice ('none' or one of NOISE_TYPES) as a menu shows it, in the reader's language."""
+    return tr(NOISE_LABELS.get(kind, kind))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .i18n import tr
 from .variants.base import Autoencoder
 
 
@@ -29,9 +30,10 @@ class FilledObjective:
         return sum(t.value * (1.0 if t.weight is None else t.weight) for t in self.terms)
 
     def latex(self) -> str:
+        """The filled objective as LaTeX, each term's title (in the reader's language) under its value."""
         parts = []
         for t in self.terms:
-            value = rf"\underbrace{{{t.value:.4g}}}_{{\text{{{_latex_text(t.title)}}}}}"
+            value = rf"\underbrace{{{t.value:.4g}}}_{{\text{{{_latex_text(tr(t.title))}}}}}"
             parts.append(value if t.weight is None else
                          rf"\underbrace{{{t.weight:.3g}}}_{{{t.weight_symbol or 'w'}}} \cdot {value}")
         return " + ".join(parts) + rf" = {self.total:.4g}"

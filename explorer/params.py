@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .i18n import tr
+
 
 def _default_of(f: dataclasses.Field[Any]) -> Any:
     """A dataclass field's default value (calling its factory for tuples)."""
@@ -35,7 +37,7 @@ def param(default: Any, help: str, *, low: float | None = None, high: float | No
 def describe_range(meta: Mapping[str, Any]) -> str:
     """'(0, 1)', '>= 0', 'one of gaussian, masking' — the allowed range as a user reads it."""
     if meta.get("choices"):
-        return "one of " + ", ".join(meta["choices"])
+        return tr("one of {choices}", choices=", ".join(meta["choices"]))
     low, high = meta.get("low"), meta.get("high")
     if low is not None and high is not None:
         left = "(" if meta["low_open"] else "["
@@ -45,7 +47,7 @@ def describe_range(meta: Mapping[str, Any]) -> str:
         return f"{'>' if meta['low_open'] else '>='} {low:g}"
     if high is not None:
         return f"{'<' if meta['high_open'] else '<='} {high:g}"
-    return "any value"
+    return tr("any value")
 
 
 MAX_WHOLE = 2**63      # a whole number beyond int64 is no size or count of anything here
@@ -60,7 +62,8 @@ def _shown(value: Any) -> str:
 def parse_int_list(value: Any, name: str) -> tuple[int, ...]:
     """Accept 128, '256,128', '' (no hidden layer), [256, 128] → a tuple of ints."""
     if isinstance(value, bool):
-        raise ValueError(f"{name} must be a list of layer sizes such as '256,128', got {value!r}")
+        raise ValueError(tr("{name} must be a list of layer sizes such as '256,128', got {got}", name=name,
+                            got=repr(value)))
     if isinstance(value, int):
         return (_layer_size(value, name, value),)
     if isinstance(value, str):
@@ -68,12 +71,13 @@ def parse_int_list(value: Any, name: str) -> tuple[int, ...]:
         try:
             return tuple(_layer_size(int(p), name, value) for p in parts)
         except ValueError:
-            raise ValueError(f"{name} must be a comma-separated list of layer sizes such as "
-                             f"'256,128', got {_shown(value)}") from None
+            raise ValueError(tr("{name} must be a comma-separated list of layer sizes such as '256,128', got {got}",
+                                name=name, got=_shown(value))) from None
     try:
         sizes = list(value)
     except TypeError:
-        raise ValueError(f"{name} must be a list of layer sizes such as '256,128', got {_shown(value)}") from None
+        raise ValueError(tr("{name} must be a list of layer sizes such as '256,128', got {got}", name=name,
+                            got=_shown(value))) from None
     return tuple(_layer_size(v, name, value) for v in sizes)
 
 
@@ -85,7 +89,8 @@ def _layer_size(item: Any, name: str, value: Any) -> int:
         item = int(item)
     if isinstance(item, int) and not isinstance(item, bool) and abs(item) < MAX_WHOLE:
         return item
-    raise ValueError(f"{name} must be a list of whole layer sizes such as '256,128', got {_shown(value)}")
+    raise ValueError(tr("{name} must be a list of whole layer sizes such as '256,128', got {got}", name=name,
+                        got=_shown(value)))
 
 
 def _coerce(value: Any, default: Any, name: str) -> Any:
@@ -98,25 +103,27 @@ def _coerce(value: Any, default: Any, name: str) -> Any:
                 return True
             if value.lower() in ("0", "false", "no", "off"):
                 return False
-            raise ValueError(f"{name} must be true or false, got {_shown(value)}")
+            raise ValueError(tr("{name} must be true or false, got {got}", name=name, got=_shown(value)))
         return bool(value)
     if isinstance(default, (int, float)) and isinstance(value, bool):    # True is 1 to Python, not to a user
-        raise ValueError(f"{name} must be a {'whole ' * isinstance(default, int)}number, got {value!r}")
+        raise ValueError(tr("{name} must be a whole number, got {got}", name=name, got=repr(value))
+                         if isinstance(default, int) else
+                         tr("{name} must be a number, got {got}", name=name, got=repr(value)))
     if isinstance(default, int):
         try:
             whole = value if isinstance(value, int) else float(value)
         except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"{name} must be a whole number, got {_shown(value)}") from None
+            raise ValueError(tr("{name} must be a whole number, got {got}", name=name, got=_shown(value))) from None
         if isinstance(whole, float) and not whole.is_integer():
-            raise ValueError(f"{name} must be a whole number, got {_shown(value)}")
+            raise ValueError(tr("{name} must be a whole number, got {got}", name=name, got=_shown(value)))
         if abs(whole) >= MAX_WHOLE:
-            raise ValueError(f"{name} must be a whole number below 2^63, got {_shown(value)}")
+            raise ValueError(tr("{name} must be a whole number below 2^63, got {got}", name=name, got=_shown(value)))
         return int(whole)
     if isinstance(default, float):
         try:
             return float(value)
         except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"{name} must be a number, got {_shown(value)}") from None
+            raise ValueError(tr("{name} must be a number, got {got}", name=name, got=_shown(value))) from None
     return str(value)
 
 
@@ -152,8 +159,8 @@ class Config:
         known = [f.name for f in dataclasses.fields(cls)]
         unknown = [k for k in values if k not in known]
         if unknown:
-            raise ValueError(f"unknown parameter {unknown[0]!r} for this variant; "
-                             f"known parameters: {', '.join(known)}")
+            raise ValueError(tr("unknown parameter {name} for this variant; known parameters: {known}",
+                                name=repr(unknown[0]), known=", ".join(known)))
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,22 +174,22 @@ def check_field(name: str, value: Any, meta: Mapping[str, Any]) -> None:
         return
     if meta.get("choices"):
         if value not in meta["choices"]:
-            raise ValueError(f"{name} must be {describe_range(meta)}; got {value!r}")
+            raise ValueError(tr("{name} must be {range}; got {got}", name=name, range=describe_range(meta),
+                                got=repr(value)))
         return
     values = value if isinstance(value, tuple) else (value,)
     for v in values:
         if isinstance(v, float) and not math.isfinite(v):
-            raise ValueError(f"{name} must be a finite number in {describe_range(meta)}; got {v}")
+            raise ValueError(tr("{name} must be a finite number in {range}; got {value}", name=name,
+                                range=describe_range(meta), value=v))
         low, high = meta.get("low"), meta.get("high")
         too_low = low is not None and (v <= low if meta["low_open"] else v < low)
         too_high = high is not None and (v >= high if meta["high_open"] else v > high)
         if too_low or too_high:
-            raise ValueError(f"{name} must be {_range_phrase(meta)}; got {v:g}")
-
-
-def _range_phrase(meta: Mapping[str, Any]) -> str:
-    text = describe_range(meta)
-    return f"in {text}" if text[0] in "([" else text
+            text = describe_range(meta)
+            raise ValueError(tr("{name} must be in {range}; got {value:g}", name=name, range=text, value=v)
+                             if text[0] in "([" else
+                             tr("{name} must be {range}; got {value:g}", name=name, range=text, value=v))
 
 
 def log_grid(spec: dict) -> list[float]:

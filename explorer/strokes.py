@@ -16,7 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .i18n import N_, tr
+
 STROKE_FACTORS = ("area", "width", "slant", "thickness")
+STROKE_LABELS = {"area": N_("area"), "width": N_("width"), "slant": N_("slant"), "thickness": N_("thickness")}
+
+
+def stroke_label(name: str) -> str:
+    """A stroke factor's name (one of STROKE_FACTORS) as a page shows it, in the reader's language."""
+    return tr(STROKE_LABELS.get(name, name))
 SCALE = 4                 # upscaling for sub-pixel measures (Morpho-MNIST's default)
 THRESHOLD = 0.5           # binarise halfway between the image's min and max
 BOUND_FRAC = 0.02         # mass left out of the bounding parallelogram, half on each side

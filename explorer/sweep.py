@@ -20,6 +20,7 @@ from .checkpoint import CheckpointError, checkpoint_dict, read_checkpoint
 from .datasets import Dataset
 from .files import WriteError, check_can_write, reason, write_whole
 from .folder_lock import FolderLock
+from .i18n import tr
 from .registry import build_model, get_variant
 from .runs import FinishedRun, RunSpec, batch_groups, checkpoint_size_estimate, train_and_evaluate_many
 from .training import NonFiniteLossError, TrainSettings
@@ -119,18 +120,19 @@ def plan_sweep(variants: Sequence[str], grid: dict[str, list[str]], data: Datase
     validated by building its model; ValueError naming the first problem, before anything trains.
 
     settings may depend on the variant (its default batch size): then pass a function of its name."""
+    # The messages are in the reader's language on a page (the app's sweep panel), English on the command line.
     if not variants:
-        raise ValueError("give at least one variant to sweep")
+        raise ValueError(tr("give at least one variant to sweep"))
     if not grid:
-        raise ValueError("give at least one parameter to sweep over, with its values")
+        raise ValueError(tr("give at least one parameter to sweep over, with its values"))
     if empty := next((p for p, values in grid.items() if not values), None):
-        raise ValueError(f"no values given for {empty}: give at least one, e.g. {empty}=V1,V2")
+        raise ValueError(tr("no values given for {name}: give at least one, e.g. {name}=V1,V2", name=empty))
     base = {k: str(v) for k, v in (base_params or {}).items()}
     if both := sorted(set(base) & set(grid)):
-        raise ValueError(f"{', '.join(both)} is both swept and held fixed; give it once")
+        raise ValueError(tr("{names} is both swept and held fixed; give it once", names=", ".join(both)))
     if held := sorted(set(base) & set(TRAINING_PARAMS)):
-        raise ValueError(f"{', '.join(held)} is a training setting, not a model parameter: set it as the "
-                         f"training seed (--seed), or sweep it (e.g. --param seed=0,1,2)")
+        raise ValueError(tr("{names} is a training setting, not a model parameter: set it as the training seed "
+                            "(--seed), or sweep it (e.g. --param seed=0,1,2)", names=", ".join(held)))
     if "seed" in grid:
         _seeds(grid["seed"])              # whole numbers, each once, before any model is built
     trials = []
@@ -139,8 +141,8 @@ def plan_sweep(variants: Sequence[str], grid: dict[str, list[str]], data: Datase
         known = [k for k in get_variant(variant).config_class.field_specs() if k != "input_dim"]
         for param in grid:
             if param not in known and param not in TRAINING_PARAMS:
-                raise ValueError(f"{variant} has no parameter {param!r}; sweepable parameters: "
-                                 f"{', '.join([*known, *TRAINING_PARAMS])}")
+                raise ValueError(tr("{variant} has no parameter {param}; sweepable parameters: {known}",
+                                    variant=variant, param=repr(param), known=", ".join([*known, *TRAINING_PARAMS])))
         trained_with = settings(variant) if callable(settings) else settings
         for values in itertools.product(*grid.values()):
             swept = tuple(zip(grid, values, strict=True))
@@ -158,10 +160,10 @@ def _same_model(first: Trial, again: Trial) -> str:
     """The one-line refusal of two trials that would train the same model, naming the parameter."""
     differ = [(p, a, b) for (p, a), (_, b) in zip(first.swept, again.swept, strict=True) if a != b]
     if not differ:
-        return f"{first.name} is listed twice; give each value once"
+        return tr("{name} is listed twice; give each value once", name=first.name)
     param, a, b = differ[0]
-    return (f"{param}={a} and {param}={b} are the same value of {param} ({first.name} and {again.name} would "
-            f"train the same model); give each value once")
+    return tr("{param}={a} and {param}={b} are the same value of {param} ({first} and {again} would train the same "
+              "model); give each value once", param=param, a=a, b=b, first=first.name, again=again.name)
 
 
 def _seeds(values: Sequence[str]) -> list[int]:
@@ -169,9 +171,10 @@ def _seeds(values: Sequence[str]) -> list[int]:
     try:
         seeds = [int(v) for v in values]
     except ValueError:
-        raise ValueError(f"a seed is a whole number such as 0, 1, 2; got {', '.join(values)}") from None
+        raise ValueError(tr("a seed is a whole number such as 0, 1, 2; got {values}",
+                            values=", ".join(values))) from None
     if len(set(seeds)) != len(seeds):
-        raise ValueError(f"a seed is repeated in {', '.join(values)}")
+        raise ValueError(tr("a seed is repeated in {values}", values=", ".join(values)))
     return seeds
 
 
@@ -271,14 +274,16 @@ class SweepManifest:
             try:
                 payload = read_checkpoint(path)
             except CheckpointError as exc:
-                raise SweepConflictError(f"{exc} It has the name of trial {trial.name} of this sweep: move it out "
-                                         f"of {self.folder}, or sweep into another folder (another --out)") from None
+                raise SweepConflictError(tr("{error} It has the name of trial {trial} of this sweep: move it out of "
+                                            "{folder}, or sweep into another folder (another --out)", error=exc,
+                                            trial=trial.name, folder=self.folder)) from None
             if differ := differences(payload, self._config(trial, input_dim), self.plan.dataset, trial.settings):
                 made = " and ".join(f"{name}={_shown(theirs)}" for name, theirs, _ in differ)
                 asked = " and ".join(f"{name}={_shown(ours)}" for name, _, ours in differ)
-                raise SweepConflictError(
-                    f"trial {trial.name} in {self.folder} was trained with {made}, this sweep asks {asked}: sweep "
-                    f"into another folder (another --out) to keep both, or move {path.name} away to retrain it")
+                raise SweepConflictError(tr(
+                    "trial {trial} in {folder} was trained with {made}, this sweep asks {asked}: sweep into another "
+                    "folder (another --out) to keep both, or move {file} away to retrain it", trial=trial.name,
+                    folder=self.folder, made=made, asked=asked, file=path.name))
 
     def reuse_finished(self, trial: Trial, input_dim: int) -> TrialRecord | None:
         """Mark the trial done from its checkpoint in the folder, if one was made with exactly its

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 
 from .datasets import Dataset
+from .i18n import Later, later, tr
 from .train_step import TrainStep
 from .variants.base import Autoencoder, batch_rows, evaluating
 
@@ -21,26 +22,39 @@ SEED_TRAIN_SIZE = 60000   # … of MNIST's 60,000 training images
 
 
 class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or infinite; the model is unusable and nothing should be saved."""
+    """The loss became NaN or infinite; the model is unusable and nothing should be saved. `text` is the
+    message to show (a Later: in the reader's language where it is shown); str(error) is English (CLI, sweeps)."""
 
-    def __init__(self, message: str, history: dict):
-        super().__init__(message)
+    def __init__(self, message: str | Later, history: dict):
+        super().__init__(english(message))
+        self.text = message
         self.history = history
 
     @classmethod
-    def at(cls, terms: dict[str, float], epoch: int, where: str, lr: float, history: dict,
+    def at(cls, terms: dict[str, float], epoch: int, where: str | Later, lr: float, history: dict,
            model: Autoencoder | None = None) -> NonFiniteLossError:
         """The error for a loss that blew up at epoch `epoch`, `where` ('step 3'), naming the terms then and
         what to blame: a penalty weight that makes its term too large to add up (given the model), else the
         learning rate."""
         total = terms["total"]
-        became = f"became {total}" if not math.isfinite(total) else "overflowed"     # finite per batch, not summed
+        became = (later("became {value}", value=total) if not math.isfinite(total)
+                  else later("overflowed"))                                       # finite per batch, not summed
         cause = _blamed_weight(model, terms) if model is not None else None
         if cause is None:
             blown = _blown_term(model, terms) if model is not None else ""
-            cause = f"{blown}The learning rate ({lr:g}) is probably too high: try 1e-3 or lower."
-        return cls(f"The loss {became} at epoch {epoch}, {where} "
-                   f"({', '.join(f'{k}={v:.4g}' for k, v in terms.items())}). {cause} Nothing was saved.", history)
+            cause = later("{blown}The learning rate ({lr:g}) is probably too high: try 1e-3 or lower.",
+                          blown=blown, lr=lr)
+        return cls(later("The loss {became} at epoch {epoch}, {where} ({terms}). {cause} Nothing was saved.",
+                         became=became, epoch=epoch, where=where,
+                         terms=", ".join(f"{k}={v:.4g}" for k, v in terms.items()), cause=cause), history)
+
+
+def english(text: str | Later) -> str:
+    """A text as English says it (a Later's key, filled), whatever the reader's language: what the CLI,
+    sweeps and checkpoints record."""
+    if isinstance(text, str):
+        return text
+    return text.text.format(**{k: english(v) if isinstance(v, Later) else v for k, v in text.values.items()})
 
 
 # A weighted penalty this large cannot be summed over an epoch in float32 (max 3.4e38); no useful weight gets
@@ -50,26 +64,42 @@ FAR_ABOVE_RANGE = 1e3     # a weight this many times its suggested range's top i
 
 
 def weight_phrase(model: Autoencoder, weight: str) -> tuple[str, bool]:
-    """('lam = 1e+38 (its usual range is 1e-05 to 0.01)', whether far above that range) for a penalty weight."""
+    """('lam = 1e+38 (its usual range is 1e-05 to 0.01)', whether far above that range) for a penalty weight,
+    in English (overweighted_said: in the reader's language)."""
+    phrase, far_above = _weight_phrase(model, weight)
+    return english(phrase), far_above
+
+
+def _weight_phrase(model: Autoencoder, weight: str) -> tuple[Later, bool]:
+    """weight_phrase's words, translated when shown."""
     value = float(getattr(model.config, weight))
     spec = model.config_class.field_specs().get(weight, {})
     low, high = spec.get("ui_low"), spec.get("ui_high")
-    usual = f" (its usual range is {low:g} to {high:g})" if low is not None and high is not None else ""
-    return f"{weight} = {value:g}{usual}", high is not None and value > FAR_ABOVE_RANGE * high
+    far_above = high is not None and value > FAR_ABOVE_RANGE * high
+    if low is not None and high is not None:
+        return later("{weight} = {value:g} (its usual range is {low:g} to {high:g})", weight=weight, value=value,
+                     low=low, high=high), far_above
+    return later("{weight} = {value:g}", weight=weight, value=value), far_above
 
 
 def overweighted(model: Autoencoder) -> str | None:
     """'lam = 1e+30 (its usual range is 1e-05 to 0.01)' for the first penalty weight far above its usual
-    range (what a model that learned nothing should blame before its learning rate), else None."""
+    range (what a model that learned nothing should blame before its learning rate), else None. English."""
+    said = overweighted_said(model)
+    return None if said is None else english(said)
+
+
+def overweighted_said(model: Autoencoder) -> Later | None:
+    """overweighted's phrase, translated where it is shown."""
     for term in model.penalty_terms:
         if term.weight is not None:
-            phrase, far_above = weight_phrase(model, term.weight)
+            phrase, far_above = _weight_phrase(model, term.weight)
             if far_above:
                 return phrase
     return None
 
 
-def _blamed_weight(model: Autoencoder, terms: dict[str, float]) -> str | None:
+def _blamed_weight(model: Autoencoder, terms: dict[str, float]) -> Later | None:
     """The sentence blaming a penalty's weight, when one made the loss non-finite: its weighted term is too
     large to add up, or its term went non-finite with a weight far above its usual range."""
     for term in model.penalty_terms:
@@ -77,23 +107,28 @@ def _blamed_weight(model: Autoencoder, terms: dict[str, float]) -> str | None:
         if term.weight is None or value is None:
             continue
         weighted = model.penalty_weights()[term.name] * value
-        phrase, far_above = weight_phrase(model, term.weight)
+        phrase, far_above = _weight_phrase(model, term.weight)
         if math.isfinite(value) and not (math.isfinite(weighted) and abs(weighted) < OVERFLOWING_TERM):
-            return (f"The {term.title} penalty ({term.name} = {value:.4g}) times its weight {phrase} is "
-                    f"{weighted:.3g}, too large to add up: lower {term.weight}.")
+            return later("The {title} penalty ({name} = {value:.4g}) times its weight {phrase} is {weighted:.3g}, "
+                         "too large to add up: lower {weight}.", title=later(term.title), name=term.name,
+                         value=value, phrase=phrase, weighted=weighted, weight=term.weight)
         if not math.isfinite(value) and far_above:
-            return (f"The {term.title} penalty ({term.name}) became {value}, weighted by {phrase}: lower "
-                    f"{term.weight}.")
+            return later("The {title} penalty ({name}) became {value}, weighted by {phrase}: lower {weight}.",
+                         title=later(term.title), name=term.name, value=value, phrase=phrase, weight=term.weight)
     return None
 
 
-def _blown_term(model: Autoencoder, terms: dict[str, float]) -> str:
+def _blown_term(model: Autoencoder, terms: dict[str, float]) -> Later | str:
     """'The KL penalty (kl, weighted by beta = 1 …) became nan. ' for the first penalty that went non-finite."""
     for term in model.penalty_terms:
         value = terms.get(term.name)
         if value is not None and not math.isfinite(value):
-            weighted_by = f", weighted by {weight_phrase(model, term.weight)[0]}" if term.weight else ""
-            return f"The {term.title} penalty ({term.name}{weighted_by}) became {value}. "
+            if term.weight:
+                return later("The {title} penalty ({name}, weighted by {phrase}) became {value}. ",
+                             title=later(term.title), name=term.name, phrase=_weight_phrase(model, term.weight)[0],
+                             value=value)
+            return later("The {title} penalty ({name}) became {value}. ", title=later(term.title), name=term.name,
+                         value=value)
     return ""
 
 
@@ -106,11 +141,11 @@ class TrainSettings:
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
-            raise ValueError(f"epochs must be at least 1; got {self.epochs}")
+            raise ValueError(tr("epochs must be at least 1; got {epochs}", epochs=self.epochs))
         if self.batch_size < 1:
-            raise ValueError(f"batch size must be at least 1; got {self.batch_size}")
+            raise ValueError(tr("batch size must be at least 1; got {size}", size=self.batch_size))
         if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"learning rate must be a positive number; got {self.lr:g}")
+            raise ValueError(tr("learning rate must be a positive number; got {lr:g}", lr=self.lr))
 
 
 @dataclass
@@ -185,8 +220,8 @@ def mean_loss_terms(model: Autoencoder, x: torch.Tensor, seed: int = 0) -> dict[
 def check_batch_size(settings: TrainSettings, data: Dataset) -> None:
     """A batch cannot hold more images than the training split has."""
     if settings.batch_size > len(data.train_x):
-        raise ValueError(f"batch size {settings.batch_size} is larger than the {len(data.train_x)} "
-                         f"training images of {data.name}; use at most {len(data.train_x)}")
+        raise ValueError(tr("batch size {size} is larger than the {count} training images of {dataset}; use at "
+                            "most {count}", size=settings.batch_size, count=len(data.train_x), dataset=data.name))
 
 
 def train(model: Autoencoder, data: Dataset, settings: TrainSettings,
@@ -238,7 +273,8 @@ def train(model: Autoencoder, data: Dataset, settings: TrainSettings,
             values = dict(zip(terms, both[:len(terms)], strict=True))
             summed = dict(zip(terms, both[len(terms):], strict=True))
             if not (math.isfinite(values["total"]) and math.isfinite(summed["total"])):
-                where = f"step {step}" if step - last_check == 1 else f"steps {last_check + 1}–{step}"
+                where = (later("step {step}", step=step) if step - last_check == 1 else
+                         later("steps {first}–{last}", first=last_check + 1, last=step))
                 raise NonFiniteLossError.at(values, epoch, where, settings.lr, history, model)
             last_check = step
             if callback is not None and callback(TrainEvent("step", epoch, start_epoch + settings.epochs,

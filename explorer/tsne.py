@@ -10,6 +10,8 @@ from importlib.metadata import version
 
 import numpy as np
 
+from .i18n import tr
+
 ITERATIONS = 750          # in all, the early-exaggeration phase included (openTSNE's own 250 + 500)
 EARLY_ITERATIONS = 250    # clusters form under exaggeration first, then spread out
 EXAGGERATION = 12.0
@@ -40,12 +42,12 @@ def recipe() -> str:
 def stage(iteration: int, iterations: int) -> str:
     """What the optimisation is doing at this iteration, in words for the caption under a map."""
     if iteration == 0:
-        return "the start: the codes' first two principal components"
+        return tr("the start: the codes' first two principal components")
     if iteration < iterations and iteration <= min(EARLY_ITERATIONS, iterations // 3):
-        return "early exaggeration: each point is pulled hard towards its neighbours, so clusters form"
+        return tr("early exaggeration: each point is pulled hard towards its neighbours, so clusters form")
     if iteration < iterations:
-        return "exaggeration off: the clusters spread out and settle"
-    return "finished"
+        return tr("exaggeration off: the clusters spread out and settle")
+    return tr("finished")
 
 
 def threads() -> int:

@@ -2,6 +2,8 @@
 across variants, reconstructions, activation distributions, filters and loss curves."""
 import explorer.app.preload  # noqa: F401  — first: see its docstring
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -10,59 +12,81 @@ from explorer.activations import filters_as_images
 from explorer.app import baseline_fits, caches, keys, links, models, page, picker, stability_view, sweep_panel
 from explorer.app.catalog import frontier_sweeps, group_sweeps
 from explorer.app.evaluating import compared_with_progress
-from explorer.baselines import against_baseline, dictionary_atoms, matchup_summary
+from explorer.baselines import METHOD_TITLES, Matchup, against_baseline, dictionary_atoms
 from explorer.compare import SPARSITY_MEASURES, ComparedModel, frontier_at, pareto_front, points
 from explorer.figures import PLOTLY_CONFIG, frontier, overlaid_curves, overlaid_histograms, tiles_png, tradeoff
+from explorer.i18n import N_, tr
 from explorer.variants.base import RECON_MSE
 from explorer.views import pick_indices, reconstruction_rows
 
+# The chart builders (explorer.figures) translate the names handed to them (a sparsity measure, a distribution,
+# a term's title); this page translates its own texts, and a baseline's method title (METHOD_TITLES["omp"]: its
+# module stays as it is, as its source is the recipe of the kept baselines).
+N_("OMP dictionary learning")
+
 # The table's columns a student reads first (they fit a projector's 1024 px); the others on request.
 FIRST_COLUMNS = ["setting", "recon MSE", "FVU", "mean L0", "dead fraction"]
-COLUMN_FORMATS = {"recon MSE": st.column_config.NumberColumn(format="%.4f", help="Test reconstruction MSE per pixel"),
-                  "FVU": st.column_config.NumberColumn(format="%.3f", help="Fraction of variance unexplained: "
-                                                                          "Σ‖x − x̂‖² / Σ‖x − x̄‖²"),
-                  "explained variance": st.column_config.NumberColumn(format="percent"),
-                  "mean L0": st.column_config.NumberColumn(format="%.1f", help="Active units per image"),
-                  "dead fraction": st.column_config.NumberColumn(format="percent",
-                                                                 help="Units active on no test image"),
-                  "dense fraction": st.column_config.NumberColumn(format="percent",
-                                                                  help="Units active on > 10 % of images"),
-                  "L2 ratio": st.column_config.NumberColumn(format="%.3f", help="mean ‖x̂‖ / ‖x‖"),
-                  "mean activation": st.column_config.NumberColumn(format="%.3f"),
-                  "mean |z|₁": st.column_config.NumberColumn(format="%.2f"),
-                  "Σ KL(ρ‖ρ̂)": st.column_config.NumberColumn(format="%.3f"),
-                  "train seconds": st.column_config.NumberColumn(format="%.1f")}
+# Each column's number format and help (None: none); the table shows them under their translated names.
+COLUMN_FORMATS: dict[str, tuple[str, str | None]] = {
+    "recon MSE": ("%.4f", N_("Test reconstruction MSE per pixel")),
+    "FVU": ("%.3f", N_("Fraction of variance unexplained: Σ‖x − x̂‖² / Σ‖x − x̄‖²")),
+    "explained variance": ("percent", None),
+    "mean L0": ("%.1f", N_("Active units per image")),
+    "dead fraction": ("percent", N_("Units active on no test image")),
+    "dense fraction": ("percent", N_("Units active on > 10 % of images")),
+    "L2 ratio": ("%.3f", N_("mean ‖x̂‖ / ‖x‖")),
+    "mean activation": ("%.3f", None),
+    "mean |z|₁": ("%.2f", None),
+    "Σ KL(ρ‖ρ̂)": ("%.3f", None),
+    "train seconds": ("%.1f", None)}
+SHOWN_VALUES = ("decoder", "learned nothing")     # columns of words (linear/sigmoid, yes), shown translated
+
+
+def column_formats() -> dict[str, Any]:
+    """COLUMN_FORMATS keyed by the names the table shows, in the reader's language."""
+    return {tr(name): st.column_config.NumberColumn(format=number, help=tr(about) if about else None)
+            for name, (number, about) in COLUMN_FORMATS.items()}
+
+
+def shown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as the page shows it: column names and word values in the reader's language (the CSV keeps
+    the English ones)."""
+    shown = table.copy()
+    for column in SHOWN_VALUES:
+        if column in shown:
+            shown[column] = shown[column].map(lambda v: tr(v) if isinstance(v, str) and v else v)
+    return shown.rename(columns=tr)
 
 
 def numbers(compared: list[ComparedModel]) -> None:
-    st.subheader("Numbers")
+    st.subheader(tr("Numbers"))
     table = pd.DataFrame([c.table_row() for c in compared]).dropna(axis="columns", how="all")
     others = [c for c in table.columns if c not in FIRST_COLUMNS]
-    shown_table, more = st.container(), st.multiselect("More columns", others, key="cmp_columns",
-                                                   placeholder="decoder, L2 ratio, train seconds, …",
-                                                   help="The table's other columns; the CSV has every one.")
+    shown, more = st.container(), st.multiselect(tr("More columns"), others, key="cmp_columns", format_func=tr,
+                                                 placeholder=tr("decoder, L2 ratio, train seconds, …"),
+                                                 help=tr("The table's other columns; the CSV has every one."))
     # The widget is drawn below the table but read first: the table shows what it asks for.
-    shown_table.dataframe(table[[c for c in table.columns if c in FIRST_COLUMNS or c in more]], hide_index=True,
-                          width="stretch", column_config=COLUMN_FORMATS)
-    st.download_button("Download table (CSV)", table.to_csv(index=False), file_name="comparison.csv",
+    shown.dataframe(shown_table(table[[c for c in table.columns if c in FIRST_COLUMNS or c in more]]),
+                    hide_index=True, width="stretch", column_config=column_formats())
+    st.download_button(tr("Download table (CSV)"), table.to_csv(index=False), file_name="comparison.csv",
                        mime="text/csv", icon=":material/download:")
     stability_view.section(compared)      # only when these are one setting trained from different seeds
 
 
 def error_against_sparsity(compared: list[ComparedModel]) -> None:
-    st.subheader("Error against sparsity")
+    st.subheader(tr("Error against sparsity"))
     # One chart at a time, as in the section below: every Plotly chart on arrival costs a fresh browser time
     # (bench/page_weight.py).
-    view = st.segmented_control("Show", ["these models", "the L0–FVU frontier, across sweeps"],
-                                default="these models", key="cmp_view", required=True)
+    view = st.segmented_control(tr("Show"), [N_("these models"), N_("the L0–FVU frontier, across sweeps")],
+                                default="these models", key="cmp_view", required=True, format_func=tr)
     if view == "these models":
-        x_key = st.segmented_control("Sparsity measured as", list(SPARSITY_MEASURES), default="mean L0",
-                                     key="cmp_x", required=True)
+        x_key = st.segmented_control(tr("Sparsity measured as"), list(SPARSITY_MEASURES), default="mean L0",
+                                     key="cmp_x", required=True, format_func=tr)
         st.plotly_chart(tradeoff(points(compared, x_key), x_key), config=PLOTLY_CONFIG, key="tradeoff")
-        st.caption("Lower-left is better on both counts. Along a sweep, the curve shows how much reconstruction "
-                   "each step of sparsity costs — pick the setting where it starts to rise steeply. Each model "
-                   "counts a unit as active in its own code's terms (the table's 'active when'). Hover over a "
-                   "point for its model.")
+        st.caption(tr("Lower-left is better on both counts. Along a sweep, the curve shows how much reconstruction "
+                      "each step of sparsity costs — pick the setting where it starts to rise steeply. Each model "
+                      "counts a unit as active in its own code's terms (the table's 'active when'). Hover over a "
+                      "point for its model."))
     else:
         the_frontier(compared)
 
@@ -71,13 +95,13 @@ def the_frontier(compared: list[ComparedModel]) -> None:
     sweeps = group_sweeps(entries)      # each sweep's models (shipped, and this browser's), in swept order
     # In a row that wraps rather than cutting a label short at a projector's width.
     toggles = st.container(horizontal=True, gap="large")
-    with_sweeps = toggles.toggle("Add every sweep", value=True, key="cmp_all_sweeps", disabled=not sweeps,
-                                 help="Draw each sweep (the shipped ones and this browser's) as a line beside the "
-                                      "models chosen above.")
-    log_x = toggles.toggle("Log scale for L0", value=False, key="cmp_log_l0")
-    with_baselines = toggles.toggle("Classical baselines", value=True, key="cmp_baselines",
-                                    help="PCA, NMF and OMP dictionary learning from scikit-learn, fitted on the "
-                                         "training images and measured on the test split as the models are.")
+    with_sweeps = toggles.toggle(tr("Add every sweep"), value=True, key="cmp_all_sweeps", disabled=not sweeps,
+                                 help=tr("Draw each sweep (the shipped ones and this browser's) as a line beside the "
+                                         "models chosen above."))
+    log_x = toggles.toggle(tr("Log scale for L0"), value=False, key="cmp_log_l0")
+    with_baselines = toggles.toggle(tr("Classical baselines"), value=True, key="cmp_baselines",
+                                    help=tr("PCA, NMF and OMP dictionary learning from scikit-learn, fitted on the "
+                                            "training images and measured on the test split as the models are."))
     shown, chart = list(compared), st.container()
     if with_sweeps and sweeps:
         chosen_keys = {c.key for c in compared}
@@ -89,54 +113,86 @@ def the_frontier(compared: list[ComparedModel]) -> None:
     baselines = baseline_fits.beside([c.model for c in shown], data) if with_baselines else []
     chart.plotly_chart(frontier(pts, front, log_x, baselines), config=PLOTLY_CONFIG, key="frontier")
     holders = [(l0, frontier_at(pts, l0)) for l0 in (5.0, 10.0)]
-    st.caption("FVU = Σ‖x − x̂‖² / Σ‖x − x̄‖² on the test split: 0 is perfect, 1 is no better than the mean image. "
-               "Each line is a sweep (or a variant's models); ringed points are the Pareto front — no other model "
-               "is both sparser and more faithful. Hollow, dotted lines are dense codes (sigmoid, Gaussian): their "
-               "'inactive' units still pass small values to the decoder, so their L0 compares settings within the "
-               "line, not with the others, and they take no part in the front. "
-               + " · ".join(f"At L0 ≈ {l0:g}: **{h[0]}** holds the frontier (FVU {h[1]:.3f})"
-                            for l0, h in holders if h))
+    st.caption(tr("FVU = Σ‖x − x̂‖² / Σ‖x − x̄‖² on the test split: 0 is perfect, 1 is no better than the mean "
+                  "image. Each line is a sweep (or a variant's models); ringed points are the Pareto front — no other "
+                  "model is both sparser and more faithful. Hollow, dotted lines are dense codes (sigmoid, Gaussian): "
+                  "their 'inactive' units still pass small values to the decoder, so their L0 compares settings "
+                  "within the line, not with the others, and they take no part in the front. {holders}",
+                  holders=" · ".join(tr("At L0 ≈ {l0:g}: **{group}** holds the frontier (FVU {fvu:.3f})", l0=l0,
+                                        group=h[0], fvu=h[1]) for l0, h in holders if h)))
     if baselines:
-        st.caption("Dashed lines: classical baselines fitted on the training images — PCA and NMF with k "
-                   f"components, and a {dictionary_atoms(baselines)}-atom dictionary (online dictionary learning) "
-                   "coding each image with k non-zeros by orthogonal matching pursuit (OMP) — measured like the "
-                   "models. They take no part in the Pareto front, which ranks the models.")
+        st.caption(tr("Dashed lines: classical baselines fitted on the training images — PCA and NMF with k "
+                      "components, and a {atoms}-atom dictionary (online dictionary learning) coding each image with "
+                      "k non-zeros by orthogonal matching pursuit (OMP) — measured like the models. They take no "
+                      "part in the Pareto front, which ranks the models.", atoms=dictionary_atoms(baselines)))
         if matchups := against_baseline(pts, baselines):
-            st.markdown(f"**{matchup_summary(matchups)}**\n\n" + "\n".join(f"- {m.sentence()}" for m in matchups))
+            st.markdown(f"**{matchup_summary(matchups)}**\n\n" + "\n".join(f"- {sentence(m)}" for m in matchups))
+
+
+def sentence(m: Matchup) -> str:
+    """The matchup in a sentence, in the reader's language (as explorer.baselines' Matchup.sentence says it)."""
+    values = dict(l0=m.l0, title=tr(METHOD_TITLES[m.method]), group=m.group, model_fvu=m.model_fvu,
+                  baseline_fvu=m.baseline_fvu)
+    if m.winner == "baseline":
+        return tr("At L0 ≈ {l0:.3g}, {title} reconstructs better (FVU {baseline_fvu:.3f}) than {group} "
+                  "({model_fvu:.3f}).", **values)
+    if m.winner == "model":
+        return tr("At L0 ≈ {l0:.3g}, {group} reconstructs better (FVU {model_fvu:.3f}) than {title} "
+                  "({baseline_fvu:.3f}).", **values)
+    return tr("At L0 ≈ {l0:.3g}, {group} and {title} reconstruct as well as each other (FVU {model_fvu:.3f}).",
+              **values)
+
+
+def matchup_summary(matchups: list[Matchup]) -> str:
+    """In how many of the matchups the baseline reconstructs better at the same L0, and worse (as
+    explorer.baselines' matchup_summary says it, in the reader's language)."""
+    if not matchups:
+        return ""
+    title = tr(METHOD_TITLES[matchups[0].method])
+    wins = sum(m.winner == "baseline" for m in matchups)
+    losses = sum(m.winner == "model" for m in matchups)
+    ties = len(matchups) - wins - losses
+    if ties:
+        return tr("Against {title} at the same L0, it reconstructs better in {wins} of {total} comparisons, worse "
+                  "in {losses}, as well in {ties}.", title=title, wins=wins, total=len(matchups), losses=losses,
+                  ties=ties)
+    return tr("Against {title} at the same L0, it reconstructs better in {wins} of {total} comparisons, worse in "
+              "{losses}.", title=title, wins=wins, total=len(matchups), losses=losses)
 
 
 def same_images(compared: list[ComparedModel]) -> None:
-    st.subheader("The same test images, reconstructed by each model")
+    st.subheader(tr("The same test images, reconstructed by each model"))
     shown_images = pick_indices(data.test_y, 8, seed=page.seed(keys.COMPARE_SEED))
     x = data.test_x[shown_images]
     columns = st.columns(len(compared) + 1)
-    columns[0].image(tiles_png(x.cpu().numpy(), data.image_shape, ncols=1, scale=3), caption="original", width=84)
+    columns[0].image(tiles_png(x.cpu().numpy(), data.image_shape, ncols=1, scale=3), caption=tr("original"), width=84)
     for column, c in zip(columns[1:], compared, strict=True):
         rec = reconstruction_rows(c.model, x)
         column.image(tiles_png(rec.reconstruction, data.image_shape, ncols=1, scale=3),
                      caption=f"{c.setting} · MSE {rec.mse.mean():.4f}", width=84)
-    if st.button("Other images", icon=":material/shuffle:"):
+    if st.button(tr("Other images"), icon=":material/shuffle:"):
         page.next_seed(keys.COMPARE_SEED)
         st.rerun()
 
 
 def units_filters_training(compared: list[ComparedModel]) -> None:
-    st.subheader("Each model's units, filters and training")
+    st.subheader(tr("Each model's units, filters and training"))
     # One of the three at a time: each is a chart or a grid per model, and a page that draws all of them
     # takes a fresh browser seconds to open (bench/page_weight.py).
-    more = st.segmented_control("Show", ["encoder filters", "unit distributions", "loss curves"],
-                                default="encoder filters", key="cmp_more", required=True)
+    more = st.segmented_control(tr("Show"), [N_("encoder filters"), N_("unit distributions"), N_("loss curves")],
+                                default="encoder filters", key="cmp_more", required=True, format_func=tr)
     if more == "unit distributions":
-        which = st.segmented_control("Distribution of", ["firing rate", "mean activation"], default="firing rate",
-                                     key="cmp_dist", required=True)
+        which = st.segmented_control(tr("Distribution of"), [N_("firing rate"), N_("mean activation")],
+                                     default="firing rate", key="cmp_dist", required=True, format_func=tr)
         series = {c.setting: np.asarray(c.evaluation.code.unit_firing_rate if which == "firing rate"
                                         else c.evaluation.code.unit_mean_activation) for c in compared}
-        st.plotly_chart(overlaid_histograms(series, f"Per-unit {which}, all models overlaid", which,
-                                            log_x=which == "firing rate"), config=PLOTLY_CONFIG, key="dists")
+        st.plotly_chart(overlaid_histograms(series, tr("Per-unit {which}, all models overlaid", which=tr(which)),
+                                            which, log_x=which == "firing rate"), config=PLOTLY_CONFIG, key="dists")
         if which == "firing rate":
-            st.caption("Dead units (firing rate 0) cannot be drawn on a log axis; the table counts them.")
+            st.caption(tr("Dead units (firing rate 0) cannot be drawn on a log axis; the table counts them."))
     elif more == "encoder filters":
-        st.caption("Each model's encoder filters (input-space weights of its code units), most active units first.")
+        st.caption(tr("Each model's encoder filters (input-space weights of its code units), most active units "
+                      "first."))
         for column, c in page.in_rows(compared, 3):
             order = np.argsort(-np.asarray(c.evaluation.code.unit_firing_rate), kind="stable")
             filters = filters_as_images(caches.encoder_filters(c.key, c.model))[order][:64]
@@ -146,14 +202,14 @@ def units_filters_training(compared: list[ComparedModel]) -> None:
         if histories:
             st.plotly_chart(overlaid_curves(histories, RECON_MSE.name, RECON_MSE.title), config=PLOTLY_CONFIG,
                             key="curves")
-            st.caption(f"{RECON_MSE.title}: the {RECON_MSE.about}, on the test split after each epoch — the same "
-                       "number for every variant.")
+            st.caption(tr("{title}: the {about}, on the test split after each epoch — the same number for every "
+                          "variant.", title=tr(RECON_MSE.title), about=tr(RECON_MSE.about)))
         if missing := [c.setting for c in compared if c.setting not in histories]:
-            st.caption(f"No {RECON_MSE.title} history for: {', '.join(missing)} (made by an older version, or "
-                       "uploaded without a history).")
+            st.caption(tr("No {title} history for: {models} (made by an older version, or uploaded without a "
+                          "history).", title=tr(RECON_MSE.title), models=", ".join(missing)))
 
 
-compare_page = page.data_page("Compare")
+compare_page = page.data_page(tr("Compare"))
 data = compare_page.data
 entries = models.model_entries()
 
@@ -162,19 +218,19 @@ sweep_panel.launcher(data)
 chosen = picker.pick_models(keys.COMPARE_MODELS, entries, "compare")
 links.publish("compare", {"models": [i for k in chosen if (i := links.model_id(entries[k]))]}, compare_page.link_slot)
 if len(chosen) < 2:
-    st.info("Pick at least two models — a preset above, or any shipped, trained or uploaded model.")
+    st.info(tr("Pick at least two models — a preset above, or any shipped, trained or uploaded model."))
     st.stop()
 
 # Everything below draws these models: the first look at new ones shows their evaluation's progress in its place.
 page_body, compared, skipped = compared_with_progress(chosen, data)
 with page_body:
     for message in skipped:
-        st.warning(f"Left out — {message}")
+        st.warning(tr("Left out — {message}", message=message))
     if len(compared) < 2:
         st.stop()
     if failed := [c.setting for c in compared if c.evaluation.learned_nothing]:
-        st.warning(f"Learned nothing (no better than the average image): {', '.join(failed)}. They are crossed out "
-                   "on the plots.", icon=":material/warning:")
+        st.warning(tr("Learned nothing (no better than the average image): {models}. They are crossed out on the "
+                      "plots.", models=", ".join(failed)), icon=":material/warning:")
     numbers(compared)
     error_against_sparsity(compared)
     same_images(compared)

@@ -1,14 +1,18 @@
 """Every page at a projector's size: opened at 1024×768 and 1280×720 in a real browser, no element's text is
 wider than its box (no "C…" for Copy link, no formula cut at "…KL(ρ"), no table scrolls sideways, and no
-exception box. Run alone with `pytest -m browser -k fit`."""
+exception box; every page also in Chinese, with no English left but names and formulas. Run alone with
+`pytest -m browser -k fit` (AE_EXPLORER_SHOTS=<folder> keeps the Chinese pages' screenshots)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from browser_support import CUT_TEXT_PROBE, browser_tests, served_browser, wait_until_rendered
+from browser_support import CUT_TEXT_PROBE, browser_tests, full_screenshot, served_browser, wait_until_rendered
+from english_left import english_words
 
 from explorer.app.navigation import page_named
 from explorer.lessons import shipped_lessons
@@ -77,5 +81,63 @@ def test_a_lessons_step_opens_its_view(browser_at, lesson, number):
         assert page.locator("h1").first.inner_text() == heading
         landed = dict(parse_qsl(urlsplit(page.url).query))
         assert all(landed.get(name) == value for name, value in step.params.items()), (step.params, landed)
+    finally:
+        context.close()
+
+
+# Every page in Chinese (a link's lang=zh), at the projector's size: no exception box, no text cut, and
+# no English left in what the page shows — its text, its charts' SVG text — but names and formulas.
+VISIBLE_TEXT_PROBE = """() => {
+  const roots = ['stMain', 'stSidebar'].map(id => document.querySelector(`[data-testid="${id}"]`)).filter(Boolean);
+  const texts = [];
+  for (const root of roots) {
+    for (const el of root.querySelectorAll('.katex, .katex-display, code, pre')) el.setAttribute('data-ae-skip', '');
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const el = node.parentElement;
+      // Skipped: formulas and code, icons (a Material icon is its name in a ligature font), hidden text
+      // (Streamlit's own English under a translation drawn by CSS, app/language.chrome_css).
+      const skip = '[data-ae-skip], script, style, [aria-hidden="true"], [data-testid="stIconMaterial"], ' +
+                   '[translate="no"]';
+      if (!el || el.closest(skip)) {
+        continue;
+      }
+      if (!el.getClientRects().length && !el.closest('svg')) continue;
+      if (parseFloat(getComputedStyle(el).fontSize) === 0) continue;
+      const text = node.textContent.trim();
+      if (text) texts.push(text);
+    }
+    for (const input of root.querySelectorAll('input, textarea')) {
+      if (input.value && input.type !== 'file' && input.getClientRects().length) texts.push(input.value);
+      if (input.placeholder && !input.value && input.getClientRects().length) texts.push(input.placeholder);
+    }
+  }
+  return texts;
+}"""
+CHINESE_VIEWS = ["", "train", "train?variant=sparse_kl", "reconstructions?model=denoising",
+                 "activations?model=sparse_kl", "activations?model=topk&view=unit", "latent", "latent?model=vae-2d",
+                 "compare", "claims", "lessons?lesson=sparse&step=3"]
+
+
+@pytest.mark.parametrize("view", CHINESE_VIEWS, ids=[v or "home" for v in CHINESE_VIEWS])
+def test_every_page_in_chinese(browser_at, view):
+    url, browser = browser_at
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.goto(f"{url}/{view}{'&' if '?' in view else '?'}lang=zh", wait_until="domcontentloaded")
+        wait_until_rendered(page, timeout=240)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        heading = page.locator("h1").first.inner_text()     # Home's is the product's name
+        assert view == "" or re.search(r"[\u4e00-\u9fff]", heading), f"the title is not in Chinese: {heading}"
+        left = {text: words for text in page.evaluate(VISIBLE_TEXT_PROBE) if (words := english_words(text))}
+        assert not left, f"English left on /{view} in Chinese:\n" + "\n".join(
+            f"{text[:100]!r} ← {words}" for text, words in left.items())
+        cuts = page.evaluate(CUT_TEXT_PROBE)
+        assert not cuts, f"text cut on /{view} in Chinese:\n" + "\n".join(json.dumps(c, ensure_ascii=False)
+                                                                          for c in cuts)
+        if shots := os.environ.get("AE_EXPLORER_SHOTS"):      # for looking at: a folder to put screenshots in
+            name = (view or "home").replace("?", "_").replace("&", "_").replace("=", "-")
+            full_screenshot(page, str(Path(shots) / f"zh-1024-{name}.png"))
     finally:
         context.close()

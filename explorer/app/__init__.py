@@ -2,6 +2,7 @@
 
     preload       the first import of every script: finish importing what plotly peeks at
     legacy_pages  leave Streamlit's legacy pages/-folder mode (the one place that handles it)
+    language      the reader's language (a link's lang=, the sidebar's switch) for explorer.i18n
     keys          every st.session_state key the app reads or writes
     caches        cached datasets, models and results, shared by every session
     catalog       which models exist: shipped checkpoints on disk, a session's own models

@@ -12,6 +12,7 @@ import streamlit as st
 
 from ..baselines import BaselinePoint, baseline_points, check_settings, frontier_settings, kept_points, store_key
 from ..datasets import Dataset
+from ..i18n import tr
 from ..measure_store import MeasureStore
 from ..variants.base import Autoencoder
 from .catalog import CHECKPOINT_DIR
@@ -68,13 +69,14 @@ def beside(models: list[Autoencoder], data: Dataset) -> list[BaselinePoint]:
     found = kept(data, ks, atoms)
     if found is not None:
         return found
-    with st.status(f"Fitting PCA, NMF and OMP dictionary learning ({atoms} atoms) on the {len(data.train_x):,} "
-                   f"{data.name} training images at k = {', '.join(map(str, ks))} — the first time only: they are "
-                   "kept on disk for every later visit…") as status:
+    with st.status(tr("Fitting PCA, NMF and OMP dictionary learning ({atoms} atoms) on the {count:,} {dataset} "
+                      "training images at k = {ks} — the first time only: they are kept on disk for every later "
+                      "visit…", atoms=atoms, count=len(data.train_x), dataset=data.name,
+                      ks=", ".join(map(str, ks)))) as status:
         started = time.perf_counter()
         found = points(data, ks, atoms)
-        status.update(label=f"Fitted the classical baselines in {time.perf_counter() - started:.0f} s",
-                      state="complete", expanded=False)
+        status.update(label=tr("Fitted the classical baselines in {seconds:.0f} s",
+                               seconds=time.perf_counter() - started), state="complete", expanded=False)
     return found
 
 

@@ -1,19 +1,24 @@
 """Cached datasets, models and results, shared by every session of the server.
 
 Cached objects are never mutated: models are loaded in eval mode and only used under no_grad;
-training makes a new model. Keys name everything a result depends on (a model by its weights' key)."""
+training makes a new model. Keys name everything a result depends on (a model by its weights' key), and,
+for a result that holds shown text, the reader's language (InLanguage). A cache decorator's spinner text
+cannot be translated: a slow function is called behind a spinner of its own instead (Spinning)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from .. import activations, code_push, features, figures, latent, measures, views
 from ..checkpoint import load_checkpoint
 from ..datasets import Dataset, load_dataset
+from ..i18n import N_, language, tr
 from ..metrics import Evaluation, evaluate
 from ..noise import NoiseSetting
 from ..selectivity import Selectivity
@@ -22,32 +27,83 @@ from ..stability import seed_stability as stability_across_seeds
 from ..variants.base import Autoencoder
 from . import maps
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-@st.cache_resource(show_spinner="Loading the dataset…", max_entries=8)
-def dataset(name: str, device: str) -> Dataset:
+
+class Spinning(Generic[P, R]):
+    """A cached function called behind a spinner saying `text` (a key) in the reader's language; Streamlit
+    shows a spinner only once the call has taken a moment, so a cache hit shows nothing. `clear()` clears
+    the cache. The cached functions here call each other's undecorated selves: never a spinner in a cache."""
+
+    def __init__(self, text: str, cached: Callable[P, R]) -> None:
+        self.text, self.cached = text, cached
+        self._clearable: Any = cached          # a cached function (st.cache_*), or an InLanguage
+        self.__doc__ = cached.__doc__
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        if get_script_run_ctx(suppress_warning=True) is None:     # no page's run (the launcher's warm-up)
+            return self.cached(*args, **kwargs)
+        with st.spinner(tr(self.text)):
+            return self.cached(*args, **kwargs)
+
+    def clear(self) -> None:
+        self._clearable.clear()
+
+
+class InLanguage(Generic[P, R]):
+    """A cached function whose result holds shown text (a figure, a rule in words), called with the
+    reader's language as its first argument: each language's result is cached apart."""
+
+    def __init__(self, cached: Callable[Concatenate[str, P], R]) -> None:
+        self.cached = cached
+        self._clearable: Any = cached          # a cached function (st.cache_*)
+        self.__doc__ = cached.__doc__
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.cached(language(), *args, **kwargs)
+
+    def clear(self) -> None:
+        self._clearable.clear()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _dataset(name: str, device: str) -> Dataset:
     return load_dataset(name, device=device)
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=64)
-def checkpoint_model(path: str, key: str, device: str) -> Autoencoder:
+dataset = Spinning(N_("Loading the dataset…"), _dataset)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _checkpoint_model(path: str, key: str, device: str) -> Autoencoder:
     """A shipped checkpoint's model; `key` (its content hash) makes a replaced file a new entry."""
     return load_checkpoint(path, device=device)
 
 
-@st.cache_resource(show_spinner="Loading the uploaded model…", max_entries=64)
-def uploaded_model(key: str, _payload: bytes, name: str, device: str) -> Autoencoder:
+checkpoint_model = Spinning(N_("Loading the model…"), _checkpoint_model)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _uploaded_model(key: str, _payload: bytes, name: str, device: str) -> Autoencoder:
     """An uploaded checkpoint's model, read once (CheckpointError, not cached, when it is unusable)."""
     return load_checkpoint(io.BytesIO(_payload), device, label=name)
 
 
+uploaded_model = Spinning(N_("Loading the uploaded model…"), _uploaded_model)
+
 _evaluated: set[tuple[str, str, str]] = set()      # (model key, dataset, device) that `metrics` has computed
 
 
-@st.cache_data(show_spinner="Evaluating on the test split…", max_entries=256)
-def metrics(model_key: str, _model: Autoencoder, dataset_name: str, device: str) -> Evaluation:
-    result = evaluate(_model, dataset(dataset_name, device))
+@st.cache_data(show_spinner=False, max_entries=256)
+def _metrics(model_key: str, _model: Autoencoder, dataset_name: str, device: str) -> Evaluation:
+    """Every evaluation number (its learned-nothing reason is said in the reader's language where shown)."""
+    result = evaluate(_model, _dataset(dataset_name, device))
     _evaluated.add((model_key, dataset_name, device))
     return result
+
+
+metrics = Spinning(N_("Evaluating on the test split…"), _metrics)
 
 
 def metrics_ready(model_key: str, dataset_name: str, device: str) -> bool:
@@ -56,26 +112,36 @@ def metrics_ready(model_key: str, dataset_name: str, device: str) -> bool:
     return (model_key, dataset_name, device) in _evaluated
 
 
-@st.cache_data(show_spinner="Measuring reconstruction error…", max_entries=256)
-def error_summary(model_key: str, _model: Autoencoder, dataset_name: str, device: str,
-                  noise: NoiseSetting | None, seed: int) -> views.ErrorSummary:
-    return views.error_summary(_model, dataset(dataset_name, device), noise, seed)
+@st.cache_data(show_spinner=False, max_entries=256)
+def _error_summary(model_key: str, _model: Autoencoder, dataset_name: str, device: str,
+                   noise: NoiseSetting | None, seed: int) -> views.ErrorSummary:
+    return views.error_summary(_model, _dataset(dataset_name, device), noise, seed)
 
 
-@st.cache_data(show_spinner="Encoding the test split…", max_entries=256)
-def activation_report(model_key: str, _model: Autoencoder, dataset_name: str, device: str,
-                      threshold: float, rho: float) -> activations.ActivationReport:
-    return activations.activation_report(_model, dataset(dataset_name, device), threshold, rho)
+error_summary = Spinning(N_("Measuring reconstruction error…"), _error_summary)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _activation_report(lang: str, model_key: str, _model: Autoencoder, dataset_name: str, device: str,
+                       threshold: float, rho: float) -> activations.ActivationReport:
+    """The code's per-unit numbers, with its marks' rules in words (in lang)."""
+    return activations.activation_report(_model, _dataset(dataset_name, device), threshold, rho)
+
+
+activation_report = Spinning(N_("Encoding the test split…"), InLanguage(_activation_report))
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
-def unit_histograms(model_key: str, dataset_name: str, device: str, threshold: float, rho: float,
-                    units: tuple[int, ...], log_counts: bool, highlight: int | None,
-                    _report: activations.ActivationReport) -> go.Figure:
+def _unit_histograms(lang: str, model_key: str, dataset_name: str, device: str, threshold: float, rho: float,
+                     units: tuple[int, ...], log_counts: bool, highlight: int | None,
+                     _report: activations.ActivationReport) -> go.Figure:
     """The small multiples of every unit (about 0.5 s of plotly work for 32 units), built once per
-    model and setting and shared by every session; st.plotly_chart only reads it (never mutate)."""
+    model, setting and language and shared by every session; st.plotly_chart only reads it (never mutate)."""
     return figures.unit_histograms(_report.hist_counts, _report.hist_edges, np.asarray(units, dtype=int),
                                    log_counts, highlight=highlight, marks=_report.marks)
+
+
+unit_histograms = InLanguage(_unit_histograms)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -89,17 +155,23 @@ def read_dictionary(model_key: str, _model: Autoencoder) -> features.Dictionary:
     return features.read_dictionary(_model)
 
 
-@st.cache_data(show_spinner="Reading the unit's images…", max_entries=512)
-def feature_report(model_key: str, _model: Autoencoder, dataset_name: str, device: str, unit: int,
-                   threshold: float) -> features.FeatureReport:
+@st.cache_data(show_spinner=False, max_entries=512)
+def _feature_report(model_key: str, _model: Autoencoder, dataset_name: str, device: str, unit: int,
+                    threshold: float) -> features.FeatureReport:
     """One unit's feature page (its quantile bins, partners, classes), once per model, unit and threshold."""
-    return features.feature_report(_model, dataset(dataset_name, device), unit, threshold)
+    return features.feature_report(_model, _dataset(dataset_name, device), unit, threshold)
 
 
-@st.cache_data(show_spinner="Encoding the images…", max_entries=128)
-def code_sample(model_key: str, _model: Autoencoder, dataset_name: str, device: str, n: int, source: str,
-                seed: int) -> latent.CodeSample:
-    return latent.code_sample(_model, dataset(dataset_name, device), n, source, seed)
+feature_report = Spinning(N_("Reading the unit's images…"), _feature_report)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _code_sample(model_key: str, _model: Autoencoder, dataset_name: str, device: str, n: int, source: str,
+                 seed: int) -> latent.CodeSample:
+    return latent.code_sample(_model, _dataset(dataset_name, device), n, source, seed)
+
+
+code_sample = Spinning(N_("Encoding the images…"), _code_sample)
 
 
 def projections(model_key: str, dataset_name: str, device: str, n: int, source: str, seed: int, method: str,
@@ -121,26 +193,35 @@ def projection(model_key: str, dataset_name: str, device: str, n: int, source: s
     return latent.project(_codes, method, dims, seed, perplexity, iterations)
 
 
-@st.cache_data(show_spinner="Encoding the training images…", max_entries=64)
-def train_codes(model_key: str, _model: Autoencoder, dataset_name: str, device: str) -> np.ndarray:
+@st.cache_data(show_spinner=False, max_entries=64)
+def _train_codes(model_key: str, _model: Autoencoder, dataset_name: str, device: str) -> np.ndarray:
     """(N_train, K) codes of the training split: where a drawn digit's nearest training images are found."""
-    return _model.encode_all(dataset(dataset_name, device).train_x).cpu().numpy()
+    return _model.encode_all(_dataset(dataset_name, device).train_x).cpu().numpy()
 
 
-@st.cache_data(show_spinner="Measuring each unit's class selectivity…", max_entries=256)
-def unit_selectivity(model_key: str, _model: Autoencoder, dataset_name: str, device: str) -> Selectivity | None:
+train_codes = Spinning(N_("Encoding the training images…"), _train_codes)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _unit_selectivity(model_key: str, _model: Autoencoder, dataset_name: str, device: str) -> Selectivity | None:
     """The model's class selectivity per unit (the Claims page's numbers); None when no unit is live."""
     try:
-        return measures.model_selectivity(_model, dataset(dataset_name, device))
+        return measures.model_selectivity(_model, _dataset(dataset_name, device))
     except measures.NothingToMeasureError:
         return None
 
 
-@st.cache_data(show_spinner="Matching the seeds' dictionaries…", max_entries=64)
-def seed_stability(model_keys: tuple[str, ...], _models: list[Autoencoder], labels: tuple[str, ...],
-                   _training: list[dict]) -> SeedStability:
+unit_selectivity = Spinning(N_("Measuring each unit's class selectivity…"), _unit_selectivity)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _seed_stability(model_keys: tuple[str, ...], _models: list[Autoencoder], labels: tuple[str, ...],
+                    _training: list[dict]) -> SeedStability:
     """Stability across seeds of these models (their training summaries follow from their keys)."""
     return stability_across_seeds(_models, list(labels), _training)
+
+
+seed_stability = Spinning(N_("Matching the seeds' dictionaries…"), _seed_stability)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

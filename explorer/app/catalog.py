@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..checkpoint import ModelRecord
+from ..i18n import N_, tr
 from ..registry import get_variant, variant_names
-from ..sweep import read_manifest
+from ..sweep import read_manifest, sweep_title
 from ..variants.base import Autoencoder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,6 +20,9 @@ CHECKPOINT_DIR = ROOT / "checkpoints"
 SAVE_DIR = Path(os.environ.get("AE_EXPLORER_SAVE_DIR", ROOT / "runs"))
 # Of checkpoint files, as the model list labels them.
 ORIGINS = ("shipped", "saved", "trained", "kept", "swept", "interrupted")
+# A model's source (ModelEntry.source) as the Home page's table names it, shown with tr().
+SOURCE_WORDS = {"shipped": N_("shipped"), "saved": N_("saved"), "trained": N_("trained"), "kept": N_("kept"),
+                "swept": N_("swept"), "interrupted": N_("interrupted"), "upload": N_("upload")}
 
 
 @dataclass(kw_only=True)
@@ -102,13 +106,20 @@ def sweep_of(path: Path, folder: Path = CHECKPOINT_DIR) -> str | None:
     try:
         summary = read_manifest(path.parent)
         variants, grid = summary["variants"], summary["grid"]
-        if summary.get("title"):
+        # A title someone gave is a name, shown as it is; the one made from the grid is said in the reader's language.
+        if summary.get("title") and summary["title"] != sweep_title(variants, grid):
             return str(summary["title"])
-        symbols = [get_variant(variants[0]).config_class.field_specs()[p].get("symbol") or p for p in grid]
+        specs = get_variant(variants[0]).config_class.field_specs()
+        symbols = [specs.get(p, {}).get("symbol") or p for p in grid]      # the seed is no config field
     except (ValueError, KeyError, TypeError, IndexError):
         return parts[1]                        # no readable manifest: the folder's name
-    title = f"{', '.join(symbols)} sweep of {' and '.join(variants)}"
-    return title if parts[1] == "-".join([*variants, *grid]) else f"{title} ({parts[1]})"
+    title = shown_sweep_title(symbols, variants)
+    return title if summary.get("title") or parts[1] == "-".join([*variants, *grid]) else f"{title} ({parts[1]})"
+
+
+def shown_sweep_title(symbols: list[str], variants: list[str]) -> str:
+    """'k sweep of topk' (explorer.sweep.sweep_title's English) in the reader's language."""
+    return tr("{params} sweep of {variants}", params=", ".join(symbols), variants=tr(" and ").join(variants))
 
 
 def shipped_checkpoint_paths(folder: Path = CHECKPOINT_DIR) -> list[Path]:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from ..compare import ComparedModel
 from ..datasets import Dataset
+from ..i18n import tr
 from . import caches, models
 
 Report = Callable[[int, int, str], None]       # (models done, models to do, the one under way)
@@ -30,7 +31,7 @@ def evaluate(model_keys: list[str], data: Dataset, report: Report) -> None:
 
 
 def progress_text(done: int, total: int, label: str) -> str:
-    return f"Evaluating {done + 1} of {total} on the test split: {label}…"
+    return tr("Evaluating {n} of {total} on the test split: {label}…", n=done + 1, total=total, label=label)
 
 
 def compared_with_progress(model_keys: list[str], data: Dataset) -> tuple[Any, list[ComparedModel], list[str]]:

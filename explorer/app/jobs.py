@@ -19,9 +19,10 @@ import torch
 from ..batched import BATCH_MOST, batch_key
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..datasets import DEFAULT_DATA_DIR, Dataset
+from ..i18n import Later, later
 from ..metrics import Evaluation, evaluate
 from ..registry import build_model
-from ..training import TrainSettings, check_batch_size, new_history, record_epoch
+from ..training import TrainSettings, check_batch_size, english, new_history, record_epoch
 from . import store
 from .catalog import file_digest
 from .messages import EpochDone, Failed, Finished, JobSpec, Pace, Paused, Progress, Stop, UnitActivity, WorkerMessage
@@ -120,7 +121,7 @@ class TrainingJob:
     start_paused: bool = False                   # step-through from the start (a rewind): waits after step 1
     key: str = field(default_factory=lambda: f"session:{uuid.uuid4().hex[:12]}")
     status: str = "pending"                      # pending → queued → running → done | stopped | failed | cancelled
-    error: str | None = None
+    failure: str | Later | None = None           # why it failed (`error`: in the reader's language)
     fraction: float = 0.0
     epoch: int = 0
     step_terms: dict = field(default_factory=dict)
@@ -131,8 +132,8 @@ class TrainingJob:
     summary: dict | None = None
     saved_to: Path | None = None                 # the checkpoint written at the end (store_path), if it could be
     saved_key: str | None = None                 # its model-list key ('file:<sha256>')
-    store_error: str | None = None               # why it could not be written (the model is kept in memory)
-    interrupted: str | None = None               # its worker died: what happened and which epoch was kept
+    store_failure: str | Later | None = None     # why it could not be written (the model is kept in memory)
+    interruption: str | Later | None = None      # its worker died: what happened and which epoch was kept
     paused: Paused | None = None                 # step-through: where it waits (None while it trains)
     units: UnitActivity | None = None            # the code units on the worker's unit sample, latest
     units_epoch: int = 0                         # …after this epoch (or step, when paused: see `paused`)
@@ -157,6 +158,22 @@ class TrainingJob:
         self._mirror_lock = threading.Lock()      # a page's snapshot never sees half an epoch recorded
         self._listener = threading.Thread(target=self._listen, name=f"listen-{self.key}", daemon=True)
         self.batch_key = (batch_key(self.model, self.settings), self.data.name, str(self.data.device), self.data_dir)
+
+    # -- what went wrong, in the reader's language (made in the listener thread, translated when read) ------
+    @property
+    def error(self) -> str | None:
+        """Why it failed, one line for the page."""
+        return None if self.failure is None else str(self.failure)
+
+    @property
+    def store_error(self) -> str | None:
+        """Why the finished model could not be written to its file (it is kept in memory)."""
+        return None if self.store_failure is None else str(self.store_failure)
+
+    @property
+    def interrupted(self) -> str | None:
+        """Its worker died: what happened and which epoch was kept."""
+        return None if self.interruption is None else str(self.interruption)
 
     # -- control -------------------------------------------------------------------------------
     def start(self) -> TrainingJob:
@@ -242,11 +259,12 @@ class TrainingJob:
             if self.prune_browser is not None:
                 store.prune_trained(self.prune_browser)
         except OSError as exc:                    # files.WriteError: full disk, read-only folder… (named)
-            self.store_error = str(exc)
+            self.store_failure = str(exc)
         except Exception as exc:  # noqa: BLE001 — whatever it is, the model stays in memory and the page says why
-            self.store_error = f"could not write it to {self.store_path}: {type(exc).__name__}: {exc}"
+            self.store_failure = later("could not write it to {path}: {kind}: {error}", path=str(self.store_path),
+                                       kind=type(exc).__name__, error=str(exc))
 
-    def _recover(self, cause: str) -> None:
+    def _recover(self, cause: Later) -> None:
         """Its worker died: offer the model as of the last epoch the worker kept (keep_path), evaluated
         here and stored like a stopped one; or end failed, saying nothing was kept."""
         kept = None
@@ -257,22 +275,22 @@ class TrainingJob:
                 kept = None                      # written half-way cannot happen (atomic), but a foreign file can
         record = kept.meta if kept is not None else None
         if kept is None or record is None or not record.history.get("epoch"):
-            self._end("failed", f"{cause} before it finished an epoch; nothing was kept.")
+            self._end("failed", later("{cause} before it finished an epoch; nothing was kept.", cause=cause))
             return
         epochs = len(record.history["epoch"])
         with self._mirror_lock:
             self.model, self.history = kept.to(self.data.device).eval(), record.history
         self.metrics = evaluate(self.model, self.data, lr=self.settings.lr)
-        self.summary = {**record.train, "interrupted": cause}
-        self.interrupted = (f"{cause} after epoch {epochs} of {self.settings.epochs}; the model as of epoch "
-                            f"{epochs} is kept.")
+        self.summary = {**record.train, "interrupted": english(cause)}      # in the checkpoint: plain English
+        self.interruption = later("{cause} after epoch {epochs} of {planned}; the model as of epoch {epochs} is kept.",
+                                  cause=cause, epochs=epochs, planned=self.settings.epochs)
         self._store()
         self._end("stopped")
 
     # -- mirror the worker's messages -------------------------------------------------------------
-    def _end(self, status: str, error: str | None = None) -> None:
+    def _end(self, status: str, error: str | Later | None = None) -> None:
         if error is not None:
-            self.error = error
+            self.failure = error
         if self.keep_path is not None:
             store.training_now.discard(self.keep_path)
             if self.saved_to is not None or self.interrupted is None:   # stored, or not the only copy
@@ -337,13 +355,15 @@ class TrainingJob:
                 if worker is not None:
                     _trained()
                 for job in members:
-                    job._end("failed", f"Could not start a training process ({exc}); nothing was trained.")
+                    job._end("failed", later("Could not start a training process ({error}); nothing was trained.",
+                                             error=str(exc)))
                 return
             self._mirror(worker, members)
         except Exception as exc:  # noqa: BLE001 — a job must never hang on "running": end it with the reason
             for job in members:
                 if not job._ended.is_set():
-                    job._end("failed", f"Training stopped by an error in the app: {type(exc).__name__}: {exc}")
+                    job._end("failed", later("Training stopped by an error in the app: {kind}: {error}",
+                                             kind=type(exc).__name__, error=str(exc)))
         finally:
             slots.release()
 
@@ -397,8 +417,9 @@ class TrainingJob:
                     try:
                         ended = members[message.member]._apply(message)
                     except Exception as exc:  # noqa: BLE001 — never hang on "running"
-                        members[message.member]._end("failed", f"The finished model could not be taken over: "
-                                                               f"{type(exc).__name__}: {exc}")
+                        members[message.member]._end("failed", later("The finished model could not be taken "
+                                                                     "over: {kind}: {error}",
+                                                                     kind=type(exc).__name__, error=str(exc)))
                         ended = True
                     if ended:
                         open_members.discard(message.member)
@@ -411,8 +432,8 @@ class TrainingJob:
                     try:
                         members[i]._recover(cause)
                     except Exception as exc:  # noqa: BLE001 — the reason goes on the page
-                        members[i]._end("failed", f"{cause}; keeping its last epoch failed too "
-                                                  f"({type(exc).__name__}: {exc}).")
+                        members[i]._end("failed", later("{cause}; keeping its last epoch failed too ({kind}: {error}).",
+                                                        cause=cause, kind=type(exc).__name__, error=str(exc)))
             for conn in (worker.commands, worker.events):
                 conn.close()
             try:
@@ -424,17 +445,17 @@ class TrainingJob:
 
 
 
-def _death(worker: Worker) -> str:
+def _death(worker: Worker) -> Later:
     """How the worker ended, in words for the page: the signal that killed it, or its exit code."""
     try:
         code = worker.process.wait(timeout=10)
     except subprocess.TimeoutExpired:            # the pipe broke but it lives on: end it
         worker.process.kill()
-        return "Lost contact with the training process (its pipe closed; the process was ended)"
+        return later("Lost contact with the training process (its pipe closed; the process was ended)")
     if code < 0:
         try:
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
-        return f"The training process was killed ({name})"
-    return f"The training process ended unexpectedly (exit code {code})"
+        return later("The training process was killed ({signal})", signal=name)
+    return later("The training process ended unexpectedly (exit code {code})", code=code)

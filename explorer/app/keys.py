@@ -11,6 +11,7 @@ UPLOAD = "upload"                    # the sidebar's file uploader
 UPLOAD_SEEN = "_upload_seen"         # the file id of the last upload handled
 UPLOAD_NOTE = "_upload_note"         # ("success" | "error", message) about the last upload
 MODEL_GONE = "_model_gone"           # the selected checkpoint disappeared from disk: say so once
+LANGUAGE = "lang"                    # the reader's language, a code of explorer.i18n.LANGUAGES (app/language.py)
 MODEL_GROUP = "model_group"          # the sidebar menu's group filter (app/model_menu.GROUPS), None for all
 
 # Who this browser is (app/identity.py).

@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from . import catalog, keys
+from ..i18n import tr
+from . import catalog, keys, language
 from .catalog import FileEntry, ModelEntry
 from .navigation import PAGES, page_named
 
@@ -31,7 +32,7 @@ def quoted(text: str, limit: int = 40) -> str:
 def one_of(options: Sequence[str]) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text not in options:
-            raise ValueError(f"{quoted(text)} is not one of {', '.join(options)}")
+            raise ValueError(tr("{value} is not one of {options}", value=quoted(text), options=", ".join(options)))
         return text
     return parse
 
@@ -39,24 +40,25 @@ def one_of(options: Sequence[str]) -> Callable[[str], str]:
 N = TypeVar("N", int, float)
 
 
-def _number_in(kind: type[N], what: str, low: N, high: N) -> Callable[[str], N]:
+def _number_in(kind: type[N], low: N, high: N) -> Callable[[str], N]:
     def parse(text: str) -> N:
         try:
             value = kind(text)
         except ValueError:
-            raise ValueError(f"{quoted(text)} is not {what}") from None
+            raise ValueError(tr("{value} is not a whole number", value=quoted(text)) if kind is int
+                             else tr("{value} is not a number", value=quoted(text))) from None
         if not low <= value <= high:
-            raise ValueError(f"{value:g} is not between {low:g} and {high:g}")
+            raise ValueError(tr("{value:g} is not between {low:g} and {high:g}", value=value, low=low, high=high))
         return value
     return parse
 
 
 def int_in(low: int, high: int) -> Callable[[str], int]:
-    return _number_in(int, "a whole number", low, high)
+    return _number_in(int, low, high)
 
 
 def float_in(low: float, high: float) -> Callable[[str], float]:
-    return _number_in(float, "a number", low, high)
+    return _number_in(float, low, high)
 
 
 def list_of(item: Callable[[str], T]) -> Callable[[str], list[T]]:
@@ -65,7 +67,7 @@ def list_of(item: Callable[[str], T]) -> Callable[[str], list[T]]:
         parts = [part for part in text.split(",") if part != ""]
         if len(set(parts)) < len(parts):
             twice = next(p for i, p in enumerate(parts) if p in parts[:i])
-            notice(f"The link names {quoted(twice)} more than once; it is shown once.")
+            notice(tr("The link names {value} more than once; it is shown once.", value=quoted(twice)))
         return list(dict.fromkeys(item(part) for part in dict.fromkeys(parts)))
     return parse
 
@@ -87,13 +89,14 @@ def model_key(name: str, entries: dict[str, ModelEntry]) -> str:
     for key, entry in entries.items():
         if model_id(entry) == name:
             return key
-    raise ValueError(f"there is no shipped or saved model {quoted(name)}")
+    raise ValueError(tr("there is no shipped or saved model {name}", name=quoted(name)))
 
 
 # -- reading a link ---------------------------------------------------------------------------------------
 def value(name: str, parse: Callable[[str], T], what: str = "") -> T | None:
     """The link's value of parameter `name`, parsed — once per session and value (None afterwards, so
-    the student's own changes stick), None when absent, and None with a notice when it is bad."""
+    the student's own changes stick), None when absent, and None with a notice when it is bad. what: how
+    the notice names the value (a key marked N_("…"), shown with tr; the parameter's name if none)."""
     raw = st.query_params.get(name)
     if raw is None:
         return None
@@ -104,7 +107,8 @@ def value(name: str, parse: Callable[[str], T], what: str = "") -> T | None:
     try:
         return parse(raw)
     except ValueError as exc:
-        notice(f"The link's {what or name} is not usable ({exc}); showing the default instead.")
+        notice(tr("The link's {what} is not usable ({why}); showing the default instead.",
+                  what=tr(what) if what else name, why=exc))
         return None
 
 
@@ -135,6 +139,7 @@ def publish(page: str, params: dict[str, Any], slot: Any | None = None) -> str:
         values[MODEL] = entries_model
     if st.session_state.get(keys.DATASET):
         values[DATASET] = str(st.session_state[keys.DATASET])
+    values.update(language.link_values())
     for name, raw in params.items():
         text = _text(raw)
         if text is not None:
@@ -146,13 +151,13 @@ def publish(page: str, params: dict[str, Any], slot: Any | None = None) -> str:
     link = _address(page, values)
     show_notices()
     if slot is not None:
-        with slot.popover("Copy link", icon=":material/link:", help="A link to this page, model and settings"):
+        with slot.popover(tr("Copy link"), icon=":material/link:", help=tr("A link to this page, model and settings")):
             st.code(link, language=None, wrap_lines=True)
             if st.session_state.get(keys.LINK_MODEL_OWN):
-                st.caption("The active model is your own (trained or uploaded here), so the link opens the "
-                           "default model instead: other browsers cannot see yours.")
+                st.caption(tr("The active model is your own (trained or uploaded here), so the link opens the "
+                              "default model instead: other browsers cannot see yours."))
             else:
-                st.caption("Anyone with this link opens this page with this model and these settings.")
+                st.caption(tr("Anyone with this link opens this page with this model and these settings."))
     return link
 
 

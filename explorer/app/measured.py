@@ -15,6 +15,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from ..datasets import Dataset
+from ..i18n import Later
 from ..measure_store import MeasureStore, dataset_digest
 from ..measures import (
     DatasetReference,
@@ -32,12 +33,14 @@ MAX_IN_MEMORY = 512
 DIGEST_KEYS = ("file:", "upload:")      # model keys that name the weights themselves
 
 Measured = ModelMeasures | str          # the measures, or why the model has none (every unit dead)
+# What is held for every session: the reason as a Later, said in each reader's language when returned.
+_Held = ModelMeasures | Later | str
 
 _store = MeasureStore(MEASURE_DIR)
 _lock = threading.Lock()
 _locks: dict[tuple[str, ...], threading.Lock] = {}
 _references: dict[tuple[str, str], tuple[DatasetReference, str]] = {}
-_models: OrderedDict[tuple[str, str, str], Measured] = OrderedDict()
+_models: OrderedDict[tuple[str, str, str], _Held] = OrderedDict()
 
 
 def _lock_for(key: tuple[str, ...]) -> threading.Lock:
@@ -73,7 +76,13 @@ def ready(model_key: str, dataset_name: str, device: str) -> bool:
 
 
 def measures(model_key: str, model: Autoencoder, data: Dataset, device: str) -> Measured:
-    """The model's measures on data (or why there are none): from memory, from disk, or measured now."""
+    """The model's measures on data (or why there are none, in the reader's language): from memory, from
+    disk, or measured now."""
+    found = _measures(model_key, model, data, device)
+    return found if isinstance(found, (ModelMeasures, str)) else str(found)
+
+
+def _measures(model_key: str, model: Autoencoder, data: Dataset, device: str) -> _Held:
     key = (model_key, data.name, device)
     with _lock_for(key):
         if key in _models:
@@ -82,12 +91,13 @@ def measures(model_key: str, model: Autoencoder, data: Dataset, device: str) -> 
             return _models[key]
         ref, digest = reference(data, device)
         on_disk = model_key.startswith(DIGEST_KEYS)
-        found: Measured | None = _store.model(model_key, digest) if on_disk else None
+        found: _Held | None = _store.model(model_key, digest) if on_disk else None
         if found is None:
             try:
                 found = measure_model(model, data, ref)
             except NothingToMeasureError as exc:
-                found = str(exc)
+                why = exc.args[0] if exc.args else None
+                found = why if isinstance(why, Later) else str(exc)
             if on_disk and isinstance(found, ModelMeasures):
                 _store.keep_model(model_key, digest, found)
         with _lock:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..i18n import Later
 from ..metrics import CodeStats, Evaluation
 from ..training import TrainSettings
 
@@ -98,7 +99,7 @@ class Finished:
 
 @dataclass
 class Failed:
-    message: str                    # one line for the page
+    message: str | Later            # one line for the page (a Later: in the reader's language, where shown)
     member: int = 0                 # which job of the worker's list it is about
 
 

@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from ..i18n import N_, tr
 from . import keys
 from .catalog import FileEntry, ModelEntry, group_sweeps
 
-# Group → its title in the filter, in menu order.
-GROUPS = {"shipped": "Shipped", "saved": "Saved", "mine": "This browser's", "sweeps": "Sweeps"}
+# Group → its title in the filter, in menu order (shown with tr()).
+GROUPS = {"shipped": N_("Shipped"), "saved": N_("Saved"), "mine": N_("This browser's"), "sweeps": N_("Sweeps")}
 FITS_IN_MENU = 32        # characters of a label the closed menu shows whole at the sidebar's width
 
 
@@ -48,18 +49,18 @@ def draw(entries: dict[str, ModelEntry], on_change: Callable[[], None]) -> None:
     groups = grouped(entries)
     if st.session_state.get(keys.MODEL_GROUP) not in groups:
         st.session_state[keys.MODEL_GROUP] = None
-    st.pills("Models", list(groups), key=keys.MODEL_GROUP,
-             format_func=lambda g: f"{GROUPS[g]} {len(groups[g])}",
-             help="Show one group in the menu below (click again for all): the shipped checkpoints, those "
-                  "saved on this server (every browser sees them), this browser's own (trained or uploaded "
-                  "here; no other browser sees them), and the trials of each sweep.")
+    st.pills(tr("Models"), list(groups), key=keys.MODEL_GROUP,
+             format_func=lambda g: f"{tr(GROUPS[g])} {len(groups[g])}",
+             help=tr("Show one group in the menu below (click again for all): the shipped checkpoints, those "
+                     "saved on this server (every browser sees them), this browser's own (trained or uploaded "
+                     "here; no other browser sees them), and the trials of each sweep."))
     active = st.session_state.get(keys.ACTIVE_MODEL)
     options = menu_options(entries, st.session_state.get(keys.MODEL_GROUP), active)
-    st.selectbox("Active model", options=options, key=keys.ACTIVE_MODEL,
+    st.selectbox(tr("Active model"), options=options, key=keys.ACTIVE_MODEL,
                  format_func=lambda key: entries[key].label if key in entries else key,
-                 on_change=on_change, placeholder="no model yet — train one",
-                 help="The model every page shows. Type to search the list (a variant, a dataset, a sweep's "
-                      "value).")
+                 on_change=on_change, placeholder=tr("no model yet — train one"),
+                 help=tr("The model every page shows. Type to search the list (a variant, a dataset, a sweep's "
+                         "value)."))
     entry, whole = entries.get(active or ""), st.empty()
     if entry is not None and len(entry.label) > FITS_IN_MENU:      # the menu cuts it: here it wraps
-        whole.caption(f"{GROUPS[group_of(entry)]}: **{entry.label}**")
+        whole.caption(tr("{group}: **{label}**", group=tr(GROUPS[group_of(entry)]), label=entry.label))

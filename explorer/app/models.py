@@ -11,6 +11,7 @@ import streamlit as st
 from ..checkpoint import CheckpointError, read_checkpoint
 from ..compare import ComparedModel, describe_settings
 from ..datasets import Dataset
+from ..i18n import N_, language, tr
 from ..variants.base import Autoencoder, DataMismatchError
 from . import caches, identity, keys, store
 from .catalog import (
@@ -57,18 +58,29 @@ def _file_summary(path: str, mtime_ns: int, size: int) -> FileSummary | None:
                        planned if isinstance(planned, int) else None)
 
 
+# The last word of a checkpoint file's label: where it comes from (an origin not here is said as it is).
+ORIGIN_WORDS = {"shipped": N_("shipped"), "saved": N_("saved"), "kept": N_("uploaded"), "swept": N_("my sweep")}
+
+
 def _label(path: Path, origin: str, s: FileSummary) -> str:
+    """How the model list names a checkpoint file, in the reader's language (the model's own name stays)."""
     if origin == "interrupted":  # its worker or the server was killed: the last epoch it finished
-        of = f" of {s.planned}" if s.planned else ""
-        return f"{s.variant} · {s.dataset} · interrupted at epoch {s.epochs or '?'}{of} (kept)"
+        if s.planned:
+            return tr("{variant} · {dataset} · interrupted at epoch {epoch} of {planned} (kept)", variant=s.variant,
+                      dataset=s.dataset, epoch=s.epochs or "?", planned=s.planned)
+        return tr("{variant} · {dataset} · interrupted at epoch {epoch} (kept)", variant=s.variant,
+                  dataset=s.dataset, epoch=s.epochs or "?")
     if origin == "trained":      # the name is machine-made: say what it is and when it was trained
         when = s.created[11:16] if len(s.created) >= 16 else "?"
-        epochs = f" ({s.epochs} epochs)" if s.epochs else ""
-        return f"{s.variant} · {s.dataset} · trained {s.created[:10]} {when}{epochs}"
+        if s.epochs:
+            return tr("{variant} · {dataset} · trained {date} {time} ({epochs} epochs)", variant=s.variant,
+                      dataset=s.dataset, date=s.created[:10], time=when, epochs=s.epochs)
+        return tr("{variant} · {dataset} · trained {date} {time}", variant=s.variant, dataset=s.dataset,
+                  date=s.created[:10], time=when)
     # A sweep's trial ('topk-k=5') and the one-per-variant files already start with the variant's name.
     named = path.stem == s.variant or path.stem.startswith(f"{s.variant}-")
     name = path.stem if named else f"{path.stem} ({s.variant})"
-    return f"{name} · {s.dataset} · {({'kept': 'uploaded', 'swept': 'my sweep'}).get(origin, origin)}"
+    return f"{name} · {s.dataset} · {tr(ORIGIN_WORDS.get(origin, origin))}"
 
 
 def _file_entries(paths: list[tuple[Path, str]], sweep_root: Path | None = None) -> list[FileEntry]:
@@ -88,9 +100,9 @@ def _file_entries(paths: list[tuple[Path, str]], sweep_root: Path | None = None)
 
 
 @st.cache_data(show_spinner=False, ttl=5)
-def _shared_entries(checkpoints: str, saved: str) -> list[FileEntry]:
-    """The shipped checkpoints, then the saved ones. The folders are listed again every 5 s (files
-    come and go); a file is only read again when it changes."""
+def _shared_entries(checkpoints: str, saved: str, lang: str) -> list[FileEntry]:
+    """The shipped checkpoints, then the saved ones, labelled in lang. The folders are listed again every
+    5 s (files come and go); a file is only read again when it changes."""
     shipped = [(p, "shipped") for p in shipped_checkpoint_paths(Path(checkpoints))]
     saved_paths = sorted(Path(saved).glob("*.pt")) if Path(saved).is_dir() else []
     return _file_entries(shipped, Path(checkpoints)) + _file_entries([(p, "saved") for p in saved_paths])
@@ -104,7 +116,7 @@ def saved_key(path: Path) -> str:
 
 def shipped_entries() -> list[FileEntry]:
     """The checkpoints everyone sees: shipped under checkpoints/, and saved (SAVE_DIR)."""
-    return _shared_entries(str(CHECKPOINT_DIR), str(SAVE_DIR))
+    return _shared_entries(str(CHECKPOINT_DIR), str(SAVE_DIR), language())
 
 
 def own_entries(browser: str) -> list[FileEntry]:
@@ -158,12 +170,13 @@ def add_upload(name: str, payload: bytes, keep: bool = False) -> AddedUpload:
     of it is full, to this session, saying why); CheckpointError if unusable or over a limit."""
     limit_mb = st.get_option("server.maxUploadSize")
     if len(payload) > limit_mb * 1024 * 1024:
-        raise CheckpointError(f"{name}: {len(payload) / 2**20:.0f} MB is over the {limit_mb} MB upload limit; "
-                              f"checkpoints of these models are a few MB — is this the right file?")
+        raise CheckpointError(tr("{name}: {size:.0f} MB is over the {limit} MB upload limit; checkpoints of these "
+                                 "models are a few MB — is this the right file?", name=name,
+                                 size=len(payload) / 2**20, limit=limit_mb))
     key = "upload:" + bytes_digest(payload)
     held = [k for k, e in st.session_state.get(keys.SESSION_MODELS, {}).items() if isinstance(e, UploadedEntry)]
     model = caches.uploaded_model(key, payload, name, current_device())
-    trained_on = model.meta.dataset if model.meta else "unknown data"
+    trained_on = model.meta.dataset if model.meta else tr("unknown data")
     not_kept = None
     if keep:
         browser = identity.browser_id()
@@ -174,15 +187,15 @@ def add_upload(name: str, payload: bytes, keep: bool = False) -> AddedUpload:
             not_kept = str(exc)
         else:
             kept = FileEntry(key="file:" + bytes_digest(payload), label=f"{path.stem} ({model.name}) · "
-                             f"{trained_on} · uploaded", variant=model.name, dataset=trained_on, record=model.meta,
-                             path=str(path), origin="kept")
+                             f"{trained_on} · {tr('uploaded')}", variant=model.name, dataset=trained_on,
+                             record=model.meta, path=str(path), origin="kept")
             activate(kept.key, kept.dataset)
             return AddedUpload(kept)
     if key not in held and len(held) >= MAX_TAB_UPLOADS:
-        raise CheckpointError(f"{name}: this tab holds {len(held)} uploaded models already, the most one tab "
-                              f"keeps in memory; reload the page to start afresh, or tick 'Keep it in this "
-                              f"browser' to keep uploads on disk")
-    entry = UploadedEntry(key=key, label=f"{name} ({model.name}) · {trained_on} · uploaded", variant=model.name,
+        raise CheckpointError(tr("{name}: this tab holds {count} uploaded models already, the most one tab keeps "
+                                 "in memory; reload the page to start afresh, or tick 'Keep it in this browser' "
+                                 "to keep uploads on disk", name=name, count=len(held)))
+    entry = UploadedEntry(key=key, label=f"{name} ({model.name}) · {trained_on} · {tr('uploaded')}", variant=model.name,
                           dataset=trained_on, record=model.meta, payload=payload)
     add_session_model(entry)
     return AddedUpload(entry, not_kept)

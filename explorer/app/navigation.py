@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..i18n import N_
+
 PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
 
 
 @dataclass(frozen=True)
 class PageInfo:
     name: str           # the file stem, and the URL path (the default page's is "/")
-    title: str
+    title: str         # English, marked for the catalogue: shown as tr(title)
     icon: str
     default: bool = False   # the page the app opens on
 
@@ -26,14 +28,14 @@ class PageInfo:
 
 
 PAGES = (
-    PageInfo("home", "Home", ":material/home:", default=True),
-    PageInfo("train", "Train", ":material/model_training:"),
-    PageInfo("reconstructions", "Reconstructions", ":material/compare:"),
-    PageInfo("activations", "Activations & sparsity", ":material/bar_chart:"),
-    PageInfo("latent", "Latent space", ":material/scatter_plot:"),
-    PageInfo("compare", "Compare", ":material/view_column:"),
-    PageInfo("claims", "Claims", ":material/fact_check:"),
-    PageInfo("lessons", "Lessons", ":material/school:"),
+    PageInfo("home", N_("Home"), ":material/home:", default=True),
+    PageInfo("train", N_("Train"), ":material/model_training:"),
+    PageInfo("reconstructions", N_("Reconstructions"), ":material/compare:"),
+    PageInfo("activations", N_("Activations & sparsity"), ":material/bar_chart:"),
+    PageInfo("latent", N_("Latent space"), ":material/scatter_plot:"),
+    PageInfo("compare", N_("Compare"), ":material/view_column:"),
+    PageInfo("claims", N_("Claims"), ":material/fact_check:"),
+    PageInfo("lessons", N_("Lessons"), ":material/school:"),
 )
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 
 from ..checkpoint import CheckpointError
 from ..datasets import DEFAULT_DATASET, Dataset, DatasetUnavailableError
+from ..i18n import tr
 from ..variants.base import Autoencoder, DataMismatchError
 from . import caches, keys
 from .catalog import ModelEntry
@@ -58,7 +59,8 @@ def model_page(title: str) -> PageContext:
         st.stop()
     assert ctx is not None      # st.stop() does not return
     ctx.link_slot = slot
-    st.caption(f"Active model: **{ctx.entry.label}** · {ctx.model.name} · {ctx.model.describe_decoder()}")
+    st.caption(tr("Active model: **{label}** · {variant} · {decoder}", label=ctx.entry.label, variant=ctx.model.name,
+                  decoder=tr(ctx.model.describe_decoder())))
     return ctx
 
 
@@ -89,7 +91,7 @@ def active_context() -> PageContext | None:
     entries = model_entries()
     entry = entries.get(st.session_state.get(keys.ACTIVE_MODEL) or "") or entries.get(default_model_key(entries) or "")
     if entry is None:
-        st.info("No model yet: train one on the **Train** page, or upload a checkpoint in the sidebar.")
+        st.info(tr("No model yet: train one on the **Train** page, or upload a checkpoint in the sidebar."))
         return None
     device = current_device()
     try:

@@ -33,3 +33,6 @@ plotly.io.templates[plotly.io.templates.default]
 # The modules plotly looks up in sys.modules without importing them (tests keep this in step with
 # plotly's own source, so a plotly upgrade that peeks at something new fails a test, not a class).
 PEEKED_BY_PLOTLY = ("numpy", "pandas", "PIL.Image")
+
+# Every script's texts follow the reader's language from the first one: explorer.i18n asks this session.
+import explorer.app.language  # noqa: E402,F401

@@ -8,6 +8,7 @@ import streamlit as st
 
 from .. import code_push
 from ..figures import tiles_png
+from ..i18n import tr
 from ..variants.base import Autoencoder
 from . import keys
 from .page import in_rows
@@ -30,22 +31,23 @@ def panel(model_key: str, model: Autoencoder, codes: np.ndarray, image_index: in
     values: dict[int, float] = {}
     shown = [u.unit for u in units]
     with sliders:
-        st.caption(f"The {code_push.SLIDERS} most active units of test image #{image_index} (then the held ones), "
-                   "each from its lowest to its highest value over the test images.")
-        off = set(st.pills("Switch off these units (set to 0)", shown, selection_mode="multi", format_func=str,
+        st.caption(tr("The {count} most active units of test image #{image} (then the held ones), "
+                      "each from its lowest to its highest value over the test images.",
+                      count=code_push.SLIDERS, image=image_index))
+        off = set(st.pills(tr("Switch off these units (set to 0)"), shown, selection_mode="multi", format_func=str,
                            key=f"push_off_{model_key}_{image_index}",
-                           help="What does the picture lose without these units?"))
-        holding = st.pills("Hold these units for the next image", shown, selection_mode="multi", format_func=str,
+                           help=tr("What does the picture lose without these units?")))
+        holding = st.pills(tr("Hold these units for the next image"), shown, selection_mode="multi", format_func=str,
                            default=[u for u in shown if u in held], key=f"push_hold_{model_key}_{image_index}",
-                           help="Keep these units at their values when you pick another image: put a unit's "
-                                "feature into another digit.")
+                           help=tr("Keep these units at their values when you pick another image: put a unit's "
+                                   "feature into another digit."))
         for column, unit in in_rows(units, 2):          # two to a row: all eight on one screen
             start = held.get(unit.unit, unit.value)
-            values[unit.unit] = column.slider(f"unit {unit.unit}", unit.low, unit.high,
+            values[unit.unit] = column.slider(tr("unit {unit}", unit=unit.unit), unit.low, unit.high,
                                           float(np.clip(start, unit.low, unit.high)),
                                           key=f"push_{model_key}_{image_index}_{unit.unit}", format="%.3g",
                                           disabled=unit.unit in off,
-                                          help=f"Its value in this image's code: {unit.value:.3g}.")
+                                          help=tr("Its value in this image's code: {value:.3g}.", value=unit.value))
     held.clear()
     held.update({u: values[u] for u in holding})
     pushed = code_push.pushed_code(code, values, frozenset(off))
@@ -53,6 +55,8 @@ def panel(model_key: str, model: Autoencoder, codes: np.ndarray, image_index: in
     with picture:
         images = np.stack([original, code_push.decode(model, code), code_push.decode(model, pushed)])   # (3, D)
         st.image(tiles_png(images, image_shape, ncols=3, scale=5), width="stretch",
-                 caption="The image · its reconstruction · the decoder's picture of the pushed code")
-        st.caption("Pushed: " + ", ".join(f"unit {u} {'off' if u in off else f'= {values[u]:.3g}'}"
-                                          for u in changed) if changed else "Nothing pushed yet: move a slider.")
+                 caption=tr("The image · its reconstruction · the decoder's picture of the pushed code"))
+        moved = [tr("unit {unit} off", unit=u) if u in off else tr("unit {unit} = {value:.3g}", unit=u, value=values[u])
+                 for u in changed]
+        st.caption(tr("Pushed: {units}", units=tr(", ").join(moved)) if changed else
+                   tr("Nothing pushed yet: move a slider."))

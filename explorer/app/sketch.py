@@ -10,8 +10,10 @@ import numpy as np
 import streamlit as st
 import torch
 
+from ..activations import describe
 from ..drawing import EmptyDrawingError, ink_from_image, prepare
 from ..figures import PLOTLY_CONFIG, code_bars, tiles_png
+from ..i18n import tr
 from ..latent import nearest
 from ..noise import NoiseSetting
 from ..views import reconstruction_rows
@@ -39,6 +41,9 @@ export default function(component) {
   const { data, parentElement, setStateValue, setTriggerValue } = component;
   const canvas = parentElement.querySelector('canvas');
   const ctx = canvas.getContext('2d');
+  if (data && data.labels) {                 // the pad's words, in the reader's language
+    parentElement.querySelector('.clear').textContent = data.labels.clear;
+    parentElement.querySelector('.hint').textContent = data.labels.hint; }
   const blank = () => { ctx.fillStyle = '#000'; ctx.fillRect(0, 0, 280, 280); };
   if (!canvas.dataset.ready) {               // once per canvas: the handlers, and any earlier drawing
     canvas.dataset.ready = '1';
@@ -77,7 +82,8 @@ def _bytes(data_url: str | None) -> bytes | None:
 def drawn(image_shape: tuple[int, int], key: str) -> tuple[np.ndarray | None, str | None]:
     """Draw the canvas and the upload box; (the digit prepared for image_shape, None) or (None, why
     there is none yet). The drawing follows the student from page to page."""
-    result = _canvas(data={"image": st.session_state.get(keys.SKETCH_IMAGE)}, key=key,
+    labels = {"clear": tr("Clear"), "hint": tr("Draw one digit, large, with the mouse or a finger")}
+    result = _canvas(data={"image": st.session_state.get(keys.SKETCH_IMAGE), "labels": labels}, key=key,
                      on_image_change=lambda: None, on_cleared_change=lambda: None)
     # Widget state does not survive a page switch, so the drawing lives on in SKETCH_IMAGE; it changes
     # only when this canvas draws something new or is cleared, and the page then runs again so that
@@ -87,15 +93,15 @@ def drawn(image_shape: tuple[int, int], key: str) -> tuple[np.ndarray | None, st
     if getattr(result, "cleared", None) or (image and image != seen):
         st.session_state[keys.SKETCH_IMAGE] = None if getattr(result, "cleared", None) else image
         st.rerun()
-    upload = st.file_uploader("…or upload a picture of a digit", type=["png", "jpg", "jpeg"], key=key + "_upload",
-                              help="A photo or scan of one handwritten digit; dark on light or light on dark.")
+    upload = st.file_uploader(tr("…or upload a picture of a digit"), type=["png", "jpg", "jpeg"], key=key + "_upload",
+                              help=tr("A photo or scan of one handwritten digit; dark on light or light on dark."))
     source = upload.getvalue() if upload is not None else _bytes(st.session_state.get(keys.SKETCH_IMAGE))
     if source is None:
-        return None, "Draw a digit on the black square (or upload a picture), and see it go through the model."
+        return None, tr("Draw a digit on the black square (or upload a picture), and see it go through the model.")
     try:
         return prepare(ink_from_image(source), image_shape), None
     except (EmptyDrawingError, ValueError) as exc:
-        return None, f"{str(exc)[0].upper()}{str(exc)[1:]}."
+        return None, tr("{reason}.", reason=f"{str(exc)[0].upper()}{str(exc)[1:]}")
 
 
 def current_drawing(image_shape: tuple[int, int]) -> np.ndarray | None:
@@ -125,11 +131,12 @@ def panel(ctx: PageContext, key: str, noise: NoiseSetting | None = None, beside:
     `beside`: a column beside what the digit is marked on (the Latent page's map): the toggle and the
     canvas go there, and what the model makes of the digit comes where the panel is called."""
     if beside is None:
-        st.subheader("Draw your own digit")
+        st.subheader(tr("Draw your own digit"))
     pad = beside if beside is not None else st.container()
-    if not pad.toggle("Open the drawing pad", value=st.session_state.get(keys.SKETCH_IMAGE) is not None,
-                      key=key + "_open", wrap=True, help="Draw a digit with the mouse, a pen or a finger, or upload a "
-                                                         "picture of one, and see it go through the active model."):
+    if not pad.toggle(tr("Open the drawing pad"), value=st.session_state.get(keys.SKETCH_IMAGE) is not None,
+                      key=key + "_open", wrap=True,
+                      help=tr("Draw a digit with the mouse, a pen or a finger, or upload a picture of one, and see it "
+                              "go through the active model.")):
         return None
     data, model = ctx.data, ctx.model
     left, right = (beside, st.container()) if beside is not None else st.columns([1, 2.2], gap="large")
@@ -139,13 +146,13 @@ def panel(ctx: PageContext, key: str, noise: NoiseSetting | None = None, beside:
         (left if beside is not None else right).info(why or "", icon=":material/draw:")
         return None
     if beside is not None:
-        right.subheader("Your digit, through the model")
+        right.subheader(tr("Your digit, through the model"))
     x = data.test_x.new_tensor(digit)[None]                       # (1, D) on the data's device
     rows = reconstruction_rows(model, x, noise, seed=0)
     shown = [rows.original, rows.noisy, rows.reconstruction] if rows.noisy is not None else \
         [rows.original, rows.reconstruction]
-    names = "prepared as the dataset's digits · with the noise set above · reconstructed" if rows.noisy is not None \
-        else "prepared as the dataset's digits · reconstructed"
+    names = tr("prepared as the dataset's digits · with the noise set above · reconstructed") \
+        if rows.noisy is not None else tr("prepared as the dataset's digits · reconstructed")
     code = model.encode_all(x).cpu().numpy()[0]                   # (K,)
     train_codes = caches.train_codes(ctx.key, model, data.name, ctx.device)
     active = int(model.code.active_among(torch.from_numpy(code[None]), torch.from_numpy(train_codes)).sum())
@@ -153,12 +160,12 @@ def panel(ctx: PageContext, key: str, noise: NoiseSetting | None = None, beside:
     with right:
         c1, c2 = st.columns([1, 2])
         c1.image(tiles_png(np.concatenate(shown), data.image_shape, ncols=len(shown), scale=5),
-                 caption=f"{names} (MSE {float(rows.mse[0]):.4f})")
+                 caption=tr("{names} (MSE {mse:.4f})", names=names, mse=float(rows.mse[0])))
         c2.image(tiles_png(data.train_x[near].cpu().numpy(), data.image_shape, ncols=8, scale=2),
-                 caption="Its nearest training images in code space: "
-                         + ", ".join(data.class_names[int(data.train_y[j])] for j in near)
-                         + f" (distances {distances[0]:.2f}–{distances[-1]:.2f})")
-        st.plotly_chart(code_bars(code, f"Its code: {active} of {len(code)} units active "
-                                        f"({model.code.describe()})"),
+                 caption=tr("Its nearest training images in code space: {classes} (distances {low:.2f}–{high:.2f})",
+                            classes=", ".join(data.class_names[int(data.train_y[j])] for j in near),
+                            low=distances[0], high=distances[-1]))
+        st.plotly_chart(code_bars(code, tr("Its code: {active} of {units} units active ({rule})", active=active,
+                                           units=len(code), rule=describe(model.code))),
                         config=PLOTLY_CONFIG, key=key + "_code")
     return digit

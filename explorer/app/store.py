@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 from ..files import write_whole
+from ..i18n import tr
 
 STATE_DIR = Path(os.environ.get("AE_EXPLORER_STATE_DIR", Path.home() / ".cache" / "ae-explorer" / "browsers"))
 MAX_TRAINED = 20
@@ -66,12 +67,12 @@ def check_room(browser: str, adding: int) -> None:
     base = folder(browser)
     kept = list((base / "kept").glob("*.pt"))
     if len(kept) >= MAX_KEPT:
-        raise NoRoomError(f"this browser keeps {len(kept)} uploads already, the most it may; this one is loaded for "
-                          f"this tab only (untick 'Keep it in this browser' for the next ones)")
+        raise NoRoomError(tr("this browser keeps {count} uploads already, the most it may; this one is loaded for "
+                             "this tab only (untick 'Keep it in this browser' for the next ones)", count=len(kept)))
     used = sum(_size(p) for p in base.rglob("*")) if base.exists() else 0
     if used + adding > MAX_BROWSER_BYTES:
-        raise NoRoomError(f"this browser's models take {used / 2**20:.0f} MB of the {MAX_BROWSER_BYTES >> 20} MB one "
-                          f"browser may keep; this upload is loaded for this tab only")
+        raise NoRoomError(tr("this browser's models take {used:.0f} MB of the {most} MB one browser may keep; this "
+                             "upload is loaded for this tab only", used=used / 2**20, most=MAX_BROWSER_BYTES >> 20))
 
 
 def _size(path: Path) -> int:

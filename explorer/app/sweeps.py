@@ -13,6 +13,7 @@ import numpy as np
 
 from ..datasets import DEFAULT_DATA_DIR, Dataset
 from ..folder_lock import FolderLock
+from ..i18n import N_, tr
 from ..registry import get_variant
 from ..sweep import SweepManifest, SweepPlan, plan_sweep, read_manifest, summary_metrics
 from ..training import TrainSettings
@@ -25,9 +26,12 @@ _live: dict[Path, LiveSweep] = {}         # sweeps running in this server (a rel
 _live_lock = threading.Lock()
 # The seed is a training setting, not a model parameter, but a sweep spans it too (explorer.sweep's
 # TRAINING_PARAMS): one setting from several seeds, which Compare then measures for stability.
-SEED_SPEC = {"default": 0, "symbol": "seed", "range": "whole numbers", "suggested": ["0", "1", "2"],
-             "help": "The random seed of the initial weights and the batch order: the same setting trained from "
-                     "each seed, for Compare's stability across seeds."}
+# Its range and help are shown translated, tr(spec["help"]).
+SEED_SPEC = {"default": 0, "symbol": "seed", "range": N_("whole numbers"), "suggested": ["0", "1", "2"],
+             "help": N_("The random seed of the initial weights and the batch order: the same setting trained from "
+                        "each seed, for Compare's stability across seeds.")}
+# What sweep.json says of a trial a Stop ended: kept in English there, shown with tr(message).
+STOPPED = N_("stopped (Run again keeps the finished trials)")
 
 
 def sweepable(variant: str) -> dict[str, dict]:
@@ -143,8 +147,9 @@ class LiveSweep:
             return {"status": "done", "checkpoint": job.saved_to.name, "message": None,
                     "metrics": summary_metrics(job.metrics.to_dict()), "seconds": (job.summary or {}).get("seconds")}
         if job.status == "failed" or job.store_error:
-            return {"status": "failed", "message": job.error or job.store_error}
-        return {"status": "interrupted", "message": "stopped (Run again keeps the finished trials)"}
+            why = job.error or job.store_error          # sweep.json keeps plain text (English: no session here)
+            return {"status": "failed", "message": None if why is None else str(why)}
+        return {"status": "interrupted", "message": STOPPED}
 
     def _follow(self) -> None:
         try:
@@ -177,8 +182,8 @@ def start_sweep(browser: str, variant: str, param: str, values: list[str], epoch
     """Validate and start a sweep of variant over param's values in this browser's own folder (or
     resume the one in folder); ValueError naming the problem before anything trains."""
     if len(values) > MAX_TRIALS:
-        raise ValueError(f"{len(values)} values is more than the {MAX_TRIALS} a sweep here may train; "
-                         f"drop some, or use the command line (python -m explorer sweep)")
+        raise ValueError(tr("{count} values is more than the {most} a sweep here may train; drop some, or use the "
+                            "command line (python -m explorer sweep)", count=len(values), most=MAX_TRIALS))
     settings = TrainSettings(epochs=epochs, batch_size=get_variant(variant).default_batch_size)
     symbol = sweepable(variant).get(param, {}).get("symbol") or param
     title = f"{symbol} sweep of {variant} · mine, {time.strftime('%d %b %H:%M')}"
@@ -192,7 +197,7 @@ def start_sweep(browser: str, variant: str, param: str, values: list[str], epoch
         store.prune_sweeps(browser, KEEP_SWEEPS)
     with _live_lock:
         if folder in _live and _live[folder].following:
-            raise ValueError("this sweep is running already")
+            raise ValueError(tr("this sweep is running already"))
         live = _live[folder] = LiveSweep(folder, plan, data, data_dir)
     return live
 

@@ -7,9 +7,11 @@ import time
 import streamlit as st
 
 from ..checkpoint import ModelRecord
+from ..i18n import tr
 from . import keys, models
 from .catalog import TrainedEntry
 from .jobs import TrainingJob
+from .model_menu import GROUPS
 from .navigation import page_file
 
 REDRAW_EVERY = 1.0       # seconds between the sidebar's progress redraws (a fragment: the page itself stays)
@@ -22,7 +24,8 @@ def list_finished(job: TrainingJob) -> bool:
         return False
     if job.saved_key is None and job.key not in st.session_state.get(keys.SESSION_MODELS, {}):
         epochs_run = len(job.history["epoch"])
-        label = f"{job.variant} · {job.data.name} · trained {time.strftime('%H:%M')} ({epochs_run} epochs)"
+        label = tr("{variant} · {dataset} · trained {time} ({epochs} epochs)", variant=job.variant,
+                   dataset=job.data.name, time=time.strftime('%H:%M'), epochs=epochs_run)
         record = ModelRecord(job.data.name, job.metrics.to_dict(), job.history, job.summary or {})
         models.add_session_model(TrainedEntry(key=job.key, label=label, variant=job.variant, dataset=job.data.name,
                                               record=record, model=job.model), activate_it=False)
@@ -40,8 +43,9 @@ def follow(on_train_page: bool) -> None:
     if job.running:
         _progress(job.key)
     elif list_finished(job):
-        st.toast(f"{job.variant} finished training ({len(job.history['epoch'])} epochs): it is in the model "
-                 "list, under “This browser's”.", icon=":material/check_circle:")
+        st.toast(tr("{variant} finished training ({epochs} epochs): it is in the model list, under “{group}”.",
+                    variant=job.variant, epochs=len(job.history["epoch"]), group=tr(GROUPS["mine"])),
+                 icon=":material/check_circle:")
 
 
 @st.fragment(run_every=REDRAW_EVERY)
@@ -52,8 +56,9 @@ def _progress(job_key: str) -> None:
     if not job.running:
         st.rerun(scope="app")             # the whole page: the sidebar's menu lists the finished model
     if job.status == "queued":
-        st.progress(0.0, text=f"{job.variant}: queued (another run is using the CPU)")
+        st.progress(0.0, text=tr("{variant}: queued (another run is using the CPU)", variant=job.variant))
     else:
         epoch, _ = job.snapshot()
-        st.progress(min(job.fraction, 1.0), text=f"Training {job.variant}: epoch {epoch}/{job.settings.epochs}")
-    st.page_link(page_file("train"), label="Watch it on Train", icon=":material/model_training:")
+        st.progress(min(job.fraction, 1.0), text=tr("Training {variant}: epoch {epoch}/{epochs}", variant=job.variant,
+                                                    epoch=epoch, epochs=job.settings.epochs))
+    st.page_link(page_file("train"), label=tr("Watch it on Train"), icon=":material/model_training:")

@@ -19,6 +19,7 @@ import torch
 
 from ..checkpoint import save_checkpoint
 from ..files import WriteError
+from ..i18n import later
 from ..metrics import code_statistics
 from ..training import TrainEvent
 from ..variants.base import Autoencoder, evaluating
@@ -114,9 +115,9 @@ def run_jobs(specs: list[JobSpec], send: Callable[[WorkerMessage], bool],
         runs = [exc] * len(specs)
     for member, run in enumerate(runs):
         if isinstance(run, NonFiniteLossError):
-            send(Failed(str(run), member))
+            send(Failed(run.text, member))       # translated where the page shows it
         elif isinstance(run, Exception):
-            send(Failed(f"Training failed: {type(run).__name__}: {run}", member))
+            send(Failed(later("Training failed: {kind}: {error}", kind=type(run).__name__, error=str(run)), member))
         else:
             state = {k: v.detach().cpu().numpy() for k, v in run.model.state_dict().items()}
             if not send(Finished(state, run.metrics, run.summary, run.result.stopped_early, member)):

@@ -1,0 +1,60 @@
+"""The reader's language: a link's `lang=en|zh`, the sidebar's switch, and the source explorer.i18n asks."""
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from .. import i18n
+from . import keys
+
+LINK_NAME = "lang"      # the link parameter: …/latent?model=vae-2d&lang=zh
+
+
+def session_language() -> str:
+    """This session's language; English outside a page's run (a background thread has no session)."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return i18n.DEFAULT_LANGUAGE
+    return str(st.session_state.get(keys.LANGUAGE, i18n.DEFAULT_LANGUAGE))
+
+
+def install() -> None:
+    """Let the library's tr() read this session's language (once per process; idempotent)."""
+    i18n.set_language_source(session_language)
+
+
+def apply_link() -> None:
+    """A link's lang= chooses the language once per session (the sidebar's switch wins afterwards)."""
+    from . import links  # links imports navigation, which marks its titles with this package's i18n
+
+    links.preset(keys.LANGUAGE, LINK_NAME, links.one_of(list(i18n.LANGUAGES)), i18n.N_("language"))
+    st.session_state.setdefault(keys.LANGUAGE, i18n.DEFAULT_LANGUAGE)
+
+
+def switch() -> None:
+    """The sidebar's switch: each language in its own name ("English", "中文")."""
+    st.radio(i18n.tr("Language"), list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.__getitem__, key=keys.LANGUAGE,
+             horizontal=True, label_visibility="collapsed")
+
+
+def chrome_css() -> str:
+    """CSS that says Streamlit's own words on its file uploader (its frontend speaks only English) in the
+    reader's language: the English is set to size 0 and the translation drawn after it; '' for English."""
+    if session_language() == i18n.DEFAULT_LANGUAGE:
+        return ""
+    upload = i18n.tr("Upload").replace('"', "")
+    limit = i18n.tr("{size} MB per file", size=st.get_option("server.maxUploadSize")).replace('"', "")
+    button = "[data-testid='stFileUploaderDropzone'] [data-testid='stBaseButton-secondary'] p"
+    return (f"{button} {{ font-size: 0; }}\n"
+            f"{button}::after {{ content: \"{upload}\"; font-size: 0.875rem; }}\n"
+            f"[data-testid='stFileUploaderDropzoneInstructions'] span {{ font-size: 0; }}\n"
+            f"[data-testid='stFileUploaderDropzoneInstructions'] span::after {{ content: \"{limit}\"; "
+            f"font-size: 0.875rem; }}\n")
+
+
+def link_values() -> dict[str, str]:
+    """What a link carries for the language: nothing for English (the default), else lang=<code>."""
+    lang = session_language()
+    return {} if lang == i18n.DEFAULT_LANGUAGE else {LINK_NAME: lang}
+
+
+install()
