@@ -141,3 +141,26 @@ def test_every_page_in_chinese(browser_at, view):
             full_screenshot(page, str(Path(shots) / f"zh-1024-{name}.png"))
     finally:
         context.close()
+
+
+def test_switching_languages_keeps_every_choice(browser_at):
+    """The sidebar's switch says the page in the other language with the same model, menus and link: a menu's
+    choice survives although the browser holds it as its shown label (explorer.app.language.keep_choices)."""
+    url, browser = browser_at
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    try:
+        page = context.new_page()
+        page.goto(f"{url}/reconstructions?model=denoising&noise=masking", wait_until="domcontentloaded")
+        wait_until_rendered(page, timeout=240)
+        expected = {"model": "denoising", "noise": "masking"}
+        for language, heading, lang in (("中文", "重构", "zh"), ("English", "Reconstructions", None),
+                                        ("中文", "重构", "zh")):
+            page.get_by_text(language, exact=True).click()
+            page.wait_for_function(f"() => document.querySelector('h1')?.innerText === {json.dumps(heading)}",
+                                   timeout=120_000)
+            wait_until_rendered(page, timeout=240)
+            landed = dict(parse_qsl(urlsplit(page.url).query))
+            assert {k: landed.get(k) for k in expected} == expected and landed.get("lang") == lang, landed
+            assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        context.close()

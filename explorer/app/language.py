@@ -33,7 +33,39 @@ def apply_link() -> None:
 def switch() -> None:
     """The sidebar's switch: each language in its own name ("English", "中文")."""
     st.radio(i18n.tr("Language"), list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.__getitem__, key=keys.LANGUAGE,
-             horizontal=True, label_visibility="collapsed")
+             horizontal=True, label_visibility="collapsed", on_change=keep_choices)
+
+
+def _choice_keys() -> list[str]:
+    """The keys of this session's widgets that choose among options shown through format_func (selectbox,
+    radio, multiselect, segmented control, pills, select slider). Streamlit's internals: [] if they moved."""
+    try:
+        from streamlit.runtime.state.session_state_proxy import get_session_state
+
+        state = get_session_state()._state          # SafeSessionState → SessionState
+        widgets = state._new_widget_state.widget_metadata
+        mapping = state._key_id_mapper.id_key_mapping
+    except (AttributeError, ImportError):
+        return []
+    chosen = []
+    for widget_id, meta in widgets.items():
+        serde = getattr(meta.deserializer, "__self__", None)
+        if (hasattr(serde, "formatted_options") or hasattr(serde, "format_func")) and widget_id in mapping:
+            chosen.append(mapping[widget_id])
+    return chosen
+
+
+def keep_choices() -> None:
+    """Switching languages keeps every choice: Streamlit's frontend holds a menu's choice as its shown label,
+    which the other language no longer has (the menu would fall back to its first option). Read now, with
+    the labels the browser sent, each such choice is set again by value before the page runs."""
+    for key in _choice_keys():
+        if key == keys.LANGUAGE or key not in st.session_state:
+            continue
+        try:
+            st.session_state[key] = st.session_state[key]
+        except Exception:   # noqa: BLE001 — a widget whose value cannot be set keeps Streamlit's own handling
+            continue
 
 
 def chrome_css() -> str:
