@@ -17,11 +17,12 @@ import torch
 from .code_digest import code_digest
 from .compare import Point, counts
 from .datasets import Dataset
+from .i18n import N_, tr
 from .measure_store import MeasureStore, dataset_digest
 from .metrics import fraction_of_variance_unexplained
 from .variants.base import Autoencoder
 
-METHOD_TITLES = {"pca": "PCA", "nmf": "NMF", "omp": "OMP dictionary learning"}
+METHOD_TITLES = {"pca": "PCA", "nmf": "NMF", "omp": N_("OMP dictionary learning")}    # shown with tr()
 DEFAULT_KS = (5, 10, 20)
 DEFAULT_ATOMS = 64            # the shipped SAEs' dictionary size
 MAX_ATOMS = 512               # the dictionary's fit grows with its atoms (64 atoms, 4,000 images: ~8 s)
@@ -264,15 +265,17 @@ class Matchup:
         return "tie" if shown_model == shown_baseline else "baseline" if shown_baseline < shown_model else "model"
 
     def sentence(self) -> str:
-        title = METHOD_TITLES[self.method]
+        """The matchup in a sentence, in the reader's language (English outside the app)."""
+        values = dict(l0=self.l0, title=tr(METHOD_TITLES[self.method]), group=self.group, model_fvu=self.model_fvu,
+                      baseline_fvu=self.baseline_fvu)
         if self.winner == "baseline":
-            return (f"At L0 ≈ {self.l0:.3g}, {title} reconstructs better (FVU {self.baseline_fvu:.3f}) than "
-                    f"{self.group} ({self.model_fvu:.3f}).")
+            return tr("At L0 ≈ {l0:.3g}, {title} reconstructs better (FVU {baseline_fvu:.3f}) than {group} "
+                      "({model_fvu:.3f}).", **values)
         if self.winner == "model":
-            return (f"At L0 ≈ {self.l0:.3g}, {self.group} reconstructs better (FVU {self.model_fvu:.3f}) than "
-                    f"{title} ({self.baseline_fvu:.3f}).")
-        return (f"At L0 ≈ {self.l0:.3g}, {self.group} and {title} reconstruct as well as each other "
-                f"(FVU {self.model_fvu:.3f}).")
+            return tr("At L0 ≈ {l0:.3g}, {group} reconstructs better (FVU {model_fvu:.3f}) than {title} "
+                      "({baseline_fvu:.3f}).", **values)
+        return tr("At L0 ≈ {l0:.3g}, {group} and {title} reconstruct as well as each other (FVU {model_fvu:.3f}).",
+                  **values)
 
 
 def interpolate_along(line: list[tuple[float, float]], x: float) -> float | None:
@@ -308,9 +311,13 @@ def matchup_summary(matchups: Sequence[Matchup]) -> str:
     """One line: in how many of the comparisons the baseline reconstructs better at the same L0, and worse."""
     if not matchups:
         return ""
-    title = METHOD_TITLES[matchups[0].method]
+    title = tr(METHOD_TITLES[matchups[0].method])
     wins = sum(m.winner == "baseline" for m in matchups)
     losses = sum(m.winner == "model" for m in matchups)
     ties = len(matchups) - wins - losses
-    return (f"Against {title} at the same L0, it reconstructs better in {wins} of {len(matchups)} comparisons, "
-            f"worse in {losses}" + (f", as well in {ties}" if ties else "") + ".")
+    if ties:
+        return tr("Against {title} at the same L0, it reconstructs better in {wins} of {total} comparisons, worse "
+                  "in {losses}, as well in {ties}.", title=title, wins=wins, total=len(matchups), losses=losses,
+                  ties=ties)
+    return tr("Against {title} at the same L0, it reconstructs better in {wins} of {total} comparisons, worse in "
+              "{losses}.", title=title, wins=wins, total=len(matchups), losses=losses)

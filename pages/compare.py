@@ -12,7 +12,7 @@ from explorer.activations import filters_as_images
 from explorer.app import baseline_fits, caches, keys, links, models, page, picker, stability_view, sweep_panel
 from explorer.app.catalog import frontier_sweeps, group_sweeps
 from explorer.app.evaluating import compared_with_progress
-from explorer.baselines import METHOD_TITLES, Matchup, against_baseline, dictionary_atoms
+from explorer.baselines import against_baseline, dictionary_atoms, matchup_summary
 from explorer.compare import SPARSITY_MEASURES, ComparedModel, frontier_at, pareto_front, points
 from explorer.figures import PLOTLY_CONFIG, frontier, overlaid_curves, overlaid_histograms, tiles_png, tradeoff
 from explorer.i18n import N_, tr
@@ -20,9 +20,7 @@ from explorer.variants.base import RECON_MSE
 from explorer.views import pick_indices, reconstruction_rows
 
 # The chart builders (explorer.figures) translate the names handed to them (a sparsity measure, a distribution,
-# a term's title); this page translates its own texts, and a baseline's method title (METHOD_TITLES["omp"]: its
-# module stays as it is, as its source is the recipe of the kept baselines).
-N_("OMP dictionary learning")
+# a term's title); this page translates its own texts.
 
 # The table's columns a student reads first (they fit a projector's 1024 px); the others on request.
 FIRST_COLUMNS = ["setting", "recon MSE", "FVU", "mean L0", "dead fraction"]
@@ -126,38 +124,7 @@ def the_frontier(compared: list[ComparedModel]) -> None:
                       "k non-zeros by orthogonal matching pursuit (OMP) — measured like the models. They take no "
                       "part in the Pareto front, which ranks the models.", atoms=dictionary_atoms(baselines)))
         if matchups := against_baseline(pts, baselines):
-            st.markdown(f"**{matchup_summary(matchups)}**\n\n" + "\n".join(f"- {sentence(m)}" for m in matchups))
-
-
-def sentence(m: Matchup) -> str:
-    """The matchup in a sentence, in the reader's language (as explorer.baselines' Matchup.sentence says it)."""
-    values = dict(l0=m.l0, title=tr(METHOD_TITLES[m.method]), group=m.group, model_fvu=m.model_fvu,
-                  baseline_fvu=m.baseline_fvu)
-    if m.winner == "baseline":
-        return tr("At L0 ≈ {l0:.3g}, {title} reconstructs better (FVU {baseline_fvu:.3f}) than {group} "
-                  "({model_fvu:.3f}).", **values)
-    if m.winner == "model":
-        return tr("At L0 ≈ {l0:.3g}, {group} reconstructs better (FVU {model_fvu:.3f}) than {title} "
-                  "({baseline_fvu:.3f}).", **values)
-    return tr("At L0 ≈ {l0:.3g}, {group} and {title} reconstruct as well as each other (FVU {model_fvu:.3f}).",
-              **values)
-
-
-def matchup_summary(matchups: list[Matchup]) -> str:
-    """In how many of the matchups the baseline reconstructs better at the same L0, and worse (as
-    explorer.baselines' matchup_summary says it, in the reader's language)."""
-    if not matchups:
-        return ""
-    title = tr(METHOD_TITLES[matchups[0].method])
-    wins = sum(m.winner == "baseline" for m in matchups)
-    losses = sum(m.winner == "model" for m in matchups)
-    ties = len(matchups) - wins - losses
-    if ties:
-        return tr("Against {title} at the same L0, it reconstructs better in {wins} of {total} comparisons, worse "
-                  "in {losses}, as well in {ties}.", title=title, wins=wins, total=len(matchups), losses=losses,
-                  ties=ties)
-    return tr("Against {title} at the same L0, it reconstructs better in {wins} of {total} comparisons, worse in "
-              "{losses}.", title=title, wins=wins, total=len(matchups), losses=losses)
+            st.markdown(f"**{matchup_summary(matchups)}**\n\n" + "\n".join(f"- {m.sentence()}" for m in matchups))
 
 
 def same_images(compared: list[ComparedModel]) -> None:
