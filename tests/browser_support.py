@@ -248,9 +248,9 @@ def browser_tests() -> list:
 
 
 @contextlib.contextmanager
-def fresh_visit(browser, url: str, timeout: float = 90):
-    """A page of a new browser context (no cookies, no history) opened at url and rendered."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def fresh_visit(browser, url: str, timeout: float = 90, size: tuple[int, int] = (1400, 1000), **context_args):
+    """A page of a new browser context (no cookies, no history; `size` its window) opened at url and rendered."""
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, **context_args)
     page = context.new_page()
     try:
         page.goto(url, wait_until="domcontentloaded")

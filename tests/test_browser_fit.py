@@ -11,7 +11,14 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from browser_support import CUT_TEXT_PROBE, browser_tests, full_screenshot, served_browser, wait_until_rendered
+from browser_support import (
+    CUT_TEXT_PROBE,
+    browser_tests,
+    fresh_visit,
+    full_screenshot,
+    served_browser,
+    wait_until_rendered,
+)
 from english_left import english_words
 
 from explorer.app.navigation import page_named
@@ -122,11 +129,8 @@ CHINESE_VIEWS = ["", "train", "train?variant=sparse_kl", "reconstructions?model=
 @pytest.mark.parametrize("view", CHINESE_VIEWS, ids=[v or "home" for v in CHINESE_VIEWS])
 def test_every_page_in_chinese(browser_at, view):
     url, browser = browser_at
-    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
-    try:
-        page = context.new_page()
-        page.goto(f"{url}/{view}{'&' if '?' in view else '?'}lang=zh", wait_until="domcontentloaded")
-        wait_until_rendered(page, timeout=240)
+    with fresh_visit(browser, f"{url}/{view}{'&' if '?' in view else '?'}lang=zh", timeout=240, size=(1024, 768),
+                     locale="zh-CN") as page:
         assert page.locator('[data-testid="stException"]').count() == 0
         heading = page.locator("h1").first.inner_text()     # Home's is the product's name
         assert view == "" or re.search(r"[\u4e00-\u9fff]", heading), f"the title is not in Chinese: {heading}"
@@ -139,19 +143,14 @@ def test_every_page_in_chinese(browser_at, view):
         if shots := os.environ.get("AE_EXPLORER_SHOTS"):      # for looking at: a folder to put screenshots in
             name = (view or "home").replace("?", "_").replace("&", "_").replace("=", "-")
             full_screenshot(page, str(Path(shots) / f"zh-1024-{name}.png"))
-    finally:
-        context.close()
 
 
 def test_switching_languages_keeps_every_choice(browser_at):
     """The sidebar's switch says the page in the other language with the same model, menus and link: a menu's
     choice survives although the browser holds it as its shown label (explorer.app.language.keep_choices)."""
     url, browser = browser_at
-    context = browser.new_context(viewport={"width": 1024, "height": 768})
-    try:
-        page = context.new_page()
-        page.goto(f"{url}/reconstructions?model=denoising&noise=masking", wait_until="domcontentloaded")
-        wait_until_rendered(page, timeout=240)
+    with fresh_visit(browser, f"{url}/reconstructions?model=denoising&noise=masking", timeout=240,
+                     size=(1024, 768)) as page:
         expected = {"model": "denoising", "noise": "masking"}
         for language, heading, lang in (("中文", "重构", "zh"), ("English", "Reconstructions", None),
                                         ("中文", "重构", "zh")):
@@ -162,5 +161,3 @@ def test_switching_languages_keeps_every_choice(browser_at):
             landed = dict(parse_qsl(urlsplit(page.url).query))
             assert {k: landed.get(k) for k in expected} == expected and landed.get("lang") == lang, landed
             assert page.locator('[data-testid="stException"]').count() == 0
-    finally:
-        context.close()
