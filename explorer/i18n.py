@@ -28,11 +28,12 @@ def _default_source() -> str:
 _language_source: Callable[[], str] = _default_source
 
 
-def set_language_source(source: Callable[[], str] | None) -> None:
+def set_language_source(source: Callable[[], str] | None) -> Callable[[], str]:
     """Where language() asks for the reader's language (the app: its session's choice); None: English.
-    The library never imports Streamlit, so the app hands it this."""
+    The library never imports Streamlit, so the app hands it this. Returns the source it replaces."""
     global _language_source
-    _language_source = source or _default_source
+    replaced, _language_source = _language_source, source or _default_source
+    return replaced
 
 
 def language() -> str:

@@ -56,10 +56,11 @@ def parse_values(text: str, name: str = "") -> list[str]:
 
 def sweep_title(variants: Sequence[str], grid: dict[str, list[str]]) -> str:
     """How lists name a sweep that was not given a title: 'λ, latent sweep of sparse_l1 and topk'."""
-    return f"{', '.join(_symbol(variants, p) for p in grid)} sweep of {' and '.join(variants)}"
+    return f"{', '.join(param_symbol(variants, p) for p in grid)} sweep of {' and '.join(variants)}"
 
 
-def _symbol(variants: Sequence[str], param: str) -> str:
+def param_symbol(variants: Sequence[str], param: str) -> str:
+    """How tables and titles name a swept parameter: its symbol in the first variant that has it ('λ')."""
     for variant in variants:
         try:
             spec = get_variant(variant).config_class.field_specs().get(param)

@@ -35,7 +35,8 @@ NAMES = {*variant_names(), *DATASETS, *PARAMETERS, "MNIST", "Fashion", "Fashion-
 # (--param names, loss keys) that the app prints as code.
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
 STRIPPED = [re.compile(p, re.S) for p in (
-    r"<style>.*?(?:</style>|$)", r"(?<![\w/])/[\w-]*\?\S*", r"\$\$.*?\$\$", r"\$[^$]*\$", r"\\\(.*?\\\)",
+    r"<style>.*?(?:</style>|$)", r"\b[\w.-]*-[0-9a-f]{6,}\b", r"(?<![\w/])/[\w-]*\?\S*",
+    r"\$\$.*?\$\$", r"\$[^$]*\$", r"\\\(.*?\\\)",
     r"`[^`]*`", r"https?://\S+", r":material/[a-z_]+:",
     r"\b[\w.-]+\.(?:pt|png|csv|json|npz|safetensors|py|po|tsv)\b", r"\b\w+=[\w.,/-]+", r"%\{[^}]*\}",
     r"<[^>]+>", r"\w+_\w+", r":(?:red|orange|green|blue|violet|gray|grey|rainbow|primary)(?:-badge)?(?=\[)",

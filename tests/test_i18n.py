@@ -23,11 +23,20 @@ def po_entries(lang: str) -> dict[str, str]:
                 for m in read_po(handle) if m.id}
 
 
+@pytest.fixture(autouse=True)
+def _language_source_restored():
+    """Each test leaves the language source as it found it: the app's (installed when it is imported)."""
+    import explorer.app.language  # noqa: F401
+
+    before = i18n.set_language_source(None)
+    i18n.set_language_source(before)
+    yield
+    i18n.set_language_source(before)
+
+
 @pytest.fixture
 def chinese():
     i18n.set_language_source(lambda: "zh")
-    yield
-    i18n.set_language_source(None)
 
 
 def test_tr_translates_then_fills_named_fields(chinese):
@@ -44,7 +53,6 @@ def test_a_language_source_that_fails_or_names_no_language_gives_english():
     assert i18n.language() == "en" and i18n.tr("Home") == "Home"
     i18n.set_language_source(lambda: "klingon")
     assert i18n.language() == "en"
-    i18n.set_language_source(None)
 
 
 def test_later_translates_when_shown_and_pickles(chinese):
@@ -120,10 +128,7 @@ def app():
                 return language.session_language()
             return str(at.session_state["lang"]) if "lang" in at.session_state else i18n.DEFAULT_LANGUAGE
         i18n.set_language_source(either_thread)
-        try:
-            yield at
-        finally:
-            language.install()
+        yield at
 
 
 def test_a_link_with_lang_zh_opens_the_app_in_chinese_and_the_switch_goes_back(app):

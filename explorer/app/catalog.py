@@ -9,8 +9,8 @@ from pathlib import Path
 
 from ..checkpoint import ModelRecord
 from ..i18n import N_, tr
-from ..registry import get_variant, variant_names
-from ..sweep import read_manifest, sweep_title
+from ..registry import variant_names
+from ..sweep import param_symbol, read_manifest, sweep_title
 from ..variants.base import Autoencoder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,8 +109,7 @@ def sweep_of(path: Path, folder: Path = CHECKPOINT_DIR) -> str | None:
         # A title someone gave is a name, shown as it is; the one made from the grid is said in the reader's language.
         if summary.get("title") and summary["title"] != sweep_title(variants, grid):
             return str(summary["title"])
-        specs = get_variant(variants[0]).config_class.field_specs()
-        symbols = [specs.get(p, {}).get("symbol") or p for p in grid]      # the seed is no config field
+        symbols = [param_symbol(variants, p) for p in grid]
     except (ValueError, KeyError, TypeError, IndexError):
         return parts[1]                        # no readable manifest: the folder's name
     title = shown_sweep_title(symbols, variants)
