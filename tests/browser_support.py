@@ -258,3 +258,18 @@ def fresh_visit(browser, url: str, timeout: float = 90, size: tuple[int, int] = 
         yield page
     finally:
         context.close()
+
+
+# Each page's url path → (its heading, CSS selectors that must be present: its charts, images, tables)
+PAGE_PARTS = {
+    "": ("Autoencoder Explorer", ['[data-testid="stMetric"]', '[data-testid="stImage"]',
+                                  '[data-testid="stDataFrame"]']),
+    "train": ("Train", ['[data-testid="stButton"]', '[data-testid="stSelectbox"]']),
+    "reconstructions": ("Reconstructions", ['[data-testid="stImage"]', '.js-plotly-plot',
+                                            '[data-testid="stDownloadButton"]']),
+    "activations": ("Activations & sparsity", ['[data-testid="stMetric"]', '.js-plotly-plot',
+                                               '[data-testid="stExpander"]', '[data-testid="stButtonGroup"]']),
+    "latent": ("Latent space", ['.js-plotly-plot', '[data-testid="stImage"]', '[data-testid="stDownloadButton"]']),
+    "compare": ("Compare", ['[data-testid="stDataFrame"]', '.js-plotly-plot', '[data-testid="stImage"]']),
+    "claims": ("Claims", ['[data-testid="stTable"]', '.js-plotly-plot', '[data-testid="stDownloadButton"]']),
+}

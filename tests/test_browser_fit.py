@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from browser_support import (
     CUT_TEXT_PROBE,
+    PAGE_PARTS,
+    ROOT,
     browser_tests,
     fresh_visit,
     full_screenshot,
@@ -35,6 +37,12 @@ VIEWS = ["", "train", "train?variant=sparse_kl", "train?variant=vae", "train?var
          "activations?model=topk&view=unit", "latent", "latent?model=vae-2d", "compare", "claims",
          "lessons?lesson=sparse&step=3", "lessons?lesson=contractive-variational&step=2"]
 SIZES = [(1024, 768), (1280, 720)]
+# The views that are each page as a link opens it: their heading and parts (charts, images, tables) are checked,
+# and a screenshot kept in artifacts/screenshots/.
+PAGE_VIEWS = {"": "", "train": "train", "reconstructions": "reconstructions",
+              "activations?model=sparse_kl&view=units": "activations", "latent": "latent", "compare": "compare",
+              "claims": "claims"}
+SHOTS = ROOT / "artifacts" / "screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +59,13 @@ def test_no_text_is_cut_at_a_projectors_size(browser_at, view):
     try:
         page = context.new_page()
         page.goto(f"{url}/{view}", wait_until="domcontentloaded")
-        wait_until_rendered(page, timeout=180)
-        assert page.locator('[data-testid="stException"]').count() == 0
+        wait_until_rendered(page, timeout=600 if view == "claims" else 180)   # a fresh server measures first
+        exceptions = page.locator('[data-testid="stException"]')
+        assert exceptions.count() == 0, exceptions.first.inner_text()
+        if view in PAGE_VIEWS:
+            heading, parts = PAGE_PARTS[PAGE_VIEWS[view]]
+            assert heading in page.locator("h1").first.inner_text()
+            assert not (missing := [p for p in parts if page.locator(p).count() == 0]), f"{missing} missing on /{view}"
         cuts = {size: page.evaluate(CUT_TEXT_PROBE) for size in [(width, height)]}
         for other in others:          # the same page in another window: laid out again, nothing rerun
             page.set_viewport_size({"width": other[0], "height": other[1]})
@@ -61,6 +74,9 @@ def test_no_text_is_cut_at_a_projectors_size(browser_at, view):
         found = {size: found for size, found in cuts.items() if found}
         assert not found, f"text cut on /{view}:\n" + "\n".join(
             f"{w}×{h}: " + json.dumps(c, ensure_ascii=False) for (w, h), found in found.items() for c in found)
+        if view in PAGE_VIEWS:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            full_screenshot(page, str(SHOTS / f"{PAGE_VIEWS[view] or 'home'}.png"))
     finally:
         context.close()
 
