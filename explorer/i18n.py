@@ -61,18 +61,21 @@ def catalogue(lang: str) -> Mapping[str, str]:
             if m.id and isinstance(m.string, str) and m.string and not m.fuzzy}
 
 
+def _said(key: str, text: str, values: dict[str, object]) -> str:
+    """The catalogue's translation of key (else the English text), its {named} fields filled from values."""
+    shown = catalogue(language()).get(key, text) if text else text
+    return shown.format(**values) if values else shown
+
+
 def tr(text: str, /, **values: object) -> str:
     """`text` in the reader's language, its {named} fields filled from values (str.format)."""
-    shown = catalogue(language()).get(text, text) if text else text
-    return shown.format(**values) if values else shown
+    return _said(text, text, values)
 
 
 def trp(context: str, text: str, /, **values: object) -> str:
     """tr for a text that one English word says in two senses (gettext's msgctxt): trp("training", "Step")
     is the step-through button, tr("Step") a lesson's step."""
-    key = f"{context}{CONTEXT_SEPARATOR}{text}"
-    shown = catalogue(language()).get(key, text)
-    return shown.format(**values) if values else shown
+    return _said(f"{context}{CONTEXT_SEPARATOR}{text}", text, values)
 
 
 def trn(singular: str, plural: str, count: int, /, **values: object) -> str:

@@ -13,10 +13,6 @@ from explorer.figures import rows_png
 from explorer.i18n import N_, tr
 from explorer.views import pick_indices, reconstruction_rows
 
-# The code kinds' names the variants give (explorer/variants/*) that are words, not names, as keys: the L0 help
-# below says them with activations.code_name (tr).
-CODE_KIND_WORDS = (N_("top-k (ReLU)"), N_("batch top-k (ReLU, thresholded at inference)"), N_("matching pursuit"))
-
 leave_legacy_pages_mode()
 link_slot = header("Autoencoder Explorer")    # the product's name, in every language
 st.markdown(tr(
